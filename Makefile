@@ -1,0 +1,35 @@
+# chatapp: `make run` serves it, `make test` tests it. Both set up whatever is missing first.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOST PORT
+
+.PHONY: run test setup deps npm db clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+deps: $(VENV)/.deps node_modules/.package-lock.json
+
+db: deps
+	$(PY) -m flask --app wsgi db upgrade
+	$(PY) -m flask --app wsgi seed-demo
+
+run: db
+	$(PY) wsgi.py
+
+test: deps
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

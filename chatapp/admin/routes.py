@@ -1,0 +1,96 @@
+"""Views of the admin blueprint."""
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..services import accounts
+from ..services.errors import ServiceError
+from . import bp
+from .forms import ActiveForm, CreateUserForm, RoleForm
+
+
+def admin_required(view):
+    """Only admins pass; everyone else gets 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    """List every account with forms to change it."""
+    return render_template(
+        "admin/users.html", users=accounts.list_users(), form=CreateUserForm(), role_form=RoleForm(), active_form=ActiveForm()
+    )
+
+
+@bp.post("/users")
+@admin_required
+def create_user():
+    """Create an account (staff by default)."""
+    form = CreateUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                username=form.username.data,
+                password=form.password.data,
+                role=form.role.data,
+                display_name=form.display_name.data or None,
+            )
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Account {user.username} created as {user.role}.", "success")
+            return redirect(url_for("admin.users"))
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+    return render_template(
+        "admin/users.html", users=accounts.list_users(), form=form, role_form=RoleForm(), active_form=ActiveForm()
+    ), 400
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_required
+def change_role(user_id: int):
+    """Change an account's role."""
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        user = accounts.set_role(actor=current_user, user=accounts.get_user(user_id), role=form.role.data)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"{user.username} is now {user.role}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def toggle_active(user_id: int):
+    """Deactivate an active account (closing its sockets) or reactivate an inactive one."""
+    from ..events import disconnect_user
+
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = accounts.get_user(user_id)
+    try:
+        user = accounts.set_active(actor=current_user, user=target, active=not target.is_active_account)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        if not user.is_active_account:
+            disconnect_user(user.id)
+        flash(f"{user.username} is {'active' if user.is_active_account else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))

@@ -1,0 +1,22 @@
+"""Forms of the auth blueprint."""
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class RegisterForm(FlaskForm):
+    """A new member account."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=32)])
+    display_name = StringField("Display name", validators=[Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=256)])
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
+    )

@@ -1,0 +1,80 @@
+"""Views of the auth blueprint."""
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from ..services import accounts
+from ..services.errors import ServiceError
+from . import bp
+from .forms import LoginForm, RegisterForm
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a login to another host."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("rooms.index")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Show the login form; log in on a good POST."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(username=form.username.data, password=form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Wrong username or password.", "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register():
+    """Create a member account (when registration is open) and log in."""
+    if not current_app.config["ALLOW_REGISTRATION"]:
+        abort(404)
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                username=form.username.data,
+                password=form.password.data,
+                display_name=form.display_name.data or None,
+            )
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.display_name}!", "success")
+            return redirect(url_for("rooms.index"))
+    return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out: end every session of this account and close its open sockets."""
+    from ..events import disconnect_user
+
+    user = current_user._get_current_object()
+    accounts.end_sessions(user=user)
+    logout_user()
+    disconnect_user(user.id)
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

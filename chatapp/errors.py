@@ -1,0 +1,59 @@
+"""Errors answer JSON to the API and HTML to pages; a 500 rolls the session back."""
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .services.errors import ServiceError
+
+MESSAGES = {
+    400: "The request was not understood.",
+    401: "Log in first.",
+    403: "You do not have access to this page.",
+    404: "There is nothing here.",
+    405: "That method is not allowed here.",
+    413: "That upload is too large.",
+    429: "Too many requests. Wait a minute and try again.",
+    500: "Something went wrong on our side. Try again in a moment.",
+}
+
+CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "conflict",
+         413: "too_large", 429: "rate_limited"}
+
+
+def wants_json() -> bool:
+    """API routes and JSON-asking clients get JSON errors."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, code: str, message: str):
+    if wants_json():
+        return jsonify(ok=False, error=code, message=message), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on app."""
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        db.session.rollback()
+        return _respond(error.http_status, error.code, error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return _respond(400, "invalid", "Your form expired. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        message = MESSAGES.get(status, error.description or "")
+        if status == 429:
+            message = f"Too many attempts. Wait a minute and try again ({error.description})."
+        return _respond(status, CODES.get(status, "invalid"), message)
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s", request.path)
+        return _respond(500, "invalid", MESSAGES[500])

@@ -1,0 +1,39 @@
+"""Health check and the browser's third-party scripts (served from node_modules, never copied)."""
+import os
+
+from flask import Blueprint, abort, jsonify, send_from_directory
+from sqlalchemy import text
+
+from .. import PROJECT_ROOT
+from ..extensions import db, limiter
+
+bp = Blueprint("main", __name__)
+
+# Files the browser may load from installed npm packages: URL name -> (package dir, file).
+VENDOR_FILES = {
+    "socket.io.esm.min.js": ("socket.io-client/dist", "socket.io.esm.min.js"),
+    "socket.io.esm.min.js.map": ("socket.io-client/dist", "socket.io.esm.min.js.map"),
+}
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz():
+    """Answer 200 when the app and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.get("/vendor/<path:name>")
+@limiter.exempt
+def vendor(name: str):
+    """Serve an allow-listed file of an installed npm package."""
+    if name not in VENDOR_FILES:
+        abort(404)
+    package_dir, filename = VENDOR_FILES[name]
+    directory = os.path.join(PROJECT_ROOT, "node_modules", package_dir)
+    return send_from_directory(directory, filename, max_age=3600)

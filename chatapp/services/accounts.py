@@ -1,0 +1,142 @@
+"""Accounts: creating, authenticating, changing roles, deactivating."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..extensions import db
+from ..models import ROLES, User, password_hasher
+from .errors import ServiceError
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+MAX_DISPLAY_NAME_LENGTH = 64
+
+# Verified when the username is unknown, so that a miss costs as long as a wrong password.
+_DUMMY_HASH = password_hasher.hash("chatapp-timing-equaliser")
+
+
+def normalize_username(username: str) -> str:
+    """Usernames compare case-insensitively and without surrounding space."""
+    return (username or "").strip().lower()
+
+
+def check_username(username: str) -> str:
+    """Return the normalized username or raise invalid."""
+    name = normalize_username(username)
+    if not USERNAME_RE.match(name):
+        raise ServiceError(
+            "invalid",
+            "A username is 3 to 32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.",
+        )
+    return name
+
+
+def check_display_name(display_name: str) -> str:
+    """Return a clean display name or raise invalid."""
+    name = " ".join((display_name or "").split())
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise ServiceError("invalid", "A display name cannot contain control or invisible formatting characters.")
+    if not 1 <= len(name) <= MAX_DISPLAY_NAME_LENGTH:
+        raise ServiceError("invalid", f"A display name is 1 to {MAX_DISPLAY_NAME_LENGTH} characters.")
+    return name
+
+
+def check_password(password: str) -> str:
+    """Return the password if it is long enough, else raise invalid."""
+    if not isinstance(password, str) or not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ServiceError("invalid", f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.")
+    return password
+
+
+def check_role(role: str) -> str:
+    """Return the role if it is one of ROLES, else raise invalid."""
+    if role not in ROLES:
+        raise ServiceError("invalid", f"A role is one of: {', '.join(ROLES)}.")
+    return role
+
+
+def create_user(*, username: str, password: str, role: str = "member", display_name: str | None = None) -> User:
+    """Create and commit an account; raise conflict if the username is taken."""
+    name = check_username(username)
+    check_password(password)
+    check_role(role)
+    shown = check_display_name(display_name if display_name else name)
+    if db.session.scalar(db.select(User.id).filter_by(username=name)) is not None:
+        raise ServiceError("conflict", "That username is taken; choose another.")
+    user = User(username=name, display_name=shown, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(*, username: str, password: str) -> User | None:
+    """Return the active user these credentials belong to, or None (never saying which half was wrong)."""
+    user = db.session.scalar(db.select(User).filter_by(username=normalize_username(username)))
+    if user is None:
+        try:
+            password_hasher.verify(_DUMMY_HASH, password or "")
+        except Exception:  # noqa: BLE001 - any failure is the expected outcome here
+            pass
+        return None
+    if not user.check_password(password or "") or not user.is_active:
+        return None
+    db.session.commit()  # check_password may have upgraded the hash
+    return user
+
+
+def load_user_by_session_id(session_id: str) -> User | None:
+    """Resolve a Flask-Login id "USER:EPOCH"; stale epochs and inactive accounts give None."""
+    try:
+        user_id, epoch = (int(part) for part in session_id.split(":"))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_epoch != epoch or not user.is_active:
+        return None
+    return user
+
+
+def end_sessions(*, user: User) -> None:
+    """Invalidate every session of user (logout everywhere)."""
+    user.session_epoch += 1
+    db.session.commit()
+
+
+def set_role(*, actor: User, user: User, role: str) -> User:
+    """Change user's role; only admins may, and never their own."""
+    if actor.role != "admin":
+        raise ServiceError("forbidden", "Only an admin can change roles.")
+    if actor.id == user.id:
+        raise ServiceError("forbidden", "You cannot change your own role; ask another admin.")
+    user.role = check_role(role)
+    db.session.commit()
+    return user
+
+
+def set_active(*, actor: User, user: User, active: bool) -> User:
+    """Deactivate or reactivate user; deactivation ends their sessions."""
+    if actor.role != "admin":
+        raise ServiceError("forbidden", "Only an admin can deactivate accounts.")
+    if actor.id == user.id:
+        raise ServiceError("forbidden", "You cannot deactivate your own account.")
+    user.is_active_account = active
+    if not active:
+        user.session_epoch += 1
+    db.session.commit()
+    return user
+
+
+def list_users() -> list[User]:
+    """Every account, by username."""
+    return list(db.session.scalars(db.select(User).order_by(User.username)))
+
+
+def get_user(user_id: int) -> User:
+    """The account with this id, or not_found."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ServiceError("not_found", "No such account.")
+    return user

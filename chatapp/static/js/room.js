@@ -1,0 +1,412 @@
+// The room page: live messages over Socket.IO, with an outbox and catch-up after reconnects.
+import { io } from "/vendor/socket.io.esm.min.js";
+import { Outbox, newClientId, retryDelay } from "./outbox.js";
+
+const ACK_TIMEOUT_MS = 8000;
+const TYPING_IDLE_MS = 3000;
+const TYPING_SHOWN_MS = 6000;
+const MAX_BODY = 4000;
+
+const root = document.getElementById("room");
+const roomSlug = root.dataset.room;
+const myId = Number(root.dataset.userId);
+const list = document.getElementById("messages");
+const emptyNote = document.getElementById("empty");
+const statusLine = document.getElementById("connection");
+const form = document.getElementById("composer");
+const input = document.getElementById("message-input");
+const composerError = document.getElementById("composer-error");
+const typingLine = document.getElementById("typing");
+const olderButton = document.getElementById("load-older");
+const memberList = document.getElementById("members");
+
+const outbox = new Outbox(myId);
+const retryTimers = new Map(); // client_id -> timeout id
+const typers = new Map(); // user id -> {name, timer}
+
+// ---- rendering -------------------------------------------------------------
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+
+function confirmedIds() {
+  return Array.from(list.querySelectorAll("li.msg[data-id]"), (li) => Number(li.dataset.id));
+}
+
+function lastId() {
+  const ids = confirmedIds();
+  return ids.length ? Math.max(...ids) : 0;
+}
+
+function firstId() {
+  const ids = confirmedIds();
+  return ids.length ? Math.min(...ids) : null;
+}
+
+function setState(li, state, text) {
+  let badge = li.querySelector(".state");
+  if (!badge) {
+    badge = document.createElement("span");
+    badge.className = "state";
+    li.querySelector(".meta").append(badge);
+  }
+  badge.dataset.state = state;
+  badge.textContent = text;
+  li.dataset.state = state;
+}
+
+function buildItem({ senderName, senderId, body, createdAt }) {
+  const li = document.createElement("li");
+  li.className = "msg";
+  if (senderId === myId) li.classList.add("own");
+  li.dataset.senderId = String(senderId);
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const sender = document.createElement("span");
+  sender.className = "sender";
+  sender.textContent = senderName;
+  const time = document.createElement("time");
+  const when = createdAt ? new Date(createdAt) : new Date();
+  time.dateTime = when.toISOString();
+  time.textContent = timeFormat.format(when);
+  time.title = fullFormat.format(when);
+  meta.append(sender, time);
+  const text = document.createElement("p");
+  text.className = "body";
+  text.textContent = body; // text, never HTML
+  li.append(meta, text);
+  return li;
+}
+
+function pendingItem(clientId) {
+  return list.querySelector(`li.msg.pending[data-client-id="${CSS.escape(clientId)}"]`);
+}
+
+function scrollToEndIfNear(force = false) {
+  const nearEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
+  if (force || nearEnd) list.scrollTop = list.scrollHeight;
+}
+
+// Put a stored message in its place by id; a message already shown is never shown twice.
+function renderMessage(message) {
+  if (message.room !== roomSlug) return;
+  if (list.querySelector(`li.msg[data-id="${message.id}"]`)) return;
+  let li = message.client_id && message.sender.id === myId ? pendingItem(message.client_id) : null;
+  if (li) {
+    li.classList.remove("pending", "failed");
+    li.querySelector(".actions")?.remove();
+    clearRetry(message.client_id);
+    outbox.remove(message.client_id);
+    li.remove();
+  } else {
+    li = buildItem({
+      senderName: message.sender.display_name,
+      senderId: message.sender.id,
+      body: message.body,
+      createdAt: message.created_at,
+    });
+  }
+  li.dataset.id = String(message.id);
+  if (message.client_id) li.dataset.clientId = message.client_id;
+  if (message.sender.id === myId) {
+    setState(li, "sent", "Sent");
+    if (message.client_id) outbox.remove(message.client_id);
+  }
+  // Confirmed messages sit in id order, before any still-pending ones.
+  const next = Array.from(list.querySelectorAll("li.msg")).find(
+    (item) => item.classList.contains("pending") || (item.dataset.id && Number(item.dataset.id) > message.id),
+  );
+  list.insertBefore(li, next || null);
+  emptyNote.hidden = true;
+  clearTyper(message.sender.id);
+}
+
+function renderMessages(messages) {
+  for (const message of [...messages].sort((a, b) => a.id - b.id)) renderMessage(message);
+}
+
+// ---- connection ------------------------------------------------------------
+
+const socket = io({
+  // Bounded exponential backoff with jitter, so a server restart is not met by a storm.
+  reconnectionDelay: 1000,
+  reconnectionDelayMax: 10000,
+  randomizationFactor: 0.5,
+});
+window.chatapp = { socket }; // for tests and the curious: which transport is in use
+
+function showStatus(state, text) {
+  statusLine.dataset.state = state;
+  statusLine.textContent = text;
+}
+
+socket.on("connect", async () => {
+  showStatus("online", "Connected");
+  await joinAndCatchUp();
+  flushOutbox();
+});
+
+socket.on("disconnect", (reason) => {
+  if (reason === "io server disconnect") {
+    showStatus("offline", "Disconnected by the server. Reload the page or log in again.");
+  } else {
+    showStatus("reconnecting", "Connection lost. Reconnecting…");
+  }
+});
+
+socket.on("connect_error", (error) => {
+  if (!socket.active) {
+    const reason = error?.data?.message || "The server refused the connection.";
+    showStatus("offline", `${reason} Reload the page to try again.`);
+  } else {
+    showStatus("reconnecting", "Cannot reach the server. Reconnecting…");
+  }
+});
+
+async function request(event, payload) {
+  try {
+    return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+  } catch {
+    return { ok: false, error: "timeout", message: "The server did not answer in time." };
+  }
+}
+
+async function joinAndCatchUp() {
+  const after = lastId() || null;
+  const ack = await request("join", after ? { room: roomSlug, after } : { room: roomSlug });
+  if (!ack.ok) {
+    if (ack.error !== "timeout") showStatus("offline", ack.message);
+    return;
+  }
+  renderMessages(ack.messages);
+  let more = ack.more && after !== null;
+  // Page forward until nothing is missing.
+  while (more) {
+    const page = await request("history", { room: roomSlug, after: lastId(), limit: 100 });
+    if (!page.ok) break;
+    renderMessages(page.messages);
+    more = page.more;
+  }
+  if (after === null) olderButton.hidden = !ack.more;
+}
+
+socket.on("message", (message) => {
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
+  renderMessage(message);
+  if (atEnd) scrollToEndIfNear(true);
+});
+
+// ---- sending: the outbox ---------------------------------------------------
+
+function clearRetry(clientId) {
+  clearTimeout(retryTimers.get(clientId));
+  retryTimers.delete(clientId);
+}
+
+function showFailed(entry, reason) {
+  const li = pendingItem(entry.client_id);
+  if (!li) return;
+  li.classList.add("failed");
+  setState(li, "failed", `Not sent: ${reason}`);
+  if (!li.querySelector(".actions")) {
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", () => {
+      actions.remove();
+      li.classList.remove("failed");
+      outbox.update(entry.client_id, { failed: null, attempts: 0 });
+      setState(li, "sending", "Sending…");
+      attemptSend({ ...entry, failed: null, attempts: 0 });
+    });
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.textContent = "Discard";
+    discard.addEventListener("click", () => {
+      outbox.remove(entry.client_id);
+      clearRetry(entry.client_id);
+      li.remove();
+      emptyNote.hidden = list.children.length > 0;
+    });
+    actions.append(retry, discard);
+    li.append(actions);
+  }
+}
+
+function renderPending(entry) {
+  if (pendingItem(entry.client_id)) return;
+  const li = buildItem({ senderName: "You", senderId: myId, body: entry.body, createdAt: entry.created_at });
+  li.classList.add("pending");
+  li.dataset.clientId = entry.client_id;
+  setState(li, "sending", "Sending…");
+  list.append(li);
+  emptyNote.hidden = true;
+  if (entry.failed) showFailed(entry, entry.failed);
+}
+
+async function attemptSend(entry) {
+  clearRetry(entry.client_id);
+  if (!socket.connected) return; // flushed again on connect
+  const ack = await request("send", { room: entry.room, body: entry.body, client_id: entry.client_id });
+  if (ack.ok) {
+    renderMessage(ack.message);
+    return;
+  }
+  if (ack.error === "timeout") {
+    // No answer: the message may or may not be stored. Same client_id again, later.
+    const attempts = (entry.attempts || 0) + 1;
+    outbox.update(entry.client_id, { attempts });
+    const next = { ...entry, attempts };
+    retryTimers.set(entry.client_id, setTimeout(() => attemptSend(next), retryDelay(attempts)));
+    return;
+  }
+  // The server said no: show why, and let the person decide.
+  outbox.update(entry.client_id, { failed: ack.message });
+  showFailed(entry, ack.message);
+}
+
+function flushOutbox() {
+  for (const entry of outbox.forRoom(roomSlug)) {
+    renderPending(entry);
+    if (!entry.failed && !retryTimers.has(entry.client_id)) attemptSend(entry);
+  }
+}
+
+function submit() {
+  const body = input.value.trim();
+  composerError.hidden = true;
+  if (!body) return;
+  if (body.length > MAX_BODY) {
+    composerError.textContent = `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`;
+    composerError.hidden = false;
+    return;
+  }
+  const entry = { client_id: newClientId(), room: roomSlug, body, created_at: new Date().toISOString(), attempts: 0 };
+  outbox.add(entry);
+  renderPending(entry);
+  scrollToEndIfNear(true);
+  input.value = "";
+  stopTyping();
+  attemptSend(entry);
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submit();
+  }
+});
+
+// ---- typing ----------------------------------------------------------------
+
+let typingTimer = null;
+let typingSent = false;
+
+function stopTyping() {
+  clearTimeout(typingTimer);
+  typingTimer = null;
+  if (typingSent && socket.connected) socket.emit("typing", { room: roomSlug, typing: false }, () => {});
+  typingSent = false;
+}
+
+input.addEventListener("input", () => {
+  if (!input.value.trim()) return stopTyping();
+  if (!typingSent && socket.connected) {
+    typingSent = true;
+    socket.emit("typing", { room: roomSlug, typing: true }, () => {});
+  }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+});
+
+function renderTypers() {
+  const names = Array.from(typers.values(), (t) => t.name);
+  if (names.length === 0) typingLine.textContent = "";
+  else if (names.length === 1) typingLine.textContent = `${names[0]} is typing…`;
+  else if (names.length === 2) typingLine.textContent = `${names[0]} and ${names[1]} are typing…`;
+  else typingLine.textContent = "Several people are typing…";
+}
+
+function clearTyper(userId) {
+  const typer = typers.get(userId);
+  if (!typer) return;
+  clearTimeout(typer.timer);
+  typers.delete(userId);
+  renderTypers();
+}
+
+socket.on("typing", ({ room, user, typing }) => {
+  if (room !== roomSlug || user.id === myId) return;
+  clearTyper(user.id);
+  if (typing) {
+    typers.set(user.id, { name: user.display_name, timer: setTimeout(() => clearTyper(user.id), TYPING_SHOWN_MS) });
+  }
+  renderTypers();
+});
+
+// ---- presence --------------------------------------------------------------
+
+socket.on("presence", ({ room, online }) => {
+  if (room !== roomSlug) return;
+  const onlineIds = new Set(online.map((u) => u.id));
+  for (const user of online) {
+    if (!memberList.querySelector(`li[data-user-id="${user.id}"]`)) {
+      const li = document.createElement("li");
+      li.dataset.userId = String(user.id);
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      dot.setAttribute("aria-hidden", "true");
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = user.display_name;
+      const label = document.createElement("span");
+      label.className = "visually-hidden presence-label";
+      li.append(dot, name, label);
+      memberList.append(li);
+    }
+  }
+  for (const li of memberList.querySelectorAll("li[data-user-id]")) {
+    const isOnline = onlineIds.has(Number(li.dataset.userId));
+    li.className = isOnline ? "online" : "offline";
+    const label = li.querySelector(".presence-label");
+    if (label) label.textContent = isOnline ? "online" : "offline";
+  }
+});
+
+// ---- older messages --------------------------------------------------------
+
+olderButton.addEventListener("click", async () => {
+  const before = firstId();
+  if (before === null) return;
+  olderButton.disabled = true;
+  olderButton.textContent = "Loading…";
+  const page = await request("history", { room: roomSlug, before, limit: 50 });
+  olderButton.disabled = false;
+  olderButton.textContent = "Load older messages";
+  if (!page.ok) {
+    composerError.textContent = page.message;
+    composerError.hidden = false;
+    return;
+  }
+  const height = list.scrollHeight;
+  renderMessages(page.messages);
+  list.scrollTop += list.scrollHeight - height;
+  olderButton.hidden = !page.more;
+});
+
+// ---- start -----------------------------------------------------------------
+
+for (const time of list.querySelectorAll("time[datetime]")) {
+  const when = new Date(time.dateTime);
+  time.textContent = timeFormat.format(when);
+  time.title = fullFormat.format(when);
+}
+for (const entry of outbox.forRoom(roomSlug)) renderPending(entry);
+scrollToEndIfNear(true);

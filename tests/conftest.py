@@ -1,0 +1,193 @@
+"""Fixtures: a fresh migrated SQLite file per test, the app, clients and logged-in sockets."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chatapp import create_app
+from sqlalchemy import text
+
+from chatapp.extensions import db, socketio
+from chatapp.services import accounts, rooms
+from chatapp.services.presence import presence
+
+PASSWORD = "correct-horse-42"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def base_config(db_path: Path) -> dict:
+    """The configuration every test app starts from."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "SOCKETIO_ASYNC_MODE": "threading",
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "REGISTER_RATE_LIMIT": "1000 per minute",
+        "API_RATE_LIMIT": "1000 per minute",
+        "SEND_RATE_LIMIT": "1000 per minute",
+        "TYPING_RATE_LIMIT": "1000 per minute",
+        "JOIN_RATE_LIMIT": "1000 per minute",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """One database file brought up to date by the real migrations, copied for each test."""
+    from flask_migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    app = create_app(base_config(path))
+    with app.app_context():
+        upgrade()
+        # Fold the WAL into the main file, so that copying the one file copies the schema.
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, migrated_template) -> Path:
+    """A fresh, migrated SQLite file for this test."""
+    path = tmp_path / "chatapp.sqlite3"
+    shutil.copy(migrated_template, path)
+    return path
+
+
+@pytest.fixture
+def app(request, db_path):
+    """The app on this test's database; `@pytest.mark.config(KEY=value)` overrides settings."""
+    config = base_config(db_path)
+    marker = request.node.get_closest_marker("config")
+    if marker:
+        config.update(marker.kwargs)
+    presence.clear()
+    # No app context stays pushed: requests and socket events must each get their own
+    # (and their own `g`, where Flask-Login keeps the current user), as in production.
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app):
+    """An HTTP test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    match = CSRF_RE.search(html)
+    assert match, "no csrf_token in the page"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    """Log a test client in and out through the real forms."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, username: str = "alice", password: str = PASSWORD, follow_redirects: bool = False):
+        token = csrf_token_from(self._client.get("/auth/login").get_data(as_text=True))
+        return self._client.post(
+            "/auth/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=follow_redirects,
+        )
+
+    def logout(self):
+        token = csrf_token_from(self._client.get("/").get_data(as_text=True))
+        return self._client.post("/auth/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    """auth.login() / auth.logout() for the `client` fixture."""
+    return AuthActions(client)
+
+
+def detached(obj):
+    """Load obj's columns and detach it, so a test may hold it outside any app context."""
+    db.session.refresh(obj)
+    db.session.expunge(obj)
+    return obj
+
+
+@pytest.fixture
+def users(app) -> dict:
+    """admin, staff, and the members alice, bob and carol; all with PASSWORD."""
+    made = {}
+    with app.app_context():
+        for username, role in [("admin", "admin"), ("staff", "staff"), ("alice", "member"), ("bob", "member"), ("carol", "member")]:
+            user = accounts.create_user(username=username, password=PASSWORD, role=role, display_name=username.capitalize())
+            made[username] = detached(user)
+    return made
+
+
+@pytest.fixture
+def public_room(app, users):
+    """A public room owned by staff."""
+    with app.app_context():
+        return detached(rooms.create_room(slug="lobby", name="Lobby", creator=users["staff"]))
+
+
+@pytest.fixture
+def private_room(app, users):
+    """A private room owned by staff, with alice as a member and bob not."""
+    with app.app_context():
+        room = rooms.create_room(slug="secret", name="Secret", creator=users["staff"], private=True)
+        rooms.join_by_code(user=users["alice"], code=room.join_code)
+        return detached(room)
+
+
+@pytest.fixture
+def socket_for(app, users):
+    """socket_for("alice") is a Socket.IO test client carrying alice's login cookie."""
+    opened = []
+
+    def connect(username: str | None, **kwargs):
+        http = app.test_client()
+        if username is not None:
+            response = AuthActions(http).login(username)
+            assert response.status_code == 302, response.get_data(as_text=True)
+        sock = socketio.test_client(app, flask_test_client=http, **kwargs)
+        opened.append(sock)
+        return sock
+
+    yield connect
+    for sock in opened:
+        if sock.is_connected():
+            sock.disconnect()
+
+
+def received(sock, name: str) -> list:
+    """The payloads of every `name` event the socket got since the last call."""
+    # The test client unwraps the argument of events named "message" (its legacy send()).
+    return [
+        packet["args"] if packet["name"] == "message" else packet["args"][0]
+        for packet in sock.get_received()
+        if packet["name"] == name
+    ]
+
+
+def seed_messages(app, sender, room, count: int, prefix: str = "m") -> list[int]:
+    """Store `count` messages through the service; return their ids."""
+    from chatapp.services import messages
+
+    with app.app_context():
+        return [
+            messages.post_message(
+                sender=sender, room=room, body=f"{prefix}{n}", client_id=f"{prefix}-{sender.id}-{n}", enforce_rate_limit=False
+            ).message.id
+            for n in range(count)
+        ]

@@ -191,3 +191,13 @@ def seed_messages(app, sender, room, count: int, prefix: str = "m") -> list[int]
             ).message.id
             for n in range(count)
         ]
+
+
+@pytest.fixture
+def live_server(tmp_path, migrated_template):
+    """The real eventlet server on a free 127.0.0.1 port, on a fresh database; stopped after the test."""
+    from .live import LiveServer
+
+    server = LiveServer(tmp_path, migrated_template)
+    yield server
+    server.stop()

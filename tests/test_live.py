@@ -1,0 +1,78 @@
+"""The real server with real python-socketio clients, over WebSocket and over long-polling."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import socketio
+
+pytestmark = pytest.mark.live
+
+
+def connect(server, username: str, transport: str) -> tuple[socketio.Client, list]:
+    session = server.login(username)
+    client = socketio.Client(reconnection=False)
+    inbox: list = []
+    client.on("message", inbox.append)
+    client.connect(server.url, headers=server.socket_headers(session), transports=[transport], wait_timeout=10)
+    assert client.transport() == transport
+    return client, inbox
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_websocket_and_polling_clients_chat(live_server):
+    live_server.add_user("alice")
+    live_server.add_user("bob")
+    live_server.add_room("lobby")
+    live_server.start()
+    alice, alice_inbox = connect(live_server, "alice", "websocket")
+    bob, bob_inbox = connect(live_server, "bob", "polling")
+    try:
+        assert alice.call("join", {"room": "lobby"}, timeout=10)["ok"]
+        assert bob.call("join", {"room": "lobby"}, timeout=10)["ok"]
+        a = alice.call("send", {"room": "lobby", "body": "hi from websocket", "client_id": "a1"}, timeout=10)
+        b = bob.call("send", {"room": "lobby", "body": "hi from polling", "client_id": "b1"}, timeout=10)
+        assert a["ok"] and b["ok"]
+        expected = sorted([a["message"]["id"], b["message"]["id"]])
+        for inbox in (alice_inbox, bob_inbox):
+            assert wait_for(lambda inbox=inbox: len(inbox) >= 2)
+        time.sleep(0.3)  # anything doubled would arrive by now
+        assert sorted(m["id"] for m in alice_inbox) == expected
+        assert sorted(m["id"] for m in bob_inbox) == expected
+    finally:
+        alice.disconnect()
+        bob.disconnect()
+
+
+def test_connection_without_login_is_refused(live_server):
+    live_server.start()
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(live_server.url, transports=["websocket"], wait_timeout=5)
+
+
+def test_messages_survive_a_restart(live_server):
+    live_server.add_user("alice")
+    live_server.add_room("lobby")
+    live_server.start()
+    alice, _ = connect(live_server, "alice", "websocket")
+    sent = alice.call("send", {"room": "lobby", "body": "keep me", "client_id": "k1"}, timeout=10)
+    alice.disconnect()
+    live_server.restart()
+    alice, _ = connect(live_server, "alice", "polling")
+    try:
+        ack = alice.call("join", {"room": "lobby"}, timeout=10)
+        assert [m["id"] for m in ack["messages"]] == [sent["message"]["id"]]
+        again = alice.call("send", {"room": "lobby", "body": "keep me", "client_id": "k1"}, timeout=10)
+        assert again["message"] == sent["message"]  # idempotent across restarts
+    finally:
+        alice.disconnect()

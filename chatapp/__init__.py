@@ -1,6 +1,7 @@
 """chatapp: real-time chat for a classroom, a support desk and its website widget."""
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -42,7 +43,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        # Against cross-site WebSocket hijacking: the app's own origin, plus those configured.
+        cors_allowed_origins=functools.partial(origin_allowed, extra=tuple(app.config["SOCKETIO_ALLOWED_ORIGINS"])),
     )
+    if app.config["BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outside the Socket.IO middleware, so that its origin check and the handshake
+        # limit see the client's scheme, host and address rather than the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
@@ -61,6 +70,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     app.after_request(_security_headers)
     return app
+
+
+def origin_allowed(origin: str | None, environ: dict, *, extra: tuple[str, ...] = ()) -> bool:
+    """Whether a browser page at `origin` may open a Socket.IO connection here."""
+    if origin is None:  # not a browser: nothing cross-site to defend against
+        return True
+    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    return origin == own or origin in extra
 
 
 def _init_login(app: Flask) -> None:

@@ -55,6 +55,13 @@ class Config:
     SEND_RATE_LIMIT = os.environ.get("SEND_RATE_LIMIT", "30 per 10 seconds")
     TYPING_RATE_LIMIT = os.environ.get("TYPING_RATE_LIMIT", "20 per 10 seconds")
     JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "60 per minute")
+    # Refused (not logged-in) Socket.IO connections per client address.
+    HANDSHAKE_RATE_LIMIT = os.environ.get("HANDSHAKE_RATE_LIMIT", "30 per minute")
+
+    # Behind a reverse proxy (nginx): trust one hop of X-Forwarded-For/-Proto/-Host.
+    BEHIND_PROXY = _bool("BEHIND_PROXY", False)
+    # Extra origins allowed to open a Socket.IO connection, besides the app's own.
+    SOCKETIO_ALLOWED_ORIGINS = [o for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split() if o]
 
     # Socket.IO transport: the largest packet a client may send, in bytes.
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = int(os.environ.get("SOCKETIO_MAX_HTTP_BUFFER_SIZE", 64 * 1024))

@@ -57,7 +57,12 @@ def presence_payload(slug: str) -> dict:
 def on_connect(auth: Any = None) -> None:
     """Accept logged-in browsers; refuse everyone else with connect_error."""
     if not current_user.is_authenticated:
-        raise ConnectionRefusedError({"error": "unauthorized", "message": "Log in to chat."})
+        try:
+            check_rate(action="handshake", key=request.remote_addr)
+            raise ServiceError("unauthorized", "Log in to chat.")
+        except ServiceError as error:
+            # The client's connect_error gets .message (text) and .data (the error object).
+            raise ConnectionRefusedError(error.message, error.to_dict()) from None
     presence.connect(sid=request.sid, user_id=current_user.id)
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
 from .errors import ServiceError
+from .text import clean_name
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD_LENGTH = 8
@@ -35,12 +35,7 @@ def check_username(username: str) -> str:
 
 def check_display_name(display_name: str) -> str:
     """Return a clean display name or raise invalid."""
-    name = " ".join((display_name or "").split())
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise ServiceError("invalid", "A display name cannot contain control or invisible formatting characters.")
-    if not 1 <= len(name) <= MAX_DISPLAY_NAME_LENGTH:
-        raise ServiceError("invalid", f"A display name is 1 to {MAX_DISPLAY_NAME_LENGTH} characters.")
-    return name
+    return clean_name(display_name, what="display name", max_length=MAX_DISPLAY_NAME_LENGTH)
 
 
 def check_password(password: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import ROOM_KINDS, Membership, Room, User
 from .errors import ServiceError
+from .text import clean_name
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_ROOM_NAME_LENGTH = 80
@@ -27,12 +28,7 @@ def check_slug(slug: str) -> str:
 
 def check_room_name(name: str) -> str:
     """Return a clean room name or raise invalid."""
-    clean = " ".join((name or "").split())
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in clean):
-        raise ServiceError("invalid", "A room name cannot contain control or invisible formatting characters.")
-    if not 1 <= len(clean) <= MAX_ROOM_NAME_LENGTH:
-        raise ServiceError("invalid", f"A room name is 1 to {MAX_ROOM_NAME_LENGTH} characters.")
-    return clean
+    return clean_name(name, what="room name", max_length=MAX_ROOM_NAME_LENGTH)
 
 
 def slugify(name: str) -> str:

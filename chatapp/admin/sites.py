@@ -1,0 +1,85 @@
+"""The admin's pages for widget sites: list, register, change."""
+from flask import flash, redirect, render_template, request, url_for
+
+from ..services import sites as site_service
+from ..services.errors import ServiceError
+from . import bp
+from .forms import SiteForm
+from .routes import admin_required
+
+
+def _site_arguments(form: SiteForm) -> dict:
+    return {
+        "name": form.name.data,
+        "origins": (form.origins.data or "").split(),
+        "identity_secret": form.identity_secret.data,
+        "prechat_enabled": form.prechat_enabled.data,
+        "prechat_name_required": form.prechat_name_required.data,
+        "prechat_email_required": form.prechat_email_required.data,
+    }
+
+
+def _flash_errors(form: SiteForm) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+
+
+@bp.get("/sites")
+@admin_required
+def sites():
+    """Every widget site, with a form to register another."""
+    return render_template("admin/sites.html", sites=site_service.list_sites(), form=SiteForm(prefix="new"))
+
+
+@bp.post("/sites")
+@admin_required
+def create_site():
+    """Register a site and show its embed snippet."""
+    form = SiteForm(prefix="new")
+    if form.validate_on_submit():
+        try:
+            site = site_service.create_site(**_site_arguments(form))
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Site {site.name} registered. Put the snippet below on its pages.", "success")
+            return redirect(url_for("admin.edit_site", site_id=site.id))
+    else:
+        _flash_errors(form)
+    return render_template("admin/sites.html", sites=site_service.list_sites(), form=form), 400
+
+
+def _edit_page(site, form: SiteForm, status: int = 200):  # type: ignore[no-untyped-def]
+    snippet = site_service.embed_snippet(site=site, app_url=request.host_url)
+    return render_template("admin/site.html", site=site, form=form, snippet=snippet,
+                           suggested_secret=site_service.new_identity_secret()), status
+
+
+@bp.get("/sites/<int:site_id>")
+@admin_required
+def edit_site(site_id: int):
+    """A site's settings and its embed snippet."""
+    site = site_service.get_site(site_id)
+    form = SiteForm(prefix="site", obj=site)
+    form.origins.data = "\n".join(site.origins)
+    return _edit_page(site, form)
+
+
+@bp.post("/sites/<int:site_id>")
+@admin_required
+def update_site(site_id: int):
+    """Change a site's settings."""
+    site = site_service.get_site(site_id)
+    form = SiteForm(prefix="site")
+    if form.validate_on_submit():
+        try:
+            site_service.update_site(site=site, **_site_arguments(form))
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Site {site.name} saved.", "success")
+            return redirect(url_for("admin.edit_site", site_id=site.id))
+    else:
+        _flash_errors(form)
+    return _edit_page(site, form, 400)

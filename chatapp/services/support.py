@@ -1,0 +1,414 @@
+"""The support desk: conversations (a support room with one visitor), the queue, claims, ratings, canned replies."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    CONVERSATION_STATUSES,
+    SUPPORT_ROOM_KIND,
+    CannedResponse,
+    Conversation,
+    Membership,
+    Message,
+    Room,
+    Site,
+    User,
+    VisitorProfile,
+    isoformat_utc,
+    utcnow,
+)
+from . import messages as message_service
+from .errors import ServiceError
+from .presence import presence
+from .rooms import ensure_can_enter, get_room
+
+# The presence key of agents with the console open: their count is "agents online".
+AGENTS_PRESENCE = "support:staff"
+QUEUE_VIEWS = ("unassigned", "mine", "all")
+QUEUE_LIMIT = 200
+MAX_RATING_COMMENT_LENGTH = 2000
+SHORTCUT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+MAX_CANNED_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class SupportPost:
+    """A stored (or retried) message of a conversation, and the conversation after it."""
+
+    result: message_service.PostResult
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class Queue:
+    """One page of the agent queue, the sizes of the three views, and what needs this agent's attention."""
+
+    conversations: list[Conversation]
+    counts: dict[str, int]
+    attention: dict[str, int] = field(default_factory=dict)  # room slug -> unread, unassigned or mine
+
+
+# -- who ---------------------------------------------------------------------------------
+
+
+def ensure_agent(user: User) -> None:
+    """Raise forbidden unless user is staff or admin (the only people who work the desk)."""
+    if not user.is_staff:
+        raise ServiceError("forbidden", "Only support staff can do that.")
+
+
+def agents_online() -> bool:
+    """Whether any agent has the console open now (in any process sharing presence)."""
+    return bool(presence.online(room=AGENTS_PRESENCE))
+
+
+def list_agents() -> list[User]:
+    """Active staff and admins, by name: whom a conversation may be assigned to."""
+    query = (
+        db.select(User)
+        .where(User.role.in_(("admin", "staff")), User.is_active_account.is_(True))
+        .order_by(User.display_name, User.username)
+    )
+    return list(db.session.scalars(query))
+
+
+# -- conversations -----------------------------------------------------------------------
+
+
+def ensure_conversation(*, visitor: User, site: Site) -> Conversation:
+    """The visitor's conversation, created (with its support room) on their first visit; commits."""
+    conversation = db.session.scalar(db.select(Conversation).filter_by(visitor_id=visitor.id))
+    if conversation is not None:
+        db.session.commit()
+        return conversation
+    room = Room(slug=f"support-{secrets.token_hex(8)}", name=f"Support: {visitor.display_name}"[:80],
+                kind=SUPPORT_ROOM_KIND)
+    db.session.add(room)
+    db.session.flush()
+    conversation = Conversation(room_id=room.id, site_id=site.id, visitor_id=visitor.id, status="open")
+    db.session.add(conversation)
+    db.session.commit()
+    return conversation
+
+
+def get_conversation(*, room: Room) -> Conversation:
+    """The conversation of a support room, or not_found."""
+    conversation = db.session.scalar(db.select(Conversation).filter_by(room_id=room.id)) if room.is_support else None
+    if conversation is None:
+        raise ServiceError("not_found", "There is no such conversation.")
+    return conversation
+
+
+def conversation_for(*, user: User, slug: object) -> Conversation:
+    """The conversation in room `slug`, if user may enter it (staff, or its own visitor); else raise."""
+    room = get_room(slug)
+    conversation = get_conversation(room=room)
+    ensure_can_enter(user=user, room=room)
+    return conversation
+
+
+def _touch(conversation: Conversation) -> None:
+    conversation.updated_at = utcnow()
+
+
+def post_to_conversation(
+    *, sender: User, room: Room, body: object, client_id: object | None, internal: bool = False
+) -> SupportPost:
+    """Store a message of a conversation and keep the queue right, in one transaction.
+
+    A visitor's message (re)opens the conversation; an agent's first reply to an
+    unassigned conversation assigns it to them. Visitors must have filled in the
+    pre-chat form's required fields first.
+    """
+    conversation = get_conversation(room=room)
+    if sender.is_visitor:
+        ensure_visitor_ready(conversation=conversation)
+
+    def bookkeeping(message: Message) -> None:
+        conversation.last_message_at = message.created_at
+        conversation.last_message_id = message.id
+        _touch(conversation)
+        if sender.is_visitor and conversation.status != "open":
+            conversation.status = "open"
+            conversation.resolved_at = None
+        elif sender.is_staff and not internal and conversation.assignee_id is None:
+            conversation.assignee_id = sender.id
+
+    result = message_service.post_message(
+        sender=sender, room=room, body=body, client_id=client_id, internal=internal, on_stored=bookkeeping
+    )
+    return SupportPost(result=result, conversation=conversation)
+
+
+def ensure_visitor_ready(*, conversation: Conversation) -> None:
+    """Raise invalid while the visitor owes the pre-chat form's required fields."""
+    site = conversation.site
+    if not site.prechat_enabled:
+        return
+    profile = db.session.scalar(db.select(VisitorProfile).filter_by(user_id=conversation.visitor_id))
+    missing = []
+    if site.prechat_name_required and not (profile and profile.name):
+        missing.append("your name")
+    if site.prechat_email_required and not (profile and profile.email):
+        missing.append("your e-mail address")
+    if missing:
+        raise ServiceError("invalid", f"Tell us {' and '.join(missing)} first, in the form above.")
+
+
+def _check_view(view: object) -> str:
+    if view not in QUEUE_VIEWS:
+        raise ServiceError("invalid", f"view is one of: {', '.join(QUEUE_VIEWS)}.")
+    return view  # type: ignore[return-value]
+
+
+def check_status(status: object) -> str:
+    """Return status if it is one of CONVERSATION_STATUSES, else raise invalid."""
+    if status not in CONVERSATION_STATUSES:
+        raise ServiceError("invalid", f"status is one of: {', '.join(CONVERSATION_STATUSES)}.")
+    return status  # type: ignore[return-value]
+
+
+def list_queue(*, agent: User, view: object = "unassigned", status: object = "open") -> Queue:
+    """The agent queue: conversations somebody wrote in, of one status and view, latest activity first."""
+    ensure_agent(agent)
+    view = _check_view(view)
+    status = check_status(status)
+    base = db.select(Conversation).where(Conversation.last_message_at.is_not(None), Conversation.status == status)
+    filters = {
+        "unassigned": Conversation.assignee_id.is_(None),
+        "mine": Conversation.assignee_id == agent.id,
+        "all": db.true(),
+    }
+    counts = {
+        name: db.session.scalar(db.select(db.func.count()).select_from(base.where(condition).subquery())) or 0
+        for name, condition in filters.items()
+    }
+    rows = db.session.scalars(
+        base.where(filters[view]).order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(QUEUE_LIMIT)
+    )
+    return Queue(conversations=list(rows), counts=counts, attention=attention(agent=agent))
+
+
+def attention(*, agent: User) -> dict[str, int]:
+    """Unread counts of the conversations that are this agent's business: not resolved, unassigned or theirs."""
+    read_position = (
+        db.select(Membership.room_id, Membership.last_read_id).where(Membership.user_id == agent.id).subquery()
+    )
+    query = (
+        db.select(Room.slug, db.func.count(Message.id))
+        .select_from(Conversation)
+        .join(Room, Room.id == Conversation.room_id)
+        .join(Message, Message.room_id == Conversation.room_id)
+        .outerjoin(read_position, read_position.c.room_id == Conversation.room_id)
+        .where(
+            Conversation.status != "resolved",
+            (Conversation.assignee_id.is_(None)) | (Conversation.assignee_id == agent.id),
+            Message.sender_id != agent.id,
+            Message.id > db.func.coalesce(read_position.c.last_read_id, 0),
+        )
+        .group_by(Room.slug)
+    )
+    return {slug: count for slug, count in db.session.execute(query)}
+
+
+def claim(*, agent: User, conversation: Conversation) -> Conversation:
+    """Assign an unassigned conversation to the agent; conflict if another agent has it."""
+    ensure_agent(agent)
+    if conversation.assignee_id not in (None, agent.id):
+        raise ServiceError("conflict", f"{conversation.assignee.display_name} has this conversation already.")
+    conversation.assignee_id = agent.id
+    _touch(conversation)
+    db.session.commit()
+    return conversation
+
+
+def assign(*, agent: User, conversation: Conversation, assignee_id: object) -> Conversation:
+    """Give the conversation to any active agent (None: back to the unassigned queue)."""
+    ensure_agent(agent)
+    if assignee_id is None:
+        conversation.assignee_id = None
+    else:
+        is_id = isinstance(assignee_id, int) and not isinstance(assignee_id, bool)
+        assignee = db.session.get(User, assignee_id) if is_id else None
+        if assignee is None or not assignee.is_staff or not assignee.is_active:
+            raise ServiceError("invalid", "A conversation can only be assigned to an active staff account.")
+        conversation.assignee_id = assignee.id
+    _touch(conversation)
+    db.session.commit()
+    return conversation
+
+
+def set_status(*, agent: User, conversation: Conversation, status: object) -> Conversation:
+    """Resolve, reopen, or mark pending (waiting for the visitor)."""
+    ensure_agent(agent)
+    conversation.status = check_status(status)
+    conversation.resolved_at = utcnow() if conversation.status == "resolved" else None
+    _touch(conversation)
+    db.session.commit()
+    return conversation
+
+
+def rate(*, visitor: User, conversation: Conversation, rating: object, comment: object = None) -> Conversation:
+    """The visitor rates the help (1-5, optional comment) once the conversation is resolved."""
+    if conversation.visitor_id != visitor.id:
+        raise ServiceError("forbidden", "Only the visitor of a conversation can rate it.")
+    if conversation.status != "resolved":
+        raise ServiceError("conflict", "You can rate the help once the conversation is resolved.")
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ServiceError("invalid", "A rating is a whole number from 1 to 5.")
+    text = comment.strip() if isinstance(comment, str) else None
+    if comment is not None and not isinstance(comment, str):
+        raise ServiceError("invalid", "comment is text.")
+    if text and len(text) > MAX_RATING_COMMENT_LENGTH:
+        raise ServiceError("too_large", f"A comment can be at most {MAX_RATING_COMMENT_LENGTH} characters.",
+                           limit=MAX_RATING_COMMENT_LENGTH)
+    conversation.rating = rating
+    conversation.rating_comment = text or None
+    conversation.rated_at = utcnow()
+    _touch(conversation)
+    db.session.commit()
+    return conversation
+
+
+def unread_for_visitor(*, conversation: Conversation) -> int:
+    """Replies the conversation's visitor has not read."""
+    return message_service.count_unread(user=conversation.visitor, room=conversation.room)
+
+
+def list_ratings(*, agent: User) -> tuple[list[Conversation], float | None]:
+    """Rated conversations, newest rating first, and the average rating."""
+    ensure_agent(agent)
+    rows = list(db.session.scalars(
+        db.select(Conversation).where(Conversation.rating.is_not(None)).order_by(Conversation.rated_at.desc())
+    ))
+    average = db.session.scalar(db.select(db.func.avg(Conversation.rating)).where(Conversation.rating.is_not(None)))
+    return rows, (round(float(average), 2) if average is not None else None)
+
+
+# -- what each side is told ----------------------------------------------------------------
+
+
+def _profile(conversation: Conversation) -> VisitorProfile | None:
+    return db.session.scalar(db.select(VisitorProfile).filter_by(user_id=conversation.visitor_id))
+
+
+def _time(moment) -> str | None:  # type: ignore[no-untyped-def]
+    return isoformat_utc(moment) if moment is not None else None
+
+
+def summarize(*, conversation: Conversation, viewer: User) -> dict:
+    """The CONVERSATION shape staff see: visitor details, assignee, last message, viewer's unread count."""
+    profile = _profile(conversation)
+    last = conversation.last_message
+    return {
+        "room": conversation.room.slug,
+        "status": conversation.status,
+        "site": {"id": conversation.site.id, "name": conversation.site.name},
+        "visitor": conversation.visitor.to_dict(),
+        "contact": profile.to_dict() if profile else None,
+        "visitor_online": bool(presence.sockets_of(user_id=conversation.visitor_id)),
+        "assignee": conversation.assignee.to_dict() if conversation.assignee else None,
+        "created_at": _time(conversation.created_at),
+        "updated_at": _time(conversation.updated_at),
+        "last_message_at": _time(conversation.last_message_at),
+        "last_message": last.to_dict() if last is not None else None,
+        "unread": message_service.count_unread(user=viewer, room=conversation.room),
+        "resolved_at": _time(conversation.resolved_at),
+        "rating": conversation.rating,
+        "rating_comment": conversation.rating_comment,
+    }
+
+
+def summarize_for_visitor(*, conversation: Conversation) -> dict:
+    """The part of CONVERSATION a visitor sees of their own conversation (no notes, no staff-only details)."""
+    return {
+        "room": conversation.room.slug,
+        "status": conversation.status,
+        "assignee": conversation.assignee.to_dict() if conversation.assignee else None,
+        "created_at": _time(conversation.created_at),
+        "unread": unread_for_visitor(conversation=conversation),
+        "rating": conversation.rating,
+        "rating_comment": conversation.rating_comment,
+    }
+
+
+def transcript(*, agent: User, conversation: Conversation) -> str:
+    """The whole conversation as plain text, notes marked, for staff to download."""
+    ensure_agent(agent)
+    profile = _profile(conversation)
+    visitor = conversation.visitor
+    contact = " ".join(part for part in [
+        visitor.display_name, f"<{profile.email}>" if profile and profile.email else "",
+    ] if part)
+    lines = [
+        f"Support conversation with {contact} on {conversation.site.name}",
+        f"Started: {conversation.created_at:%Y-%m-%d %H:%M} UTC",
+        f"Status: {conversation.status}",
+        f"Assigned to: {conversation.assignee.display_name if conversation.assignee else 'nobody'}",
+    ]
+    if profile and profile.page_url:
+        lines.append(f"Page: {profile.page_url}")
+    if conversation.rating:
+        comment = f" - {conversation.rating_comment}" if conversation.rating_comment else ""
+        lines.append(f"Rating: {conversation.rating}/5{comment}")
+    lines.append("")
+    query = message_service.visible_messages(user=agent, room=conversation.room).order_by(Message.id)
+    for message in db.session.scalars(query.execution_options(yield_per=500)):
+        note = " (internal note)" if message.internal else ""
+        lines.append(f"[{message.created_at:%Y-%m-%d %H:%M:%S} UTC] {message.sender.display_name}{note}:")
+        lines.extend(f"    {line}" for line in message.body.splitlines() or [""])
+    return "\n".join(lines) + "\n"
+
+
+# -- canned responses ----------------------------------------------------------------------
+
+
+def list_canned() -> list[CannedResponse]:
+    """Every canned response, by shortcut."""
+    return list(db.session.scalars(db.select(CannedResponse).order_by(CannedResponse.shortcut)))
+
+
+def get_canned(canned_id: int) -> CannedResponse:
+    """The canned response with this id, or not_found."""
+    canned = db.session.get(CannedResponse, canned_id)
+    if canned is None:
+        raise ServiceError("not_found", "There is no such canned response.")
+    return canned
+
+
+def _check_canned(shortcut: object, body: object) -> tuple[str, str]:
+    clean_shortcut = shortcut.strip().lower().lstrip("/") if isinstance(shortcut, str) else ""
+    if not SHORTCUT_RE.match(clean_shortcut):
+        raise ServiceError("invalid", "A shortcut is 1 to 32 lowercase letters, digits, '-' or '_'.")
+    text = message_service.check_body(body)
+    return clean_shortcut, text
+
+
+def save_canned(*, agent: User, shortcut: object, body: object, canned: CannedResponse | None = None) -> CannedResponse:
+    """Create a canned response, or change `canned`; conflict if the shortcut is taken."""
+    ensure_agent(agent)
+    clean_shortcut, text = _check_canned(shortcut, body)
+    if canned is None:
+        canned = CannedResponse(created_by_id=agent.id)
+        db.session.add(canned)
+    canned.shortcut = clean_shortcut
+    canned.body = text
+    canned.updated_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError("conflict", f"The shortcut /{clean_shortcut} is taken; choose another.") from None
+    return canned
+
+
+def delete_canned(*, agent: User, canned: CannedResponse) -> None:
+    """Delete a canned response."""
+    ensure_agent(agent)
+    db.session.delete(canned)
+    db.session.commit()

@@ -1,0 +1,539 @@
+// The agent console: the live queue, one conversation at a time with replies, notes and
+// typing both ways, and the visitor's details. Everything the server sends is shown as text.
+import { io } from "/vendor/socket.io.esm.min.js";
+import { Outbox } from "./outbox.js";
+import { Thread, formatTime, request } from "./thread.js";
+
+const TYPING_IDLE_MS = 3000;
+const TYPING_SHOWN_MS = 6000;
+const MAX_BODY = 4000;
+const BASE_TITLE = "Support · chatapp";
+
+const root = document.getElementById("console");
+const myId = Number(root.dataset.userId);
+const transcriptUrl = root.dataset.transcriptUrl;
+
+const statusLine = document.getElementById("connection");
+const queueList = document.getElementById("queue");
+const queueEmpty = document.getElementById("queue-empty");
+const statusFilter = document.getElementById("status-filter");
+const viewButtons = Array.from(document.querySelectorAll(".views .view"));
+const notifyButton = document.getElementById("notify-button");
+const placeholder = document.getElementById("thread-placeholder");
+const threadBody = document.getElementById("thread-body");
+const threadTitle = document.getElementById("thread-title");
+const threadMeta = document.getElementById("thread-meta");
+const threadError = document.getElementById("thread-error");
+const claimButton = document.getElementById("claim-button");
+const assignSelect = document.getElementById("assign-select");
+const pendingButton = document.getElementById("pending-button");
+const resolveButton = document.getElementById("resolve-button");
+const transcriptLink = document.getElementById("transcript-link");
+const list = document.getElementById("messages");
+const typingLine = document.getElementById("typing");
+const form = document.getElementById("composer");
+const input = document.getElementById("message-input");
+const cannedSelect = document.getElementById("canned-select");
+const composerError = document.getElementById("composer-error");
+const detailsEmpty = document.getElementById("details-empty");
+const details = document.getElementById("details");
+
+let view = "unassigned";
+let status = "open";
+let current = null; // the open conversation's room slug
+const shown = new Map(); // room -> CONVERSATION in the current list
+const known = new Map(); // room -> CONVERSATION, every one heard of (details of the open one)
+const attention = new Map(); // room -> unread, for the tab title
+const lastNotified = new Map(); // room -> last message id a desktop notification was shown for
+
+const socket = io({ reconnectionDelay: 1000, reconnectionDelayMax: 10000, randomizationFactor: 0.5 });
+window.chatappConsole = { socket };
+const thread = new Thread({
+  list,
+  myId,
+  outbox: new Outbox(myId),
+  socket,
+  names: (message) => (message.sender.id === myId ? "You" : message.sender.display_name),
+});
+thread.useOlderButton(document.getElementById("load-older"));
+
+// ---- small helpers -------------------------------------------------------------
+
+function visitorName(conversation) {
+  return conversation.contact?.name || conversation.visitor.display_name;
+}
+
+function showError(target, message) {
+  target.textContent = message || "";
+  target.hidden = !message;
+}
+
+function setStatus(state, text) {
+  statusLine.dataset.state = state;
+  statusLine.textContent = text;
+}
+
+function updateTitle() {
+  const total = Array.from(attention.values()).reduce((sum, n) => sum + n, 0);
+  document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
+}
+
+function matchesFilter(conversation) {
+  if (!conversation.last_message_at || conversation.status !== status) return false;
+  if (view === "unassigned") return !conversation.assignee;
+  if (view === "mine") return conversation.assignee?.id === myId;
+  return true;
+}
+
+function needsMe(conversation) {
+  return conversation.status !== "resolved" && (!conversation.assignee || conversation.assignee.id === myId);
+}
+
+// ---- the queue -------------------------------------------------------------------
+
+function queueItem(conversation) {
+  const li = document.createElement("li");
+  li.dataset.room = conversation.room;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "queue-item";
+  if (conversation.room === current) button.setAttribute("aria-current", "true");
+  const top = document.createElement("span");
+  top.className = "queue-top";
+  const name = document.createElement("span");
+  name.className = "queue-name";
+  name.textContent = visitorName(conversation);
+  const dot = document.createElement("span");
+  dot.className = `presence-dot ${conversation.visitor_online ? "online" : "offline"}`;
+  dot.title = conversation.visitor_online ? "Visitor online" : "Visitor offline";
+  const time = document.createElement("time");
+  time.textContent = formatTime(conversation.last_message_at);
+  top.append(dot, name, time);
+  const preview = document.createElement("span");
+  preview.className = "queue-preview";
+  const last = conversation.last_message;
+  preview.textContent = last ? `${last.internal ? "Note: " : ""}${last.sender.id === myId ? "You: " : ""}${last.body}` : "";
+  const bottom = document.createElement("span");
+  bottom.className = "queue-bottom";
+  const who = document.createElement("span");
+  who.className = "queue-assignee";
+  who.textContent = conversation.assignee ? `Assigned to ${conversation.assignee.id === myId ? "you" : conversation.assignee.display_name}` : "Unassigned";
+  const site = document.createElement("span");
+  site.className = "queue-site";
+  site.textContent = conversation.site.name;
+  bottom.append(who, site);
+  button.append(top, preview, bottom);
+  if (conversation.unread > 0) {
+    const badge = document.createElement("span");
+    badge.className = "unread";
+    badge.textContent = String(conversation.unread);
+    const label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.textContent = conversation.unread === 1 ? " unread message" : " unread messages";
+    badge.append(label);
+    top.append(badge);
+  }
+  button.addEventListener("click", () => openConversation(conversation.room));
+  li.append(button);
+  return li;
+}
+
+function renderQueue() {
+  const items = Array.from(shown.values()).sort((a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || ""));
+  queueList.replaceChildren(...items.map(queueItem));
+  queueEmpty.hidden = items.length > 0;
+}
+
+function setCounts(counts) {
+  for (const [name, count] of Object.entries(counts)) {
+    const badge = document.querySelector(`.count[data-count="${name}"]`);
+    if (badge) badge.textContent = String(count);
+  }
+}
+
+let refreshTimer = null;
+async function loadQueue() {
+  clearTimeout(refreshTimer);
+  const ack = await request(socket, "support_list", { view, status });
+  if (!ack.ok) {
+    if (ack.error !== "timeout") setStatus("offline", ack.message);
+    return;
+  }
+  shown.clear();
+  for (const conversation of ack.conversations) {
+    shown.set(conversation.room, conversation);
+    known.set(conversation.room, conversation);
+    if (!lastNotified.has(conversation.room)) lastNotified.set(conversation.room, conversation.last_message?.id || 0);
+  }
+  attention.clear();
+  for (const [room, unread] of Object.entries(ack.attention)) attention.set(room, unread);
+  setCounts(ack.counts);
+  renderQueue();
+  updateTitle();
+}
+
+// Counts per view come from the server; a burst of updates asks for them once.
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(loadQueue, 800);
+}
+
+socket.on("conversation", (conversation) => {
+  known.set(conversation.room, conversation);
+  if (matchesFilter(conversation)) shown.set(conversation.room, conversation);
+  else shown.delete(conversation.room);
+  if (needsMe(conversation) && conversation.unread > 0) attention.set(conversation.room, conversation.unread);
+  else attention.delete(conversation.room);
+  renderQueue();
+  updateTitle();
+  if (conversation.room === current) renderConversation(conversation);
+  maybeNotify(conversation);
+  refreshSoon();
+});
+
+for (const button of viewButtons) {
+  button.addEventListener("click", () => {
+    view = button.dataset.view;
+    for (const other of viewButtons) other.setAttribute("aria-pressed", String(other === button));
+    loadQueue();
+  });
+}
+statusFilter.addEventListener("change", () => {
+  status = statusFilter.value;
+  loadQueue();
+});
+
+// ---- desktop notifications ---------------------------------------------------------
+
+function maybeNotify(conversation) {
+  const last = conversation.last_message;
+  if (!last || last.sender.id === myId || last.internal) return;
+  if ((lastNotified.get(conversation.room) || 0) >= last.id) return;
+  lastNotified.set(conversation.room, last.id);
+  if (!needsMe(conversation)) return;
+  if (!document.hidden && conversation.room === current) return;
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  const note = new Notification(`${visitorName(conversation)} · ${conversation.site.name}`, {
+    body: last.body.slice(0, 180),
+    tag: conversation.room,
+  });
+  note.addEventListener("click", () => {
+    window.focus();
+    openConversation(conversation.room);
+    note.close();
+  });
+}
+
+if ("Notification" in window && Notification.permission === "default") {
+  notifyButton.hidden = false;
+  notifyButton.addEventListener("click", async () => {
+    await Notification.requestPermission();
+    notifyButton.hidden = Notification.permission !== "default";
+  });
+}
+
+// ---- one conversation --------------------------------------------------------------
+
+function renderConversation(conversation) {
+  threadTitle.textContent = visitorName(conversation);
+  const parts = [conversation.site.name, `${conversation.status[0].toUpperCase()}${conversation.status.slice(1)}`];
+  parts.push(conversation.assignee ? `assigned to ${conversation.assignee.id === myId ? "you" : conversation.assignee.display_name}` : "unassigned");
+  threadMeta.textContent = parts.join(" · ");
+  claimButton.hidden = Boolean(conversation.assignee);
+  assignSelect.value = conversation.assignee ? String(conversation.assignee.id) : "";
+  const resolved = conversation.status === "resolved";
+  resolveButton.textContent = resolved ? "Reopen" : "Resolve";
+  resolveButton.classList.toggle("primary", !resolved && Boolean(conversation.assignee));
+  pendingButton.hidden = conversation.status === "pending" || resolved;
+  transcriptLink.href = transcriptUrl.replace("__room__", encodeURIComponent(conversation.room));
+  renderDetails(conversation);
+}
+
+function setField(name, value, { link = false } = {}) {
+  const cell = details.querySelector(`[data-field="${name}"]`);
+  cell.replaceChildren();
+  if (!value) {
+    cell.textContent = "—";
+    return;
+  }
+  if (link && /^https?:\/\//i.test(value)) {
+    const a = document.createElement("a");
+    a.href = value; // only http(s): never a javascript: URL
+    a.textContent = value;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    cell.append(a);
+  } else {
+    cell.textContent = value;
+  }
+}
+
+// "Chrome 131 on Windows" for a glance; the whole user agent stays in the tooltip.
+function browserSummary(userAgent) {
+  if (!userAgent) return null;
+  const browsers = [[/Edg\/(\d+)/, "Edge"], [/OPR\/(\d+)/, "Opera"], [/Firefox\/(\d+)/, "Firefox"],
+    [/(?:Headless)?Chrome\/(\d+)/, "Chrome"], [/Version\/(\d+)[^ ]* (?:Mobile\/\S+ )?Safari/, "Safari"]];
+  const systems = [[/iPhone|iPad/, "iOS"], [/Android/, "Android"], [/Windows/, "Windows"], [/Mac OS X/, "macOS"],
+    [/CrOS/, "ChromeOS"], [/Linux/, "Linux"]];
+  const browser = browsers.find(([re]) => re.test(userAgent));
+  const system = systems.find(([re]) => re.test(userAgent));
+  if (!browser && !system) return userAgent;
+  const name = browser ? `${browser[1]} ${userAgent.match(browser[0])[1]}` : "A browser";
+  return system ? `${name} on ${system[1]}` : name;
+}
+
+function renderDetails(conversation) {
+  detailsEmpty.hidden = true;
+  details.hidden = false;
+  const contact = conversation.contact || {};
+  setField("name", contact.name || conversation.visitor.display_name);
+  setField("email", contact.email);
+  setField("online", conversation.visitor_online ? "Online now" : `Offline · last seen ${contact.last_seen_at ? formatTime(contact.last_seen_at) : "—"}`);
+  setField("site", conversation.site.name);
+  setField("page", contact.page_url, { link: true });
+  setField("browser", browserSummary(contact.user_agent));
+  details.querySelector('[data-field="browser"]').title = contact.user_agent || "";
+  setField("external", contact.external_id);
+  setField("first_seen", contact.first_seen_at ? new Date(contact.first_seen_at).toLocaleString() : null);
+  setField(
+    "rating",
+    conversation.rating ? `${conversation.rating}/5${conversation.rating_comment ? ` · “${conversation.rating_comment}”` : ""}` : null,
+  );
+}
+
+async function openConversation(room) {
+  if (current === room) return;
+  const previous = current;
+  if (previous) {
+    stopTyping();
+    request(socket, "leave", { room: previous });
+  }
+  current = room;
+  clearTypers();
+  showError(threadError, "");
+  showError(composerError, "");
+  placeholder.hidden = true;
+  threadBody.hidden = false;
+  thread.setRoom(room);
+  const url = new URL(location.href);
+  url.searchParams.set("c", room);
+  history.replaceState(null, "", url);
+  for (const item of queueList.querySelectorAll(".queue-item")) {
+    if (item.parentElement.dataset.room === room) item.setAttribute("aria-current", "true");
+    else item.removeAttribute("aria-current");
+  }
+  const summary = known.get(room);
+  if (summary) renderConversation(summary);
+  const fresh = await request(socket, "support_get", { room });
+  if (room !== current) return;
+  if (!fresh.ok) {
+    showError(threadError, fresh.message);
+    return;
+  }
+  known.set(room, fresh.conversation);
+  renderConversation(fresh.conversation);
+  await enterCurrent();
+  input.focus();
+}
+
+async function enterCurrent() {
+  const room = current;
+  const ack = await thread.joinAndCatchUp();
+  if (room !== current) return;
+  if (!ack.ok) {
+    if (ack.error !== "timeout") showError(threadError, ack.message);
+    return;
+  }
+  thread.flush();
+  thread.scrollToEnd();
+  markRead();
+}
+
+async function markRead() {
+  if (!current || document.hidden) return;
+  const lastId = thread.lastId();
+  if (!lastId) return;
+  const ack = await request(socket, "read", { room: current, last_id: lastId });
+  if (ack.ok && ack.unread === 0) {
+    attention.delete(current);
+    updateTitle();
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) markRead();
+});
+
+socket.on("message", (message) => {
+  if (message.room !== current) return;
+  const atEnd = thread.nearEnd();
+  if (!thread.render(message)) return;
+  clearTyper(message.sender.id);
+  if (atEnd || message.sender.id === myId) thread.scrollToEnd();
+  if (message.sender.id !== myId) markRead();
+});
+
+socket.on("presence", ({ room, online }) => {
+  const conversation = known.get(room);
+  if (room !== current || !conversation) return;
+  conversation.visitor_online = online.some((user) => user.id === conversation.visitor.id);
+  renderDetails(conversation);
+});
+
+// ---- actions -------------------------------------------------------------------------
+
+async function act(event, payload) {
+  showError(threadError, "");
+  const ack = await request(socket, event, payload);
+  if (!ack.ok) {
+    showError(threadError, ack.message);
+    return;
+  }
+  known.set(ack.conversation.room, ack.conversation);
+  if (ack.conversation.room === current) renderConversation(ack.conversation);
+  loadQueue();
+}
+
+claimButton.addEventListener("click", () => act("support_claim", { room: current }));
+assignSelect.addEventListener("change", () => {
+  const value = assignSelect.value;
+  act("support_assign", value ? { room: current, user_id: Number(value) } : { room: current });
+});
+pendingButton.addEventListener("click", () => act("support_status", { room: current, status: "pending" }));
+resolveButton.addEventListener("click", () => {
+  const resolved = known.get(current)?.status === "resolved";
+  act("support_status", { room: current, status: resolved ? "open" : "resolved" });
+});
+
+// ---- writing ---------------------------------------------------------------------------
+
+function noteMode() {
+  return form.elements.mode.value === "note";
+}
+
+function updateMode() {
+  const note = noteMode();
+  form.classList.toggle("note-mode", note);
+  input.placeholder = note
+    ? "Write an internal note (only staff see it)…"
+    : "Reply to the visitor… (type /shortcut and Tab for a canned response)";
+  if (note) stopTyping();
+}
+for (const radio of form.elements.mode) radio.addEventListener("change", updateMode);
+
+function submit() {
+  const body = input.value.trim();
+  showError(composerError, "");
+  if (!body || !current) return;
+  if (body.length > MAX_BODY) {
+    showError(composerError, `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`);
+    return;
+  }
+  thread.submit(body, noteMode() ? { internal: true } : {});
+  input.value = "";
+  stopTyping();
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
+});
+
+function insertCanned(body) {
+  input.value = input.value.trim() ? `${input.value.trimEnd()} ${body}` : body;
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+}
+
+cannedSelect.addEventListener("change", () => {
+  const option = cannedSelect.selectedOptions[0];
+  if (option?.dataset.body) insertCanned(option.dataset.body);
+  cannedSelect.value = "";
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Tab" && !event.shiftKey) {
+    // "/shortcut" + Tab: the canned response replaces the shortcut.
+    const match = input.value.match(/(?:^|\s)\/([a-z0-9_-]+)$/);
+    const option = match && cannedSelect.querySelector(`option[data-shortcut="${CSS.escape(match[1])}"]`);
+    if (option) {
+      event.preventDefault();
+      input.value = input.value.slice(0, input.value.length - match[1].length - 1);
+      insertCanned(option.dataset.body);
+    }
+    return;
+  }
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submit();
+  }
+});
+
+let typingTimer = null;
+let typingSent = false;
+let typingRoom = null;
+
+function stopTyping() {
+  clearTimeout(typingTimer);
+  typingTimer = null;
+  if (typingSent && socket.connected) socket.emit("typing", { room: typingRoom, typing: false }, () => {});
+  typingSent = false;
+}
+
+input.addEventListener("input", () => {
+  if (!current || noteMode() || !input.value.trim()) return stopTyping();
+  if (!typingSent && socket.connected) {
+    typingSent = true;
+    typingRoom = current;
+    socket.emit("typing", { room: current, typing: true }, () => {});
+  }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+});
+
+const typers = new Map();
+
+function renderTypers() {
+  const names = Array.from(typers.values(), (t) => t.name);
+  typingLine.textContent = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+function clearTyper(userId) {
+  const typer = typers.get(userId);
+  if (!typer) return;
+  clearTimeout(typer.timer);
+  typers.delete(userId);
+  renderTypers();
+}
+
+function clearTypers() {
+  for (const id of Array.from(typers.keys())) clearTyper(id);
+}
+
+socket.on("typing", ({ room, user, typing }) => {
+  if (room !== current || user.id === myId) return;
+  clearTyper(user.id);
+  if (typing) typers.set(user.id, { name: user.display_name, timer: setTimeout(() => clearTyper(user.id), TYPING_SHOWN_MS) });
+  renderTypers();
+});
+
+// ---- connection ----------------------------------------------------------------------------
+
+socket.on("connect", async () => {
+  setStatus("online", "Connected");
+  await loadQueue();
+  if (current) await enterCurrent();
+});
+
+socket.on("disconnect", (reason) => {
+  if (reason === "io server disconnect") setStatus("offline", "Disconnected by the server. Reload the page or log in again.");
+  else setStatus("reconnecting", "Connection lost. Reconnecting…");
+});
+
+socket.on("connect_error", (error) => {
+  if (!socket.active) setStatus("offline", `${error?.data?.message || "The server refused the connection."} Reload the page to try again.`);
+  else setStatus("reconnecting", "Cannot reach the server. Reconnecting…");
+});
+
+updateMode();
+if (root.dataset.selected) openConversation(root.dataset.selected);

@@ -1,0 +1,423 @@
+// The support widget's chat, inside the iframe the loader puts on a website. It talks to the
+// loader on the host page with postMessage (origins checked both ways), gets a visitor token
+// from POST /widget/api/session, and chats over Socket.IO as that visitor.
+import { io } from "/vendor/socket.io.esm.min.js";
+import { Outbox } from "./outbox.js";
+import { Thread, request } from "./thread.js";
+
+const TYPING_IDLE_MS = 3000;
+const TYPING_SHOWN_MS = 6000;
+const MAX_BODY = 4000;
+
+const root = document.getElementById("widget");
+const siteKey = root.dataset.siteKey;
+// The pages that may talk to this frame: chatapp's own (the demo) and the site's origins.
+const allowedOrigins = new Set([location.origin, ...root.dataset.origins.split(" ").filter(Boolean)]);
+const TOKEN_KEY = `chatapp.visitor.${siteKey}`;
+const PRECHAT_KEY = `chatapp.prechat.${siteKey}`;
+
+const agentsLine = document.getElementById("agents");
+const statusLine = document.getElementById("status");
+const list = document.getElementById("messages");
+const emptyNote = document.getElementById("empty");
+const typingLine = document.getElementById("typing");
+const prechatForm = document.getElementById("prechat");
+const prechatError = document.getElementById("prechat-error");
+const composer = document.getElementById("composer");
+const input = document.getElementById("message-input");
+const sendButton = composer.querySelector("button");
+const composerError = document.getElementById("composer-error");
+const resolvedBox = document.getElementById("resolved");
+const ratingForm = document.getElementById("rating");
+const ratingError = document.getElementById("rating-error");
+const ratingThanks = document.getElementById("rating-thanks");
+
+const embedded = window.parent !== window;
+let hostOrigin = null; // the host page's origin, once its loader introduced itself
+let hostInit = null; // {page, identity, name, email} from the loader
+let panelOpen = !embedded; // on its own (not framed) the chat is always in view
+let session = null; // the last answer of /widget/api/session
+let conversation = null;
+let socket = null;
+let thread = null;
+let unread = 0;
+let started = false;
+
+// ---- storage (may be blocked in third-party frames: then the chat lasts as long as the page)
+
+const memory = new Map();
+function load(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return memory.get(key) ?? null;
+  }
+}
+function save(key, value) {
+  try {
+    if (value == null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    if (value == null) memory.delete(key);
+    else memory.set(key, value);
+  }
+}
+
+// ---- the host page ------------------------------------------------------------
+
+function tellHost(type, data = {}) {
+  if (embedded && hostOrigin) window.parent.postMessage({ chatapp: "widget", type, ...data }, hostOrigin);
+}
+
+function text(value, max) {
+  return typeof value === "string" && value.trim() ? value.trim().slice(0, max) : null;
+}
+
+window.addEventListener("message", (event) => {
+  if (!embedded || event.source !== window.parent || !allowedOrigins.has(event.origin)) return;
+  const data = event.data;
+  if (!data || data.chatapp !== "loader") return;
+  if (data.type === "init" && !hostInit) {
+    hostOrigin = event.origin;
+    const identity = data.identity && typeof data.identity === "object" ? data.identity : null;
+    hostInit = {
+      page: text(data.page, 2000),
+      name: text(data.name, 64),
+      email: text(data.email, 254),
+      identity: identity ? { user_id: String(identity.user_id), hmac: String(identity.hmac) } : null,
+    };
+    panelOpen = Boolean(data.open);
+    start();
+  } else if (data.type === "visibility" && event.origin === hostOrigin) {
+    panelOpen = Boolean(data.open);
+    if (panelOpen) {
+      markRead();
+      if (!prechatForm.hidden) document.getElementById("prechat-name").focus();
+      else if (!input.disabled) input.focus();
+    }
+  }
+});
+
+if (embedded) {
+  // The loader answers with "init". "ready" carries nothing, so any origin may hear it.
+  window.parent.postMessage({ chatapp: "widget", type: "ready" }, "*");
+} else {
+  hostInit = { page: null, name: null, email: null, identity: null };
+  start();
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") tellHost("close");
+});
+document.getElementById("close-button").addEventListener("click", () => tellHost("close"));
+if (!embedded) document.getElementById("close-button").hidden = true;
+
+// ---- the session ----------------------------------------------------------------
+
+function showStatus(message) {
+  statusLine.textContent = message || "";
+  statusLine.hidden = !message;
+}
+
+async function postSession(body) {
+  try {
+    const response = await fetch("/widget/api/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+    });
+    return await response.json();
+  } catch {
+    return { ok: false, error: "network", message: "Cannot reach the chat right now. Trying again…" };
+  }
+}
+
+function sessionRequest(extra = {}) {
+  const body = { site_key: siteKey, ...extra };
+  const token = load(TOKEN_KEY);
+  if (token) body.visitor_token = token;
+  if (hostInit.page) body.page_url = hostInit.page;
+  if (hostInit.identity) body.identity = hostInit.identity;
+  if (hostInit.name && !extra.name) body.name = hostInit.name;
+  if (hostInit.email && !extra.email) body.email = hostInit.email;
+  return body;
+}
+
+async function openSession(extra = {}) {
+  let answer = await postSession(sessionRequest(extra));
+  if (!answer.ok && answer.error === "unauthorized" && load(TOKEN_KEY)) {
+    // An old or foreign token: start afresh as a new visitor.
+    save(TOKEN_KEY, null);
+    answer = await postSession(sessionRequest(extra));
+  }
+  return answer;
+}
+
+async function start(attempt = 0) {
+  if (started && attempt === 0) return;
+  started = true;
+  const answer = await openSession();
+  if (!answer.ok) {
+    showStatus(answer.message);
+    if (answer.error === "network" || answer.error === "rate_limited") {
+      setTimeout(() => start(attempt + 1), Math.min(30000, 2000 * 2 ** attempt));
+    }
+    return;
+  }
+  showStatus("");
+  applySession(answer);
+  connect();
+}
+
+function applySession(answer) {
+  session = answer;
+  save(TOKEN_KEY, answer.visitor_token);
+  tellHost("notify", { token: answer.notify_token });
+  setAgents(answer.agents_online);
+  setConversation(answer.conversation);
+  if (!panelOpen && answer.conversation.unread) {
+    unread = answer.conversation.unread;
+    tellHost("unread", { count: unread });
+  }
+}
+
+// ---- what the visitor sees ------------------------------------------------------
+
+function setAgents(online) {
+  agentsLine.dataset.online = online ? "yes" : "no";
+  agentsLine.textContent = online
+    ? "We're online. Ask us anything."
+    : "No one is online right now. Leave a message and we'll reply here as soon as we're back.";
+}
+
+function setConversation(summary) {
+  conversation = summary;
+  const resolved = summary.status === "resolved";
+  resolvedBox.hidden = !resolved;
+  if (resolved) {
+    const rated = summary.rating != null;
+    ratingForm.hidden = rated;
+    ratingThanks.hidden = !rated;
+    if (rated) ratingThanks.textContent = `You rated our help ${summary.rating} out of 5. Thank you!`;
+  }
+}
+
+function prechatNeeded() {
+  const prechat = session.site.prechat;
+  if (!prechat.enabled) return false;
+  const contact = session.contact;
+  if ((prechat.name_required && !contact.name) || (prechat.email_required && !contact.email)) return true;
+  // Optional fields: asked once, before the first message.
+  return !contact.name && !contact.email && list.children.length === 0 && !load(PRECHAT_KEY);
+}
+
+function updateLayout() {
+  const asking = session && prechatNeeded();
+  prechatForm.hidden = !asking;
+  composer.hidden = Boolean(asking); // the form comes first; then the message box
+  input.disabled = sendButton.disabled = Boolean(asking) || !session;
+  emptyNote.hidden = list.children.length > 0 || asking;
+}
+
+prechatForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = prechatForm.elements.name.value.trim();
+  const email = prechatForm.elements.email.value.trim();
+  const prechat = session.site.prechat;
+  const missing = [];
+  if (prechat.name_required && !name) missing.push("your name");
+  if (prechat.email_required && !email) missing.push("your e-mail address");
+  if (missing.length) {
+    prechatError.textContent = `Please give ${missing.join(" and ")}.`;
+    prechatError.hidden = false;
+    return;
+  }
+  prechatError.hidden = true;
+  const answer = await openSession({ name: name || undefined, email: email || undefined });
+  if (!answer.ok) {
+    prechatError.textContent = answer.message;
+    prechatError.hidden = false;
+    return;
+  }
+  save(PRECHAT_KEY, "done");
+  applySession(answer);
+  updateLayout();
+  input.focus();
+});
+
+// ---- the conversation -----------------------------------------------------------
+
+function connect() {
+  const outbox = new Outbox(session.visitor.id);
+  socket = io({
+    auth: { visitor_token: session.visitor_token },
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 10000,
+    randomizationFactor: 0.5,
+  });
+  window.chatappWidget = { socket };
+  thread = new Thread({
+    list,
+    myId: session.visitor.id,
+    outbox,
+    socket,
+    names: (message) => (message.sender.id === session.visitor.id ? "You" : message.sender.display_name),
+    onChange: updateLayout,
+  });
+  thread.useOlderButton(document.getElementById("load-older"));
+  thread.setRoom(conversation.room);
+
+  socket.on("connect", async () => {
+    showStatus("");
+    const ack = await thread.joinAndCatchUp();
+    if (!ack.ok) {
+      if (ack.error !== "timeout") showStatus(ack.message);
+      return;
+    }
+    updateLayout();
+    thread.scrollToEnd();
+    thread.flush();
+    if (panelOpen) markRead();
+  });
+
+  socket.on("disconnect", (reason) => {
+    if (reason === "io server disconnect") showStatus("The chat was closed by the server. Reload the page to start again.");
+    else showStatus("Connection lost. Reconnecting…");
+  });
+
+  socket.on("connect_error", (error) => {
+    if (error?.data?.error === "unauthorized") {
+      // The token is no longer accepted (expired, or the site was reset): start afresh.
+      socket.disconnect();
+      save(TOKEN_KEY, null);
+      started = false;
+      start();
+      return;
+    }
+    showStatus(socket.active ? "Cannot reach the chat. Reconnecting…" : error?.data?.message || "The chat refused the connection.");
+  });
+
+  socket.on("message", (message) => {
+    const atEnd = thread.nearEnd();
+    if (!thread.render(message)) return;
+    if (message.sender.id !== session.visitor.id) {
+      clearTyper(message.sender.id);
+      if (panelOpen && document.visibilityState === "visible") markRead();
+      else {
+        unread += 1;
+        tellHost("unread", { count: unread });
+      }
+    }
+    if (atEnd || message.sender.id === session.visitor.id) thread.scrollToEnd();
+  });
+
+  socket.on("agents_online", ({ online }) => setAgents(online));
+  socket.on("conversation", (summary) => {
+    if (summary.room === conversation.room) setConversation(summary);
+  });
+  socket.on("typing", ({ room, user, typing }) => {
+    if (room !== conversation.room || user.id === session.visitor.id) return;
+    clearTyper(user.id);
+    if (typing) typers.set(user.id, { name: user.display_name, timer: setTimeout(() => clearTyper(user.id), TYPING_SHOWN_MS) });
+    renderTypers();
+  });
+}
+
+async function markRead() {
+  if (!socket?.connected || !thread) return;
+  const lastId = thread.lastId();
+  unread = 0;
+  tellHost("unread", { count: 0 });
+  if (lastId) await request(socket, "read", { room: conversation.room, last_id: lastId });
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && panelOpen) markRead();
+});
+
+// ---- writing --------------------------------------------------------------------
+
+function submit() {
+  const body = input.value.trim();
+  composerError.hidden = true;
+  if (!body || !thread) return;
+  if (body.length > MAX_BODY) {
+    composerError.textContent = `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`;
+    composerError.hidden = false;
+    return;
+  }
+  thread.submit(body);
+  input.value = "";
+  stopTyping();
+}
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submit();
+  }
+});
+
+let typingTimer = null;
+let typingSent = false;
+
+function stopTyping() {
+  clearTimeout(typingTimer);
+  typingTimer = null;
+  if (typingSent && socket?.connected) socket.emit("typing", { room: conversation.room, typing: false }, () => {});
+  typingSent = false;
+}
+
+input.addEventListener("input", () => {
+  if (!input.value.trim()) return stopTyping();
+  if (!typingSent && socket?.connected) {
+    typingSent = true;
+    socket.emit("typing", { room: conversation.room, typing: true }, () => {});
+  }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+});
+
+const typers = new Map();
+
+function renderTypers() {
+  const names = Array.from(typers.values(), (t) => t.name);
+  typingLine.textContent = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+function clearTyper(userId) {
+  const typer = typers.get(userId);
+  if (!typer) return;
+  clearTimeout(typer.timer);
+  typers.delete(userId);
+  renderTypers();
+}
+
+// ---- rating ---------------------------------------------------------------------
+
+ratingForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const choice = ratingForm.querySelector("input[name=rating]:checked");
+  if (!choice) {
+    ratingError.textContent = "Choose from 1 to 5 stars.";
+    ratingError.hidden = false;
+    return;
+  }
+  const comment = document.getElementById("rating-comment").value.trim();
+  const payload = { room: conversation.room, rating: Number(choice.value) };
+  if (comment) payload.comment = comment;
+  const ack = await request(socket, "support_rate", payload);
+  if (!ack.ok) {
+    ratingError.textContent = ack.message;
+    ratingError.hidden = false;
+    return;
+  }
+  ratingError.hidden = true;
+  setConversation(ack.conversation);
+});

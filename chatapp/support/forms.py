@@ -1,0 +1,15 @@
+"""Forms of the support blueprint."""
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class CannedForm(FlaskForm):
+    """A canned response: a shortcut and the text it inserts."""
+
+    shortcut = StringField("Shortcut", validators=[DataRequired(), Length(max=33)])
+    body = TextAreaField("Text", validators=[DataRequired(), Length(max=4000)])
+
+
+class DeleteForm(FlaskForm):
+    """A delete button (no fields but the CSRF token)."""

@@ -1,0 +1,440 @@
+"""Moderation: who moderates a room, what members may post, and every moderator action with its log entry.
+
+The permission rule lives in one place: `ensure_can_moderate` (and `ensure_can_act_on`
+for actions aimed at a person). Site admins count as moderators everywhere. Every action
+writes its `ModerationAction` row in the same transaction as the change itself.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, g
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Ban, Membership, Message, ModerationAction, Room, User, isoformat_utc, utcnow
+from .errors import ServiceError
+from .rooms import ensure_can_enter, get_membership, new_join_code
+
+# Who outranks whom: an action aimed at a person needs a higher rank than theirs.
+ROLE_RANKS = {"member": 0, "moderator": 1, "owner": 2}
+ADMIN_RANK = 3
+ASSIGNABLE_ROLES = ("moderator", "member")
+MAX_PINNED = 20
+DEFAULT_LOG_PAGE = 50
+MAX_LOG_PAGE = 100
+MAX_BAN_REASON_LENGTH = 200
+MAX_JOIN_CODE_VALID_MINUTES = 366 * 24 * 60
+LOG_EXCERPT_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Moderation log entries, newest first, and whether older ones exist."""
+
+    actions: list[ModerationAction]
+    more: bool
+
+
+# -- who moderates -----------------------------------------------------------------------
+
+
+def is_moderated(room: Room) -> bool:
+    """Whether room has moderators at all: support conversations and direct messages do not."""
+    return not room.is_support and not room.is_direct
+
+
+def is_moderator(*, user: User, room: Room, membership: Membership | None = None) -> bool:
+    """Whether user moderates room: its owner, a moderator, or a site admin. Never in support conversations or DMs."""
+    if not is_moderated(room) or user.is_visitor:
+        return False
+    if user.role == "admin":
+        return True
+    membership = membership if membership is not None else get_membership(user=user, room=room)
+    return membership is not None and membership.is_moderator
+
+
+def ensure_can_moderate(*, user: User, room: Room) -> None:
+    """Raise forbidden unless user moderates room."""
+    if room.is_support:
+        raise ServiceError("forbidden", "Support conversations are handled in the agent console, not moderated.")
+    if room.is_direct:
+        raise ServiceError("forbidden", "Direct messages have no moderators.")
+    if not is_moderator(user=user, room=room):
+        raise ServiceError("forbidden", "Only the room's moderators can do that.")
+
+
+def rank(*, user: User, room: Room) -> int:
+    """How much say user has in room: admin > owner > moderator > member (or no member)."""
+    if user.role == "admin":
+        return ADMIN_RANK
+    membership = get_membership(user=user, room=room)
+    return ROLE_RANKS.get(membership.role, 0) if membership else 0
+
+
+def ensure_can_act_on(*, actor: User, room: Room, target: User) -> None:
+    """Raise forbidden unless actor moderates room and outranks target (never oneself)."""
+    ensure_can_moderate(user=actor, room=room)
+    if actor.id == target.id:
+        raise ServiceError("forbidden", "You cannot do that to yourself.")
+    if rank(user=actor, room=room) <= rank(user=target, room=room):
+        raise ServiceError("forbidden", f"You cannot do that to {target.display_name}: they moderate this room too.")
+
+
+# -- what members may post -----------------------------------------------------------------
+
+
+def seconds_until_can_post(*, user: User, room: Room, now: datetime | None = None) -> int:
+    """Slow mode: whole seconds until user may post in room again (0: now).
+
+    Read from the database (the member's latest message here), so that it holds across
+    server processes and restarts. Moderators are exempt.
+    """
+    interval = room.slow_mode_seconds or 0
+    if interval <= 0 or is_moderator(user=user, room=room):
+        return 0
+    last_sent = db.session.scalar(
+        db.select(Message.created_at)
+        .where(Message.room_id == room.id, Message.sender_id == user.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if last_sent is None:
+        return 0
+    wait = interval - ((now or utcnow()) - last_sent).total_seconds()
+    return max(0, math.ceil(wait))
+
+
+def check_can_post(*, user: User, room: Room) -> None:
+    """The moderation rules of one send: announcement-only, mute, slow mode (moderators exempt).
+
+    A ban needs no check here: a banned user cannot enter the room at all (rooms.can_enter),
+    which every send checks first.
+    """
+    if room.is_support:
+        return
+    membership = get_membership(user=user, room=room)
+    if is_moderator(user=user, room=room, membership=membership):
+        return
+    if room.announcement_only:
+        raise ServiceError("forbidden", "This room is announcement-only: only its moderators can post.")
+    now = utcnow()
+    if membership is not None and membership.is_muted(now):
+        minutes = max(1, math.ceil((membership.muted_until - now).total_seconds() / 60))
+        raise ServiceError(
+            "forbidden",
+            f"A moderator muted you in this room for {minutes} more minute{'s' if minutes != 1 else ''}.",
+            muted_until=isoformat_utc(membership.muted_until),
+        )
+    wait = seconds_until_can_post(user=user, room=room, now=now)
+    if wait > 0:
+        raise ServiceError(
+            "rate_limited",
+            f"Slow mode is on: one message every {format_seconds(room.slow_mode_seconds)}. "
+            f"You can send again in {wait} s.",
+            retry_after=wait,
+        )
+
+
+def format_seconds(seconds: int) -> str:
+    """30 -> "30 s", 120 -> "2 min", 90 -> "90 s"."""
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+# -- the log ---------------------------------------------------------------------------------
+
+
+def log_action(
+    *, room: Room, actor: User, action: str, target_user: User | None = None, target_message: Message | None = None,
+    **detail: object,
+) -> ModerationAction:
+    """Add a log entry to the session; the caller's commit stores it with the action."""
+    entry = ModerationAction(
+        room_id=room.id,
+        actor_id=actor.id,
+        action=action,
+        target_user_id=target_user.id if target_user else None,
+        target_message_id=target_message.id if target_message else None,
+        detail={key: value for key, value in detail.items() if value is not None},
+    )
+    db.session.add(entry)
+    g.setdefault("moderation_actions", []).append(entry)
+    return entry
+
+
+def take_logged_actions() -> list[ModerationAction]:
+    """The log entries this request (or socket event) stored, for telling moderators after the commit."""
+    entries = g.pop("moderation_actions", [])
+    # An entry whose transaction was rolled back is no longer persistent: it never happened.
+    return [entry for entry in entries if sa_inspect(entry).persistent]
+
+
+def list_moderation_log(*, actor: User, room: Room, before: object = None, limit: object = None) -> LogPage:
+    """A page of room's moderation log, newest first (entries older than `before`); moderators only."""
+    ensure_can_moderate(user=actor, room=room)
+    size = _check_int(limit, "limit", 1, MAX_LOG_PAGE, default=DEFAULT_LOG_PAGE)
+    query = db.select(ModerationAction).where(ModerationAction.room_id == room.id)
+    if before is not None:
+        query = query.where(ModerationAction.id < _check_int(before, "before", 0, 2**63 - 1))
+    rows = list(db.session.scalars(query.order_by(ModerationAction.id.desc()).limit(size + 1)))
+    return LogPage(actions=rows[:size], more=len(rows) > size)
+
+
+def _check_int(value: object, name: str, low: int, high: int, *, default: int | None = None) -> int:
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ServiceError("invalid", f"{name} is a whole number from {low} to {high}.")
+    return value
+
+
+# -- room settings and join codes ----------------------------------------------------------
+
+
+def set_room_settings(
+    *, actor: User, room: Room, announcement_only: bool | None = None, slow_mode_seconds: object = None
+) -> Room:
+    """Turn announcement-only on or off and set slow mode (0 turns it off); logs what changed."""
+    ensure_can_moderate(user=actor, room=room)
+    changed: dict[str, object] = {}
+    if announcement_only is not None and bool(announcement_only) != bool(room.announcement_only):
+        room.announcement_only = bool(announcement_only)
+        changed["announcement_only"] = bool(announcement_only)
+    if slow_mode_seconds is not None:
+        seconds = _check_int(slow_mode_seconds, "slow_mode_seconds", 0, current_app.config["MAX_SLOW_MODE_SECONDS"])
+        if seconds != (room.slow_mode_seconds or 0):
+            room.slow_mode_seconds = seconds
+            changed["slow_mode_seconds"] = seconds
+    if changed:
+        log_action(room=room, actor=actor, action="settings", **changed)
+        db.session.commit()
+    return room
+
+
+def regenerate_join_code(*, actor: User, room: Room, valid_minutes: object = None) -> Room:
+    """Give a private room a new join code (the old one stops working), valid for valid_minutes (None: until changed)."""
+    ensure_can_moderate(user=actor, room=room)
+    if not room.is_private:
+        raise ServiceError("invalid", "Only private rooms and classes have a join code.")
+    expires_at = None
+    if valid_minutes is not None:
+        minutes = _check_int(valid_minutes, "valid_minutes", 1, MAX_JOIN_CODE_VALID_MINUTES)
+        expires_at = utcnow() + timedelta(minutes=minutes)
+    for _attempt in range(3):
+        room.join_code = new_join_code()
+        room.join_code_expires_at = expires_at
+        log_action(room=room, actor=actor, action="join_code", expires_at=isoformat_utc(expires_at) if expires_at else None)
+        try:
+            db.session.commit()
+            return room
+        except IntegrityError:  # another room took the same code meanwhile: draw again
+            db.session.rollback()
+    raise ServiceError("conflict", "Could not make a new join code; try again.")
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+def get_room_message(*, user: User, room: Room, message_id: object) -> Message:
+    """The message with this id in room, if user may see it; else not_found."""
+    ensure_can_enter(user=user, room=room)
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id < 2**63:
+        raise ServiceError("invalid", "id is a message id (a whole number).")
+    message = db.session.get(Message, message_id)
+    if message is None or message.room_id != room.id or message.internal:
+        raise ServiceError("not_found", "There is no such message in this room.")
+    return message
+
+
+def pin_message(*, actor: User, message: Message) -> Message:
+    """Pin a message to the top of its room (an announcement); moderators only."""
+    room = message.room
+    ensure_can_moderate(user=actor, room=room)
+    if message.is_deleted:
+        raise ServiceError("conflict", "That message was deleted; it cannot be pinned.")
+    if message.pinned_at is not None:
+        return message
+    pinned = db.session.scalar(
+        db.select(db.func.count(Message.id)).where(Message.room_id == room.id, Message.pinned_at.is_not(None))
+    )
+    if pinned >= MAX_PINNED:
+        raise ServiceError("conflict", f"A room can have at most {MAX_PINNED} pinned messages; unpin one first.")
+    message.pinned_at = utcnow()
+    message.pinned_by_id = actor.id
+    log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message)
+    db.session.commit()
+    return message
+
+
+def unpin_message(*, actor: User, message: Message) -> Message:
+    """Take a message off the room's pinned list; moderators only."""
+    room = message.room
+    ensure_can_moderate(user=actor, room=room)
+    if message.pinned_at is None:
+        return message
+    message.pinned_at = None
+    message.pinned_by_id = None
+    log_action(room=room, actor=actor, action="unpin", target_user=message.sender, target_message=message)
+    db.session.commit()
+    return message
+
+
+def list_pinned(*, user: User, room: Room) -> list[Message]:
+    """The room's pinned messages, oldest pin first."""
+    ensure_can_enter(user=user, room=room)
+    return list(
+        db.session.scalars(
+            db.select(Message)
+            .where(Message.room_id == room.id, Message.pinned_at.is_not(None), Message.deleted_at.is_(None))
+            .order_by(Message.pinned_at, Message.id)
+        )
+    )
+
+
+def delete_message(*, actor: User, message: Message) -> Message:
+    """Delete a message: its author within the delete window, or a moderator at any time.
+
+    The row stays and keeps its id (ids are never reused); its body is blanked and it is
+    shown as deleted by its author or removed by a moderator. A moderator's deletion is
+    logged, with an excerpt that only moderators can read.
+    """
+    room = message.room
+    ensure_can_enter(user=actor, room=room)
+    if room.is_support or message.internal:
+        raise ServiceError("forbidden", "Messages in support conversations cannot be deleted.")
+    if message.is_deleted:
+        return message
+    by_moderator = False
+    if message.sender_id == actor.id:
+        window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
+        too_late = window > 0 and (utcnow() - message.created_at).total_seconds() > window
+        if too_late and not is_moderator(user=actor, room=room):
+            raise ServiceError(
+                "forbidden",
+                f"You can delete your own messages for {format_seconds(window)} after sending them; "
+                "ask a moderator to remove this one.",
+            )
+    else:
+        if not is_moderator(user=actor, room=room):
+            raise ServiceError("forbidden", "You can only delete your own messages.")
+        ensure_can_act_on(actor=actor, room=room, target=message.sender)
+        by_moderator = True
+        log_action(
+            room=room, actor=actor, action="delete_message", target_user=message.sender, target_message=message,
+            excerpt=message.body[:LOG_EXCERPT_LENGTH],
+        )
+    message.body = ""
+    message.deleted_at = utcnow()
+    message.deleted_by_id = actor.id
+    message.deleted_by_moderator = by_moderator
+    message.pinned_at = None
+    message.pinned_by_id = None
+    db.session.commit()
+    return message
+
+
+# -- members -------------------------------------------------------------------------------------
+
+
+def _target_membership(*, room: Room, target: User) -> Membership:
+    membership = get_membership(user=target, room=room)
+    if membership is None:
+        raise ServiceError("not_found", f"{target.display_name} is not a member of this room.")
+    return membership
+
+
+def mute_member(*, actor: User, room: Room, target: User, minutes: object) -> Membership:
+    """Stop a member from posting here for `minutes`; moderators only."""
+    ensure_can_act_on(actor=actor, room=room, target=target)
+    length = _check_int(minutes, "minutes", 1, current_app.config["MAX_MUTE_MINUTES"])
+    membership = _target_membership(room=room, target=target)
+    membership.muted_until = utcnow() + timedelta(minutes=length)
+    log_action(room=room, actor=actor, action="mute", target_user=target, minutes=length,
+         until=isoformat_utc(membership.muted_until))
+    db.session.commit()
+    return membership
+
+
+def unmute_member(*, actor: User, room: Room, target: User) -> Membership:
+    """Lift a mute; moderators only."""
+    ensure_can_act_on(actor=actor, room=room, target=target)
+    membership = _target_membership(room=room, target=target)
+    if membership.muted_until is not None:
+        membership.muted_until = None
+        log_action(room=room, actor=actor, action="unmute", target_user=target)
+        db.session.commit()
+    return membership
+
+
+def remove_member(*, actor: User, room: Room, target: User) -> None:
+    """Take a member out of the room (a kick); they may come back (a private room needs the code again)."""
+    ensure_can_act_on(actor=actor, room=room, target=target)
+    membership = _target_membership(room=room, target=target)
+    db.session.delete(membership)
+    log_action(room=room, actor=actor, action="remove", target_user=target)
+    db.session.commit()
+
+
+def ban_member(*, actor: User, room: Room, target: User, reason: str | None = None) -> Ban:
+    """Take a user out of the room and keep them out (join, join code, every event) until unbanned."""
+    ensure_can_act_on(actor=actor, room=room, target=target)
+    if target.is_visitor:
+        raise ServiceError("invalid", "Website visitors are never in rooms.")
+    clean_reason = " ".join((reason or "").split())[:MAX_BAN_REASON_LENGTH] or None
+    existing = db.session.scalar(db.select(Ban).filter_by(room_id=room.id, user_id=target.id))
+    if existing is not None:
+        return existing
+    membership = get_membership(user=target, room=room)
+    if membership is not None:
+        db.session.delete(membership)
+    ban = Ban(room_id=room.id, user_id=target.id, banned_by_id=actor.id, reason=clean_reason)
+    db.session.add(ban)
+    log_action(room=room, actor=actor, action="ban", target_user=target, reason=clean_reason)
+    try:
+        db.session.commit()
+    except IntegrityError:  # two moderators banned at once: one ban is enough
+        db.session.rollback()
+        return db.session.scalar(db.select(Ban).filter_by(room_id=room.id, user_id=target.id))
+    return ban
+
+
+def unban_member(*, actor: User, room: Room, target: User) -> None:
+    """Lift a ban: the user may come back (a private room needs the join code again)."""
+    ensure_can_moderate(user=actor, room=room)
+    ban = db.session.scalar(db.select(Ban).filter_by(room_id=room.id, user_id=target.id))
+    if ban is None:
+        raise ServiceError("not_found", f"{target.display_name} is not banned from this room.")
+    db.session.delete(ban)
+    log_action(room=room, actor=actor, action="unban", target_user=target)
+    db.session.commit()
+
+
+def list_bans(*, actor: User, room: Room) -> list[Ban]:
+    """Who is banned from room, newest first; moderators only."""
+    ensure_can_moderate(user=actor, room=room)
+    return list(db.session.scalars(db.select(Ban).filter_by(room_id=room.id).order_by(Ban.id.desc())))
+
+
+def set_member_role(*, actor: User, room: Room, target: User, role: str) -> Membership:
+    """Promote a member to moderator or demote a moderator; the room's owner (or an admin) only."""
+    ensure_can_moderate(user=actor, room=room)
+    if rank(user=actor, room=room) < ROLE_RANKS["owner"]:
+        raise ServiceError("forbidden", "Only the room's owner can choose its moderators.")
+    if role not in ASSIGNABLE_ROLES:
+        raise ServiceError("invalid", "role is \"moderator\" or \"member\".")
+    ensure_can_act_on(actor=actor, room=room, target=target)
+    membership = _target_membership(room=room, target=target)
+    if membership.role == "owner":
+        raise ServiceError("forbidden", "The owner's role cannot be changed.")
+    if membership.role != role:
+        previous = membership.role
+        membership.role = role
+        log_action(room=room, actor=actor, action="set_role", target_user=target, role=role, previous=previous)
+        db.session.commit()
+    return membership
+

@@ -1,0 +1,799 @@
+// The classroom on the room page: pinned messages, questions, deleting messages, slow mode,
+// mutes and announcement-only, and the moderator tools (toolbar, member actions, open
+// questions, moderation log). room.js owns the socket and the message list and calls the
+// hooks of Classroom; everything here writes text with textContent, never HTML.
+
+const TICK_MS = 250;
+const LOG_PAGE = 30;
+const MUTE_CHOICES = [
+  [10, "Mute for 10 minutes"],
+  [60, "Mute for 1 hour"],
+  [24 * 60, "Mute for 1 day"],
+];
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(text, className, onClick) {
+  const node = el("button", className, text);
+  node.type = "button";
+  if (onClick) node.addEventListener("click", onClick);
+  return node;
+}
+
+function seconds(value) {
+  return value >= 60 && value % 60 === 0 ? `${value / 60} min` : `${value} s`;
+}
+
+// The start of a text, for labels that must tell two similar controls apart.
+function excerpt(text, length = 60) {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+function parseTime(text) {
+  return text ? new Date(text) : null;
+}
+
+export class Classroom {
+  constructor({ socket, request, roomSlug, myId, list, form, input }) {
+    this.socket = socket;
+    this.request = request;
+    this.room = roomSlug;
+    this.myId = myId;
+    this.list = list;
+    this.form = form;
+    this.input = input;
+    const data = document.getElementById("classroom").dataset;
+    this.moderator = data.moderator === "true";
+    this.owner = data.owner === "true";
+    this.admin = data.admin === "true"; // site admins moderate every room, whatever their membership
+    this.announcementOnly = data.announcementOnly === "true";
+    this.slowMode = Number(data.slowMode) || 0;
+    this.mutedUntil = parseTime(data.mutedUntil);
+    this.deleteWindow = Number(data.deleteWindow) || 0;
+    this.waitUntil = Date.now() + (Number(data.retryAfter) || 0) * 1000;
+    this.removed = null; // "removed" | "banned" once a moderator took this user out
+    this.timer = null;
+    this.logOldest = null;
+
+    this.sendButton = form.querySelector("button[type=submit]");
+    this.askToggle = document.getElementById("ask-question");
+    this.closedNote = document.getElementById("composer-closed");
+    this.mutedNote = document.getElementById("muted-note");
+    this.waitLine = document.getElementById("send-wait");
+    this.slowNote = document.getElementById("slow-mode-note");
+    this.statusLine = document.getElementById("classroom-status");
+    this.errorLine = document.getElementById("classroom-error");
+    this.pinnedSection = document.getElementById("pinned");
+    this.pinnedList = document.getElementById("pinned-list");
+    this.memberList = document.getElementById("members");
+
+    this.menu = this.buildMenu();
+    this.wireSocket();
+    if (this.moderator) this.wireModeratorTools();
+    for (const li of list.querySelectorAll("li.msg[data-id]")) this.decorate(li, null);
+    for (const li of this.pinnedList.querySelectorAll("li[data-id]")) this.decoratePinned(li);
+    const muted = JSON.parse(data.mutedMembers || "{}");
+    for (const li of this.memberList.querySelectorAll("li[data-user-id]")) {
+      if (muted[li.dataset.userId]) this.showMuted(li, muted[li.dataset.userId]);
+      this.decorateMember(li);
+    }
+    // room.js adds people to the member list as they come online.
+    new MutationObserver((changes) => {
+      for (const change of changes) for (const node of change.addedNodes) if (node.dataset?.userId) this.decorateMember(node);
+    }).observe(this.memberList, { childList: true });
+    this.updateComposer();
+  }
+
+  // ---- hooks called by room.js ---------------------------------------------------
+
+  // After a (re)join: the room's settings, the pins, and this user's own state, as the server has them now.
+  joined(ack) {
+    if (ack.room) this.applyRoom(ack.room);
+    if (Array.isArray(ack.pinned)) this.replacePinned(ack.pinned);
+    const me = ack.membership;
+    if (me) {
+      this.mutedUntil = parseTime(me.muted_until);
+      this.waitUntil = Math.max(this.waitUntil, Date.now() + (me.retry_after || 0) * 1000);
+      if (me.moderator !== this.moderator) this.roleChanged(me.moderator);
+    }
+    this.updateComposer();
+    if (this.moderator) {
+      this.loadQuestions();
+      this.loadLog();
+      this.loadBans();
+    }
+  }
+
+  // Whether the composer must not send now; the page already says why.
+  sendBlocked() {
+    this.updateComposer();
+    return this.composerClosed() || this.isMuted() || this.waitLeft() > 0;
+  }
+
+  // Whether the next message goes out as a question; the toggle resets after each message.
+  takeQuestion() {
+    if (!this.askToggle?.checked) return false;
+    this.askToggle.checked = false;
+    return true;
+  }
+
+  // An own message was stored: in slow mode, the next one waits.
+  sent() {
+    if (this.slowMode > 0 && !this.moderator) {
+      this.waitUntil = Math.max(this.waitUntil, Date.now() + this.slowMode * 1000);
+      this.updateComposer();
+    }
+  }
+
+  // The server refused a send: learn from it (slow mode, a mute, announcement-only).
+  refused(ack) {
+    if (ack.error === "rate_limited" && ack.retry_after) {
+      this.waitUntil = Math.max(this.waitUntil, Date.now() + ack.retry_after * 1000);
+    }
+    if (ack.error === "forbidden" && ack.muted_until) this.mutedUntil = parseTime(ack.muted_until);
+    this.updateComposer();
+  }
+
+  // Show a message's classroom state (deleted, pinned, question) and its actions menu.
+  // Called for server-rendered items (message null: the state is in data attributes) and
+  // after room.js renders a MESSAGE; safe to call again on the same item.
+  decorate(li, message) {
+    if (!li || !li.dataset.id) return;
+    if (message) {
+      delete li.dataset.deleted;
+      delete li.dataset.pinned;
+      delete li.dataset.question;
+      if (message.deleted) li.dataset.deleted = message.deleted_by || "author";
+      else {
+        if (message.pinned) li.dataset.pinned = "true";
+        if (message.question) li.dataset.question = message.question.answered ? "answered" : "open";
+      }
+      if (message.question) this.updateQuestion(message); // a question sent as one arrives as a `message`
+    }
+    const meta = li.querySelector(".meta");
+    if (!meta) return;
+    meta.querySelectorAll(".mark").forEach((mark) => mark.remove());
+    if (li.dataset.deleted) {
+      li.classList.add("deleted");
+      const body = li.querySelector(".body");
+      if (body) {
+        body.replaceChildren(document.createTextNode(li.dataset.deleted === "moderator" ? "Removed by a moderator" : "Message deleted"));
+        body.classList.add("tombstone");
+      }
+      li.querySelectorAll(".attachments, .edited, .edit-button").forEach((node) => node.remove());
+      meta.querySelector(".msg-menu-button")?.remove();
+      return;
+    }
+    // The marks go after the time (and "Sent", "edited"), before any buttons.
+    let anchor = meta.querySelector(".edited") || meta.querySelector(".state") || meta.querySelector("time");
+    const place = (mark) => {
+      if (anchor) anchor.after(mark);
+      else meta.append(mark);
+      anchor = mark;
+    };
+    if (li.dataset.pinned) place(el("span", "mark pin-mark", "Pinned"));
+    if (li.dataset.question) {
+      const answered = li.dataset.question === "answered";
+      const mark = el("span", "mark question-mark", answered ? "Question · Answered" : "Question");
+      mark.dataset.answered = String(answered);
+      place(mark);
+    }
+    // Moderators act on every message; others only on their own (delete, ask as a question).
+    const own = Number(li.dataset.senderId) === this.myId;
+    if ((this.moderator || own) && !meta.querySelector(".msg-menu-button") && !li.classList.contains("pending")) {
+      const sender = li.querySelector(".sender")?.textContent || "";
+      const open = button("⋯", "msg-menu-button", (event) => this.openMessageMenu(li, event.currentTarget));
+      open.setAttribute("aria-label", `Actions for the message from ${sender}`);
+      open.setAttribute("aria-haspopup", "menu");
+      open.setAttribute("aria-expanded", "false");
+      meta.append(open);
+    }
+  }
+
+  // ---- the composer: announcement-only, mute, slow mode ------------------------------
+
+  composerClosed() {
+    return Boolean(this.removed) || (this.announcementOnly && !this.moderator);
+  }
+
+  isMuted() {
+    return !this.moderator && this.mutedUntil !== null && this.mutedUntil.getTime() > Date.now();
+  }
+
+  waitLeft() {
+    if (this.moderator) return 0;
+    return Math.max(0, Math.ceil((this.waitUntil - Date.now()) / 1000));
+  }
+
+  updateComposer() {
+    clearTimeout(this.timer);
+    const atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
+    const layoutBefore = this.layoutKey();
+    const closed = this.composerClosed();
+    const muted = this.isMuted();
+    // Closed (announcement-only, removed) or muted: a note stands where the composer was.
+    this.form.hidden = closed || muted;
+    this.closedNote.hidden = !closed;
+    if (this.removed) {
+      this.closedNote.textContent = this.removed === "banned"
+        ? "A moderator banned you from this room."
+        : "A moderator removed you from this room.";
+    } else {
+      this.closedNote.textContent = "This room is announcement-only: only its moderators can post.";
+    }
+    this.mutedNote.hidden = !muted || closed;
+    if (muted) this.mutedNote.textContent = `A moderator muted you in this room until ${timeFormat.format(this.mutedUntil)}.`;
+    const wait = this.waitLeft();
+    this.waitLine.hidden = wait === 0 || closed || muted;
+    if (wait > 0) this.waitLine.textContent = `You can send again in ${wait} s`;
+    this.slowNote.hidden = !(this.slowMode > 0) || this.moderator || closed || muted;
+    if (this.slowMode > 0) this.slowNote.textContent = `Slow mode is on: one message every ${seconds(this.slowMode)}.`;
+    this.sendButton.disabled = closed || muted || wait > 0;
+    if (!closed && (muted || wait > 0)) this.timer = setTimeout(() => this.updateComposer(), TICK_MS);
+    if (atEnd && this.layoutKey() !== layoutBefore) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // Which notes around the composer show: when it changes, the log's height does too.
+  layoutKey() {
+    return [this.form, this.closedNote, this.mutedNote, this.waitLine, this.slowNote].map((node) => (node.hidden ? 0 : 1)).join("");
+  }
+
+  applyRoom(room) {
+    if (room.slug !== this.room) return;
+    const wasSlow = this.slowMode;
+    this.announcementOnly = Boolean(room.announcement_only);
+    this.slowMode = room.slow_mode_seconds || 0;
+    if (this.slowMode === 0) this.waitUntil = 0;
+    else if (this.slowMode < wasSlow) this.waitUntil = Math.min(this.waitUntil, Date.now() + this.slowMode * 1000);
+    const toggle = document.getElementById("announcement-only");
+    if (toggle) toggle.checked = this.announcementOnly;
+    const select = document.getElementById("slow-mode");
+    if (select) {
+      if (![...select.options].some((option) => Number(option.value) === this.slowMode)) {
+        select.append(new Option(seconds(this.slowMode), String(this.slowMode)));
+      }
+      select.value = String(this.slowMode);
+    }
+    this.updateComposer();
+  }
+
+  roleChanged(moderator) {
+    this.say(
+      moderator
+        ? "You are now a moderator of this room. Reload the page to get the moderator tools."
+        : "You are no longer a moderator of this room. Reload the page.",
+    );
+    this.moderator = moderator;
+  }
+
+  say(text) {
+    this.statusLine.textContent = text;
+  }
+
+  fail(ack) {
+    this.errorLine.textContent = ack.message || "That did not work; try again.";
+    this.errorLine.hidden = false;
+    clearTimeout(this.errorTimer);
+    this.errorTimer = setTimeout(() => {
+      this.errorLine.hidden = true;
+    }, 8000);
+  }
+
+  async act(event, payload) {
+    this.errorLine.hidden = true;
+    const ack = await this.request(event, { room: this.room, ...payload });
+    if (!ack.ok) this.fail(ack);
+    return ack;
+  }
+
+  // ---- server events -------------------------------------------------------------
+
+  wireSocket() {
+    this.socket.on("message_updated", (message) => {
+      if (message.room !== this.room) return;
+      const li = this.item(message.id);
+      const before = li?.dataset.question;
+      if (li) this.decorate(li, message);
+      this.updatePinned(message);
+      this.updateQuestion(message);
+      if (message.sender.id === this.myId && message.question?.answered && before === "open") {
+        this.say("Your question was marked answered.");
+      }
+    });
+    this.socket.on("message_deleted", ({ room, id, by }) => {
+      if (room !== this.room) return;
+      const li = this.item(id);
+      if (li) this.decorate(li, { id, deleted: true, deleted_by: by });
+      this.removePinned(id);
+      this.removeQuestion(id);
+    });
+    this.socket.on("room_updated", (room) => this.applyRoom(room));
+    this.socket.on("member_updated", ({ room, member }) => {
+      if (room !== this.room) return;
+      if (member.user.id === this.myId) {
+        this.mutedUntil = parseTime(member.muted_until);
+        const moderator = member.role === "owner" || member.role === "moderator";
+        if (moderator !== this.moderator && !this.admin) {
+          this.roleChanged(moderator);
+        }
+        this.updateComposer();
+        if (this.isMuted()) this.say("");
+      }
+      this.showMember(member);
+    });
+    this.socket.on("member_removed", ({ room, user, banned }) => {
+      if (room !== this.room) return;
+      if (user.id === this.myId) {
+        this.removed = banned ? "banned" : "removed";
+        this.updateComposer();
+        return;
+      }
+      this.memberList.querySelector(`li[data-user-id="${user.id}"]`)?.remove();
+    });
+    this.socket.on("moderation_action", (entry) => {
+      if (entry.room !== this.room || !this.moderator) return;
+      this.addLogEntry(entry, { prepend: true });
+      if (entry.action === "ban" || entry.action === "unban") this.loadBans();
+    });
+    this.socket.on("join_code", (code) => {
+      if (code.room === this.room) this.showJoinCode(code);
+    });
+  }
+
+  item(id) {
+    return this.list.querySelector(`li.msg[data-id="${id}"]`);
+  }
+
+  // ---- the message menu ------------------------------------------------------------
+
+  buildMenu() {
+    const menu = el("div", "popup-menu");
+    menu.setAttribute("role", "menu");
+    menu.hidden = true;
+    menu.addEventListener("keydown", (event) => {
+      const items = [...menu.querySelectorAll("button")];
+      const index = items.indexOf(document.activeElement);
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.closeMenu(true);
+      } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        items[(index + step + items.length) % items.length]?.focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (!menu.hidden && !menu.contains(event.target) && event.target !== this.menuOpener) this.closeMenu(false);
+    });
+    document.body.append(menu);
+    return menu;
+  }
+
+  closeMenu(refocus) {
+    this.menu.hidden = true;
+    this.menu.replaceChildren();
+    if (this.menuOpener) {
+      this.menuOpener.setAttribute("aria-expanded", "false");
+      if (refocus) this.menuOpener.focus();
+    }
+    this.menuOpener = null;
+  }
+
+  // items: [label, handler, {confirm: "label of the second click"}?]
+  openMenu(opener, label, items) {
+    if (this.menuOpener === opener) return this.closeMenu(true);
+    this.closeMenu(false);
+    if (!items.length) return undefined;
+    this.menuOpener = opener;
+    opener.setAttribute("aria-expanded", "true");
+    this.menu.setAttribute("aria-label", label);
+    for (const [text, handler, options] of items) {
+      const item = button(text, "menu-item");
+      item.setAttribute("role", "menuitem");
+      item.addEventListener("click", async () => {
+        if (options?.confirm && item.dataset.armed !== "true") {
+          item.dataset.armed = "true";
+          item.textContent = options.confirm;
+          item.classList.add("danger");
+          return;
+        }
+        this.closeMenu(true);
+        await handler();
+      });
+      this.menu.append(item);
+    }
+    const box = opener.getBoundingClientRect();
+    this.menu.hidden = false;
+    const width = this.menu.offsetWidth;
+    const left = Math.max(8, Math.min(window.innerWidth - width - 8, box.right - width));
+    const below = box.bottom + 4;
+    const top = below + this.menu.offsetHeight > window.innerHeight - 8 ? Math.max(8, box.top - this.menu.offsetHeight - 4) : below;
+    this.menu.style.left = `${left + window.scrollX}px`;
+    this.menu.style.top = `${top + window.scrollY}px`;
+    this.menu.querySelector("button")?.focus();
+    return undefined;
+  }
+
+  openMessageMenu(li, opener) {
+    const id = Number(li.dataset.id);
+    const own = Number(li.dataset.senderId) === this.myId;
+    const sender = li.querySelector(".sender")?.textContent || "";
+    const items = [];
+    if (this.moderator) {
+      if (li.dataset.pinned) items.push(["Unpin", () => this.act("unpin", { id }).then((ack) => this.applyAck(ack))]);
+      else items.push(["Pin to the top", () => this.act("pin", { id }).then((ack) => this.applyAck(ack))]);
+    }
+    if (own && !li.dataset.question) {
+      items.push(["Ask as a question", () => this.act("mark_question", { id, question: true }).then((ack) => this.applyAck(ack))]);
+    } else if (own && li.dataset.question === "open") {
+      items.push(["Withdraw question", () => this.act("mark_question", { id, question: false }).then((ack) => this.applyAck(ack))]);
+    }
+    if (this.moderator && li.dataset.question === "open") {
+      items.push(["Mark answered", () => this.answer(id, true)]);
+    } else if (this.moderator && li.dataset.question === "answered") {
+      items.push(["Reopen question", () => this.answer(id, false)]);
+    }
+    if (this.moderator || (own && this.withinDeleteWindow(li))) {
+      items.push([own ? "Delete" : "Remove message", () => this.deleteMessage(id), { confirm: own ? "Delete: are you sure?" : "Remove: are you sure?" }]);
+    }
+    if (!items.length) {
+      this.say("Nothing to do with this message: you can delete your own messages only for a while after sending them.");
+      return;
+    }
+    this.openMenu(opener, `Actions for the message from ${sender}`, items);
+  }
+
+  withinDeleteWindow(li) {
+    if (this.deleteWindow <= 0) return true;
+    const sent = li.querySelector("time[datetime]")?.dateTime;
+    return sent ? Date.now() - new Date(sent).getTime() < this.deleteWindow * 1000 : true;
+  }
+
+  applyAck(ack) {
+    if (!ack.ok || !ack.message) return;
+    const li = this.item(ack.message.id);
+    if (li) this.decorate(li, ack.message);
+    this.updatePinned(ack.message);
+    this.updateQuestion(ack.message);
+  }
+
+  async deleteMessage(id) {
+    const ack = await this.act("delete_message", { id });
+    if (!ack.ok) return;
+    const li = this.item(id);
+    if (li) this.decorate(li, ack.message);
+    this.removePinned(id);
+    this.removeQuestion(id);
+  }
+
+  async answer(id, answered) {
+    const ack = await this.act("answer_question", { id, answered });
+    this.applyAck(ack);
+  }
+
+  // ---- pinned messages -----------------------------------------------------------------
+
+  replacePinned(messages) {
+    this.pinnedList.replaceChildren();
+    for (const message of messages) this.updatePinned(message);
+    this.pinnedSection.hidden = this.pinnedList.children.length === 0;
+  }
+
+  updatePinned(message) {
+    const existing = this.pinnedList.querySelector(`li[data-id="${message.id}"]`);
+    if (!message.pinned || message.deleted) {
+      this.removePinned(message.id);
+      return;
+    }
+    const li = el("li");
+    li.dataset.id = String(message.id);
+    li.append(el("span", "sender", message.sender.display_name), document.createTextNode(" "), el("span", "pinned-body", message.body));
+    this.decoratePinned(li);
+    if (existing) existing.replaceWith(li);
+    else this.pinnedList.append(li);
+    this.pinnedSection.hidden = false;
+  }
+
+  decoratePinned(li) {
+    const jump = () => {
+      li.classList.toggle("expanded"); // on a phone a pin shows two lines until tapped
+      const target = this.item(li.dataset.id);
+      if (!target) return;
+      target.scrollIntoView({ block: "center" });
+      target.classList.add("highlight");
+      setTimeout(() => target.classList.remove("highlight"), 2000);
+    };
+    li.querySelector(".pinned-body")?.addEventListener("click", jump);
+    if (!this.moderator || li.querySelector(".unpin-button")) return;
+    const sender = li.querySelector(".sender")?.textContent || "";
+    const unpin = button("Unpin", "link unpin-button", async () => {
+      const ack = await this.act("unpin", { id: Number(li.dataset.id) });
+      this.applyAck(ack);
+    });
+    unpin.setAttribute("aria-label", `Unpin the message from ${sender}`);
+    li.append(unpin);
+  }
+
+  removePinned(id) {
+    this.pinnedList.querySelector(`li[data-id="${id}"]`)?.remove();
+    this.pinnedSection.hidden = this.pinnedList.children.length === 0;
+  }
+
+  // ---- open questions (moderators) -------------------------------------------------------
+
+  async loadQuestions() {
+    const ack = await this.request("open_questions", { room: this.room });
+    if (!ack.ok) return;
+    const listNode = document.getElementById("open-questions");
+    listNode.replaceChildren();
+    for (const message of ack.questions) this.updateQuestion(message);
+    this.countQuestions();
+  }
+
+  updateQuestion(message) {
+    const listNode = document.getElementById("open-questions");
+    if (!listNode) return;
+    const open = message.question && !message.question.answered && !message.deleted;
+    const existing = listNode.querySelector(`li[data-id="${message.id}"]`);
+    if (!open) {
+      existing?.remove();
+      this.countQuestions();
+      return;
+    }
+    const li = el("li");
+    li.dataset.id = String(message.id);
+    const meta = el("p", "q-meta");
+    const when = new Date(message.created_at);
+    const time = el("time", "", timeFormat.format(when));
+    time.dateTime = message.created_at;
+    meta.append(el("span", "sender", message.sender.display_name), document.createTextNode(" "), time);
+    const answer = button("Mark answered", "answer-button");
+    answer.dataset.id = String(message.id);
+    answer.setAttribute("aria-label", `Mark answered: ${message.sender.display_name}, “${excerpt(message.body)}”`);
+    li.append(meta, el("p", "q-body", message.body), answer);
+    if (existing) existing.replaceWith(li);
+    else {
+      const next = [...listNode.children].find((item) => Number(item.dataset.id) > message.id);
+      listNode.insertBefore(li, next || null);
+    }
+    this.countQuestions();
+  }
+
+  removeQuestion(id) {
+    document.getElementById("open-questions")?.querySelector(`li[data-id="${id}"]`)?.remove();
+    this.countQuestions();
+  }
+
+  countQuestions() {
+    const listNode = document.getElementById("open-questions");
+    if (!listNode) return;
+    const count = listNode.children.length;
+    document.getElementById("questions-count").textContent = String(count);
+    document.getElementById("questions-empty").hidden = count > 0;
+  }
+
+  // ---- the moderator toolbar, members, log and bans ----------------------------------------
+
+  wireModeratorTools() {
+    const status = document.getElementById("mod-status");
+    const toggle = document.getElementById("announcement-only");
+    toggle.addEventListener("change", async () => {
+      const wanted = toggle.checked;
+      const ack = await this.act("room_settings", { announcement_only: wanted });
+      if (!ack.ok) {
+        toggle.checked = !wanted;
+        return;
+      }
+      this.applyRoom(ack.room);
+      status.textContent = wanted ? "Announcement-only is on: only moderators can post." : "Announcement-only is off: everyone can post.";
+    });
+    const slow = document.getElementById("slow-mode");
+    slow.addEventListener("change", async () => {
+      const wanted = Number(slow.value);
+      const ack = await this.act("room_settings", { slow_mode_seconds: wanted });
+      if (!ack.ok) {
+        slow.value = String(this.slowMode);
+        return;
+      }
+      this.applyRoom(ack.room);
+      status.textContent = wanted ? `Slow mode is on: one message every ${seconds(wanted)} per member.` : "Slow mode is off.";
+    });
+    const regenerate = document.getElementById("regenerate-code");
+    regenerate?.addEventListener("click", async () => {
+      const validity = document.getElementById("code-validity").value;
+      regenerate.disabled = true;
+      const ack = await this.act("regenerate_join_code", validity ? { valid_minutes: Number(validity) } : {});
+      regenerate.disabled = false;
+      if (!ack.ok) return;
+      this.showJoinCode(ack);
+      status.textContent = `New join code: ${ack.join_code}. The old one no longer works.`;
+    });
+    document.getElementById("open-questions").addEventListener("click", (event) => {
+      const target = event.target.closest(".answer-button");
+      if (target) this.answer(Number(target.dataset.id), true);
+    });
+    document.getElementById("modlog-more").addEventListener("click", () => this.loadLog({ older: true }));
+    // On a phone the toolbar folds away under its summary, to leave room for the conversation.
+    if (window.matchMedia("(max-width: 720px)").matches) document.getElementById("mod-tools").open = false;
+  }
+
+  showJoinCode({ join_code: code, join_code_expires_at: expiresAt }) {
+    const codeNode = document.getElementById("join-code");
+    if (codeNode) codeNode.textContent = code;
+    const link = document.getElementById("join-link");
+    if (link) link.href = `/join/${encodeURIComponent(code)}`;
+    const expiry = document.getElementById("join-code-expiry");
+    if (expiry) expiry.textContent = expiresAt ? `(expires ${dateTimeFormat.format(new Date(expiresAt))})` : "";
+  }
+
+  decorateMember(li) {
+    const userId = Number(li.dataset.userId);
+    if (!this.moderator || userId === this.myId || li.querySelector(".member-menu-button")) return;
+    const role = li.dataset.role || "member";
+    if (role === "owner" || (role === "moderator" && !this.owner)) return;
+    const name = li.querySelector(".name")?.textContent || "";
+    const open = button("⋯", "member-menu-button", (event) => this.openMemberMenu(li, event.currentTarget));
+    open.setAttribute("aria-label", `Moderate ${name}`);
+    open.setAttribute("aria-haspopup", "menu");
+    open.setAttribute("aria-expanded", "false");
+    li.querySelector(".presence-label")?.before(open) ?? li.append(open);
+  }
+
+  openMemberMenu(li, opener) {
+    const userId = Number(li.dataset.userId);
+    const name = li.querySelector(".name")?.textContent || "";
+    const role = li.dataset.role || "member";
+    const items = [];
+    if (li.dataset.muted === "true") items.push(["Unmute", () => this.memberAction("unmute", { user_id: userId })]);
+    for (const [minutes, text] of MUTE_CHOICES) {
+      items.push([text, () => this.memberAction("mute", { user_id: userId, minutes })]);
+    }
+    if (this.owner) {
+      if (role === "moderator") items.push(["Make a member again", () => this.memberAction("set_member_role", { user_id: userId, role: "member" })]);
+      else items.push(["Make moderator", () => this.memberAction("set_member_role", { user_id: userId, role: "moderator" })]);
+    }
+    items.push(["Remove from the room", () => this.memberAction("remove_member", { user_id: userId }), { confirm: `Remove ${name}: are you sure?` }]);
+    items.push(["Ban from the room", () => this.memberAction("ban", { user_id: userId }), { confirm: `Ban ${name}: are you sure?` }]);
+    this.openMenu(opener, `Moderate ${name}`, items);
+  }
+
+  async memberAction(event, payload) {
+    const ack = await this.act(event, payload);
+    if (!ack.ok) return;
+    if (ack.member) this.showMember(ack.member);
+    if (event === "remove_member" || event === "ban") {
+      this.memberList.querySelector(`li[data-user-id="${payload.user_id}"]`)?.remove();
+    }
+  }
+
+  showMember(member) {
+    const li = this.memberList.querySelector(`li[data-user-id="${member.user.id}"]`);
+    if (!li) return;
+    li.dataset.role = member.role;
+    let badge = li.querySelector(".badge");
+    if (member.role === "member") badge?.remove();
+    else {
+      if (!badge) {
+        badge = el("span", "badge");
+        li.querySelector(".name").after(badge);
+      }
+      badge.textContent = member.role;
+    }
+    this.showMuted(li, member.muted_until);
+    li.querySelector(".member-menu-button")?.remove();
+    this.decorateMember(li);
+  }
+
+  // A moderator sees who is muted, until when; the badge goes when the mute ends.
+  showMuted(li, mutedUntil) {
+    const until = mutedUntil ? new Date(mutedUntil) : null;
+    const muted = until !== null && until.getTime() > Date.now();
+    li.dataset.muted = muted ? "true" : "false";
+    li.querySelector(".muted-badge")?.remove();
+    if (!muted || !this.moderator) return;
+    const mark = el("span", "badge muted-badge", `muted until ${timeFormat.format(until)}`);
+    li.querySelector(".name").after(mark);
+    const left = until.getTime() - Date.now();
+    if (left < 2 ** 31) setTimeout(() => this.showMuted(li, mutedUntil), left + 500);
+  }
+
+  async loadLog({ older = false } = {}) {
+    const payload = { room: this.room, limit: LOG_PAGE };
+    if (older && this.logOldest !== null) payload.before = this.logOldest;
+    const ack = await this.request("moderation_log", payload);
+    if (!ack.ok) return;
+    const logList = document.getElementById("modlog");
+    if (!older) logList.replaceChildren();
+    for (const entry of ack.actions) this.addLogEntry(entry, { prepend: false });
+    document.getElementById("modlog-more").hidden = !ack.more;
+  }
+
+  addLogEntry(entry, { prepend }) {
+    const logList = document.getElementById("modlog");
+    if (!logList || logList.querySelector(`li[data-id="${entry.id}"]`)) return;
+    const li = el("li");
+    li.dataset.id = String(entry.id);
+    li.dataset.action = entry.action;
+    const when = new Date(entry.created_at);
+    const time = el("time", "", timeFormat.format(when));
+    time.dateTime = entry.created_at;
+    time.title = dateTimeFormat.format(when);
+    li.append(time, document.createTextNode(" "), el("span", "log-text", describe(entry)));
+    if (prepend) logList.prepend(li);
+    else logList.append(li);
+    this.logOldest = this.logOldest === null ? entry.id : Math.min(this.logOldest, entry.id);
+    document.getElementById("modlog-empty").hidden = true;
+  }
+
+  async loadBans() {
+    const ack = await this.request("bans", { room: this.room });
+    if (!ack.ok) return;
+    const banList = document.getElementById("ban-list");
+    banList.replaceChildren();
+    for (const ban of ack.bans) {
+      const li = el("li");
+      li.append(el("span", "name", ban.user.display_name));
+      const lift = button("Unban", "link", async () => {
+        const result = await this.act("unban", { user_id: ban.user.id });
+        if (result.ok) li.remove();
+        document.getElementById("bans-empty").hidden = banList.children.length > 0;
+      });
+      lift.setAttribute("aria-label", `Unban ${ban.user.display_name}`);
+      li.append(document.createTextNode(" "), lift);
+      banList.append(li);
+    }
+    document.getElementById("bans-empty").hidden = ack.bans.length > 0;
+    document.getElementById("modlog-empty").hidden = document.getElementById("modlog").children.length > 0;
+  }
+}
+
+// One line of the moderation log, in words.
+export function describe(entry) {
+  const actor = entry.actor?.display_name || "Someone";
+  const target = entry.target_user?.display_name || "someone";
+  const detail = entry.detail || {};
+  switch (entry.action) {
+    case "settings": {
+      const parts = [];
+      if ("announcement_only" in detail) parts.push(`turned announcement-only ${detail.announcement_only ? "on" : "off"}`);
+      if ("slow_mode_seconds" in detail) {
+        parts.push(detail.slow_mode_seconds ? `set slow mode to ${seconds(detail.slow_mode_seconds)}` : "turned slow mode off");
+      }
+      return `${actor} ${parts.join(" and ") || "changed the settings"}`;
+    }
+    case "join_code":
+      return `${actor} made a new join code${detail.expires_at ? ` (valid until ${dateTimeFormat.format(new Date(detail.expires_at))})` : ""}`;
+    case "pin":
+      return `${actor} pinned a message by ${target}`;
+    case "unpin":
+      return `${actor} unpinned a message by ${target}`;
+    case "delete_message":
+      return `${actor} removed a message by ${target}${detail.excerpt ? `: “${detail.excerpt}”` : ""}`;
+    case "mute":
+      return `${actor} muted ${target} for ${detail.minutes >= 60 && detail.minutes % 60 === 0 ? `${detail.minutes / 60} h` : `${detail.minutes} min`}`;
+    case "unmute":
+      return `${actor} unmuted ${target}`;
+    case "remove":
+      return `${actor} removed ${target} from the room`;
+    case "ban":
+      return `${actor} banned ${target}${detail.reason ? `: ${detail.reason}` : ""}`;
+    case "unban":
+      return `${actor} lifted the ban on ${target}`;
+    case "set_role":
+      return detail.role === "moderator" ? `${actor} made ${target} a moderator` : `${actor} made ${target} a member again`;
+    case "answer_question":
+      return `${actor} marked a question from ${target} answered`;
+    case "reopen_question":
+      return `${actor} reopened a question from ${target}`;
+    default:
+      return `${actor}: ${entry.action}`;
+  }
+}

@@ -1,0 +1,112 @@
+"""Direct messages: a room of kind "direct" between exactly two accounts, one per pair."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import DIRECT_ROOM_KIND, Membership, Room, User
+from .errors import ServiceError
+from .rooms import MAX_ROOM_NAME_LENGTH
+
+# Rooms where meeting someone lets you write to them directly (never support conversations).
+MEETING_KINDS = ("public", "private")
+
+
+@dataclass(frozen=True)
+class DirectRoom:
+    """A direct room as one of its two people sees it: the room, and the other person."""
+
+    room: Room
+    partner: User
+
+
+def direct_key(first: User, second: User) -> str:
+    """The pair's key: the same whichever of the two asks."""
+    low, high = sorted((first.id, second.id))
+    return f"{low}:{high}"
+
+
+def share_a_room(*, user: User, other: User) -> bool:
+    """Whether both are members of one public or private room."""
+    mine = db.select(Membership.room_id).filter_by(user_id=user.id)
+    shared = (
+        db.select(Membership.id)
+        .join(Room, Room.id == Membership.room_id)
+        .where(Membership.user_id == other.id, Membership.room_id.in_(mine), Room.kind.in_(MEETING_KINDS))
+        .limit(1)
+    )
+    return db.session.scalar(shared) is not None
+
+
+def check_can_message(*, user: User, other: User | None) -> User:
+    """Return other if user may write to them directly; else raise.
+
+    Both must be active accounts (not widget visitors), two different people, and have
+    met in a room; staff may write to anyone, so a teacher can reach any student.
+    """
+    if user.is_visitor:
+        raise ServiceError("forbidden", "Direct messages are for accounts only.")
+    if other is None or not other.is_active_account or other.is_visitor:
+        raise ServiceError("not_found", "There is no such person.")
+    if other.id == user.id:
+        raise ServiceError("invalid", "You cannot send direct messages to yourself.")
+    if not (user.is_staff or other.is_staff or share_a_room(user=user, other=other)):
+        raise ServiceError("forbidden", "You can write directly only to people you share a room with.")
+    return other
+
+
+def _find(key: str) -> Room | None:
+    return db.session.scalar(db.select(Room).filter_by(direct_key=key))
+
+
+def open_direct_room(*, user: User, other: User | None) -> Room:
+    """The pair's direct room, created (with both as members) on first use and reused ever after."""
+    partner = check_can_message(user=user, other=other)
+    key = direct_key(user, partner)
+    room = _find(key)
+    if room is not None:
+        return room
+    name = f"{user.display_name} and {partner.display_name}"[:MAX_ROOM_NAME_LENGTH]
+    # A random slug: it must not collide with rooms people name, nor reveal account ids.
+    room = Room(slug=f"dm-{secrets.token_hex(6)}", name=name, kind=DIRECT_ROOM_KIND, direct_key=key, created_by_id=user.id)
+    db.session.add(room)
+    db.session.add(Membership(user_id=user.id, room=room, role="member"))
+    db.session.add(Membership(user_id=partner.id, room=room, role="member"))
+    try:
+        db.session.commit()
+    except IntegrityError:  # both opened it at once: the unique direct_key kept one room
+        db.session.rollback()
+        room = _find(key)
+        if room is None:
+            raise
+    return room
+
+
+def partner_in(*, room: Room, user: User) -> User | None:
+    """In a direct room, the other of its two people (None elsewhere)."""
+    if not room.is_direct:
+        return None
+    return db.session.scalar(
+        db.select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.room_id == room.id, User.id != user.id)
+    )
+
+
+def direct_rooms_for_user(*, user: User) -> list[DirectRoom]:
+    """user's direct rooms with the other person of each, by that person's name (one query)."""
+    if user.is_visitor:
+        return []
+    mine = db.aliased(Membership)
+    theirs = db.aliased(Membership)
+    rows = db.session.execute(
+        db.select(Room, User)
+        .join(mine, (mine.room_id == Room.id) & (mine.user_id == user.id))
+        .join(theirs, (theirs.room_id == Room.id) & (theirs.user_id != user.id))
+        .join(User, User.id == theirs.user_id)
+        .where(Room.kind == DIRECT_ROOM_KIND)
+        .order_by(User.display_name)
+    ).all()
+    return [DirectRoom(room=room, partner=partner) for room, partner in rows]

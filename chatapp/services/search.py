@@ -1,0 +1,103 @@
+"""Searching one room's messages: SQLite FTS5 where it is there, a plain ILIKE elsewhere."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+
+from ..extensions import db
+from ..models import Message, Room, User
+from .errors import ServiceError
+from .messages import check_limit, visible_messages
+from .ratelimit import check_rate
+from .rooms import ensure_can_enter
+
+MAX_QUERY_LENGTH = 200
+DEFAULT_RESULTS = 20
+MAX_RESULTS = 50
+# What makes a query FTS5 syntax rather than plain words: quotes, prefix stars, grouping,
+# column filters, and the upper-case operators. Plain words are each matched as a prefix.
+FTS_SYNTAX_RE = re.compile(r'["*()^:+]|\b(?:AND|OR|NOT|NEAR)\b')
+# FTS5's unicode61 tokenizer reads a run of Chinese characters as one word, so "世界" would
+# not find "你好世界": such queries use a substring match instead.
+CJK_RE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_FTS_TABLE = sa.table("message_fts", sa.column("rowid"))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Matching messages, newest first, and whether more matched than were returned."""
+
+    messages: list[Message]
+    more: bool
+
+
+def check_query(query: object) -> str:
+    """Return the trimmed search text or raise invalid / too_large."""
+    if not isinstance(query, str) or not query.strip():
+        raise ServiceError("invalid", "Type something to search for.")
+    text = " ".join(query.split())
+    if len(text) > MAX_QUERY_LENGTH:
+        raise ServiceError("too_large", f"A search can be at most {MAX_QUERY_LENGTH} characters.", limit=MAX_QUERY_LENGTH)
+    return text
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in text.split() if any(ch.isalnum() for ch in word)]
+
+
+def fts_query(text: str) -> str:
+    """The FTS5 query for what a person typed: their own syntax if they used it, else every word as a prefix."""
+    if FTS_SYNTAX_RE.search(text):
+        return text
+    words = _words(text)
+    if not words:
+        raise ServiceError("invalid", "Type a word to search for.")
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+
+
+def _full_text(query, text: str):  # type: ignore[no-untyped-def]
+    match = sa.text("message_fts MATCH :fts_query").bindparams(fts_query=fts_query(text))
+    return query.join(_FTS_TABLE, _FTS_TABLE.c.rowid == Message.id).where(match)
+
+
+def _substring(query, text: str):  # type: ignore[no-untyped-def]
+    words = _words(text) or [text]
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Message.body.ilike(f"%{escaped}%", escape="\\"))
+    return query
+
+
+def uses_fts() -> bool:
+    """Whether the database has the FTS5 index (SQLite); PostgreSQL falls back to ILIKE."""
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def search_messages(*, user: User, room: Room, query: object, limit: object = None) -> SearchResult:
+    """The messages of room that user may read and that match query, newest first.
+
+    Plain words match as prefixes, all of them; FTS5 syntax ("exact phrase", OR, NOT,
+    prefix*) is honoured, and a query FTS5 cannot parse is `invalid`, never a server error.
+    """
+    ensure_can_enter(user=user, room=room)
+    text = check_query(query)
+    size = check_limit(limit, default=DEFAULT_RESULTS, maximum=MAX_RESULTS)
+    check_rate(action="search", key=user.id)
+    base = visible_messages(user=user, room=room).where(Message.deleted_at.is_(None))
+    if uses_fts() and not CJK_RE.search(text):
+        base = _full_text(base, text)
+    else:
+        base = _substring(base, text)
+    try:
+        rows = list(db.session.scalars(base.order_by(Message.id.desc()).limit(size + 1)))
+    except OperationalError as error:
+        db.session.rollback()
+        reason = str(error.orig) if error.orig is not None else "syntax error"
+        raise ServiceError(
+            "invalid",
+            f"That search could not be understood ({reason[:120]}). Put words in double quotes to search for them as they are.",
+        ) from None
+    return SearchResult(messages=rows[:size], more=len(rows) > size)

@@ -1,0 +1,334 @@
+"""Pictures: checked by their bytes, re-encoded without metadata, thumbnailed, stored, sent, served.
+
+The type comes from what Pillow finds in the bytes (only PNG, JPEG, GIF and WebP decoders are
+even tried), never from the file name or the browser's Content-Type. Every picture is decoded
+and encoded anew, which drops EXIF (camera, GPS position), XMP, comments and colour profiles,
+and anything a crafted file carried besides its pixels.
+"""
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image, ImageOps, ImageSequence
+from werkzeug.utils import secure_filename
+
+from ..extensions import db
+from ..models import Attachment, Message, Room, User, utcnow
+from .errors import ServiceError
+from .ratelimit import check_rate
+from .rooms import can_see_notes, ensure_can_enter
+
+# Pillow format name -> (MIME type, file extension).
+FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
+# The thumbnail's format: a static picture, so an animated GIF's first frame becomes a PNG.
+THUMB_FORMAT = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "PNG", "WEBP": "WEBP"}
+THUMB_BOX = (320, 320)  # shown at up to 160 px, sharp on high-density screens
+# All frames of an animation are held decoded while re-encoding it: beyond this many pixels
+# in all, only the first frame is kept (and the uploader is told).
+MAX_ANIMATION_PIXELS = 25_000_000
+MAX_FRAMES = 500
+NOT_A_PICTURE = "That file is not a picture chatapp accepts: send a PNG, JPEG, GIF or WebP image."
+VARIANTS = ("full", "thumb")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A stored upload, and a note for the uploader when something was dropped (an animation's frames)."""
+
+    attachment: Attachment
+    note: str | None = None
+
+
+def upload_folder() -> Path:
+    """Where pictures are kept: UPLOAD_FOLDER, else instance/uploads."""
+    folder = current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads")
+    return Path(folder)
+
+
+def max_upload_bytes() -> int:
+    """The largest picture file accepted, in bytes."""
+    return int(current_app.config["UPLOAD_MAX_BYTES"])
+
+
+def megabytes(size: int) -> str:
+    """A byte count as people read it: "5 MB", "5.2 MB"."""
+    value = size / (1024 * 1024)
+    return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
+
+
+def too_large_error(size: int | None = None) -> ServiceError:
+    """The refusal of a file over UPLOAD_MAX_BYTES, saying the limit (and the size, when known)."""
+    limit = max_upload_bytes()
+    detail = f"; this one is {megabytes(size)}" if size else ""
+    return ServiceError(
+        "too_large", f"A picture can be at most {megabytes(limit)}{detail}. Choose a smaller one.", limit=limit,
+    )
+
+
+def ensure_can_upload(*, uploader: User, room: Room) -> None:
+    """Raise unless uploader may put pictures in room: whoever may write there, except in support conversations."""
+    ensure_can_enter(user=uploader, room=room)
+    if room.is_support:
+        # The support widget shows text only; a picture a visitor cannot see helps nobody.
+        raise ServiceError("forbidden", "Pictures cannot be sent in support conversations.")
+
+
+def clean_filename(filename: str | None, extension: str) -> str:
+    """A safe, ASCII file name for Content-Disposition, ending in the sniffed type's extension."""
+    stem = secure_filename(os.path.splitext(filename or "")[0])[:80] or "picture"
+    return f"{stem}.{extension}"
+
+
+def _decode_check(data: bytes) -> None:
+    """Raise unless data is a whole, undamaged picture of an allowed format and size in pixels."""
+    max_pixels = int(current_app.config["UPLOAD_MAX_PIXELS"])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
+                if probe.width * probe.height > max_pixels:
+                    raise ServiceError(
+                        "too_large", f"That picture has too many pixels ({probe.width}×{probe.height}); "
+                        f"at most {max_pixels // 1_000_000} million are accepted.",
+                    )
+                probe.verify()
+    except ServiceError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ServiceError("too_large", "That picture has too many pixels to be shown safely.") from None
+    except Exception:  # noqa: BLE001 - whatever a decoder says about bad bytes, it is not a picture
+        raise ServiceError("invalid", NOT_A_PICTURE) from None
+
+
+def _without_metadata(image: Image.Image) -> Image.Image:
+    """The image with nothing but what its pixels need (a palette's transparent colour)."""
+    image.info = {key: value for key, value in image.info.items() if key in ("transparency",)}
+    return image
+
+
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    """Encode one frame in fmt, with no metadata."""
+    out = io.BytesIO()
+    image = _without_metadata(image)
+    if fmt == "JPEG":
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(out, format="JPEG", quality=88, optimize=True)
+    elif fmt == "WEBP":
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+        image.save(out, format="WEBP", quality=88, method=4)
+    elif fmt == "GIF":
+        image.save(out, format="GIF")
+    else:
+        image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _encode_animation(image: Image.Image, fmt: str) -> bytes:
+    """Re-encode every frame of an animated GIF or WebP, keeping timing and looping only."""
+    frames, durations = [], []
+    for frame in ImageSequence.Iterator(image):
+        durations.append(int(frame.info.get("duration", 100)) or 100)
+        frames.append(_without_metadata(frame.convert("RGBA")))  # convert() copies info: comments and all
+    loop = int(image.info.get("loop", 0))
+    out = io.BytesIO()
+    first, rest = frames[0], frames[1:]
+    if fmt == "GIF":
+        first.save(out, format="GIF", save_all=True, append_images=rest, duration=durations, loop=loop, disposal=2)
+    else:
+        first.save(out, format="WEBP", save_all=True, append_images=rest, duration=durations, loop=loop, quality=85)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    fmt: str
+    data: bytes
+    width: int
+    height: int
+    thumb: bytes
+    thumb_fmt: str
+    thumb_width: int
+    thumb_height: int
+    note: str | None
+
+
+def reencode_picture(data: bytes) -> _Encoded:
+    """Check data is a picture, then encode it anew (and a thumbnail) with no metadata."""
+    _decode_check(data)
+    note = None
+    with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+        fmt = image.format
+        frames = getattr(image, "n_frames", 1)
+        animated = fmt in ("GIF", "WEBP") and frames > 1
+        if animated and (frames > MAX_FRAMES or frames * image.width * image.height > MAX_ANIMATION_PIXELS):
+            animated = False
+            note = "This animation is too long to keep: only its first frame was sent."
+        if animated:
+            encoded = _encode_animation(image, fmt)
+            image.seek(0)
+            first = _without_metadata(image.convert("RGBA"))
+        else:
+            image.seek(0)
+            image.load()
+            # A phone's photo is stored sideways with an EXIF note to turn it: turn the pixels,
+            # since the note goes with the rest of the metadata.
+            first = ImageOps.exif_transpose(image) if fmt == "JPEG" else image.copy()
+            encoded = _encode(first.copy(), fmt)
+        width, height = first.size
+        thumb_fmt = THUMB_FORMAT[fmt]
+        thumb = first.copy()
+        thumb.thumbnail(THUMB_BOX, Image.Resampling.LANCZOS)
+        thumb_data = _encode(thumb, thumb_fmt)
+    return _Encoded(fmt, encoded, width, height, thumb_data, thumb_fmt, thumb.width, thumb.height, note)
+
+
+def _write(folder: Path, name: str, data: bytes) -> None:
+    """Write a file completely or not at all."""
+    partial = folder / f".{name}.part"
+    partial.write_bytes(data)
+    os.replace(partial, folder / name)
+
+
+def store_upload(*, uploader: User, room: Room, data: bytes, filename: str | None) -> Upload:
+    """Check, clean and store a picture uploaded into room; it waits, unsent, for a `send` that names it."""
+    ensure_can_upload(uploader=uploader, room=room)
+    check_rate(action="upload", key=uploader.id)
+    if len(data) > max_upload_bytes():
+        raise too_large_error(len(data))
+    if not data:
+        raise ServiceError("invalid", "That file is empty. " + NOT_A_PICTURE)
+    encoded = reencode_picture(data)
+    mime, extension = FORMATS[encoded.fmt]
+    thumb_mime, thumb_extension = FORMATS[encoded.thumb_fmt]
+    folder = upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(18)
+    path, thumb_path = f"{token}.{extension}", f"{token}-thumb.{thumb_extension}"
+    _write(folder, path, encoded.data)
+    _write(folder, thumb_path, encoded.thumb)
+    attachment = Attachment(
+        uploader_id=uploader.id, room_id=room.id, mime=mime, size=len(encoded.data),
+        width=encoded.width, height=encoded.height,
+        thumb_width=encoded.thumb_width, thumb_height=encoded.thumb_height, thumb_mime=thumb_mime,
+        path=path, thumb_path=thumb_path, filename=clean_filename(filename, extension),
+    )
+    db.session.add(attachment)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _remove_files(folder, path, thumb_path)
+        raise
+    return Upload(attachment=attachment, note=encoded.note)
+
+
+def _remove_files(folder: Path, *names: str) -> None:
+    for name in names:
+        try:
+            (folder / name).unlink()
+        except FileNotFoundError:
+            pass
+
+
+# -- sending ---------------------------------------------------------------------------
+
+
+def check_attachment_ids(value: object) -> list[int]:
+    """Return the `attachments` of a send as distinct ids (absent: none), or raise invalid."""
+    if value is None:
+        return []
+    limit = int(current_app.config["MAX_ATTACHMENTS_PER_MESSAGE"])
+    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise ServiceError("invalid", "attachments is a list of upload ids.")
+    if len(value) > limit:
+        raise ServiceError("too_large", f"A message can carry at most {limit} pictures.", limit=limit)
+    if len(set(value)) != len(value):
+        raise ServiceError("invalid", "attachments names the same upload twice.")
+    return list(value)
+
+
+def check_claimable(*, sender: User, room: Room, ids: list[int]) -> None:
+    """Raise unless every id is a picture sender uploaded to room and has not sent yet."""
+    if not ids:
+        return
+    rows = {row.id: row for row in db.session.scalars(db.select(Attachment).where(Attachment.id.in_(ids)))}
+    for attachment_id in ids:
+        row = rows.get(attachment_id)
+        if row is None or row.uploader_id != sender.id:
+            # Somebody else's upload answers as if it did not exist: ids reveal nothing.
+            raise ServiceError("not_found", "That picture is not there any more; upload it again.")
+        if row.room_id != room.id:
+            raise ServiceError("invalid", "That picture was uploaded to another room; upload it again here.")
+        if row.message_id is not None:
+            raise ServiceError("conflict", "That picture was sent already.")
+
+
+def link_attachments(*, message: Message, ids: list[int]) -> None:
+    """Attach the checked uploads to the (flushed, uncommitted) message; conflict if another send took one meanwhile."""
+    if not ids:
+        return
+    result = db.session.execute(
+        db.update(Attachment)
+        .where(Attachment.id.in_(ids), Attachment.message_id.is_(None), Attachment.uploader_id == message.sender_id)
+        .values(message_id=message.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(ids):
+        raise ServiceError("conflict", "That picture was sent already.")
+
+
+# -- serving ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Servable:
+    """A stored file the viewer may see: where it is, its type and its download name."""
+
+    folder: Path
+    path: str
+    mime: str
+    filename: str
+
+
+def open_attachment(*, viewer: User, attachment_id: int, variant: str) -> Servable:
+    """The file of an attachment, if viewer may see the message it belongs to (an unsent one: its uploader only)."""
+    if variant not in VARIANTS:
+        raise ServiceError("not_found", "There is no such picture.")
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise ServiceError("not_found", "There is no such picture.")
+    if attachment.message_id is None:
+        if attachment.uploader_id != viewer.id:
+            raise ServiceError("not_found", "There is no such picture.")
+    else:
+        message = db.session.get(Message, attachment.message_id)
+        ensure_can_enter(user=viewer, room=message.room)
+        if message.is_deleted or (message.internal and not can_see_notes(user=viewer, room=message.room)):
+            raise ServiceError("not_found", "There is no such picture.")
+    if variant == "thumb":
+        return Servable(upload_folder(), attachment.thumb_path, attachment.thumb_mime, "thumb-" + attachment.filename)
+    return Servable(upload_folder(), attachment.path, attachment.mime, attachment.filename)
+
+
+def prune_unsent_uploads(*, older_than: timedelta) -> int:
+    """Delete uploads never sent in a message (cancelled, or the tab closed) older than that; return how many."""
+    cutoff = utcnow() - older_than
+    stale = list(db.session.scalars(
+        db.select(Attachment).where(Attachment.message_id.is_(None), Attachment.created_at < cutoff)
+    ))
+    folder = upload_folder()
+    for attachment in stale:
+        db.session.delete(attachment)
+    db.session.commit()
+    for attachment in stale:
+        _remove_files(folder, attachment.path, attachment.thumb_path)
+    return len(stale)

@@ -1,0 +1,86 @@
+// The composer's emoji picker: plain Unicode emoji (no images), inserted at the cursor.
+// A small dialog of buttons: arrow keys move, Enter or a click inserts, Escape closes.
+
+const EMOJI = [
+  ["😀", "grinning face"], ["😂", "face with tears of joy"], ["🙂", "slightly smiling face"], ["😉", "winking face"],
+  ["😍", "smiling face with heart-eyes"], ["🤔", "thinking face"], ["😮", "face with open mouth"], ["😢", "crying face"],
+  ["😅", "grinning face with sweat"], ["😎", "smiling face with sunglasses"], ["🙃", "upside-down face"], ["😴", "sleeping face"],
+  ["👍", "thumbs up"], ["👎", "thumbs down"], ["👏", "clapping hands"], ["🙌", "raising hands"],
+  ["🙏", "folded hands"], ["👋", "waving hand"], ["✋", "raised hand"], ["💪", "flexed biceps"],
+  ["❤️", "red heart"], ["🎉", "party popper"], ["🔥", "fire"], ["⭐", "star"],
+  ["✅", "check mark"], ["❌", "cross mark"], ["❓", "question mark"], ["❗", "exclamation mark"],
+  ["💡", "light bulb"], ["📚", "books"], ["📝", "memo"], ["📎", "paperclip"],
+  ["⏰", "alarm clock"], ["☕", "hot beverage"], ["🍕", "pizza"], ["🎂", "birthday cake"],
+  ["🚀", "rocket"], ["🌟", "glowing star"], ["🌈", "rainbow"], ["👀", "eyes"],
+];
+const COLUMNS = 8;
+
+export class EmojiPicker {
+  constructor({ button, panel, input }) {
+    this.button = button;
+    this.panel = panel;
+    this.input = input;
+    this.buttons = EMOJI.map(([emoji, name], index) => {
+      const choice = document.createElement("button");
+      choice.type = "button";
+      choice.className = "emoji";
+      choice.textContent = emoji;
+      choice.title = name;
+      choice.setAttribute("aria-label", name);
+      choice.tabIndex = index === 0 ? 0 : -1;
+      choice.addEventListener("click", () => this.insert(emoji));
+      return choice;
+    });
+    const grid = document.createElement("div");
+    grid.className = "emoji-grid";
+    grid.setAttribute("role", "group");
+    grid.setAttribute("aria-label", "Choose an emoji");
+    grid.append(...this.buttons);
+    panel.append(grid);
+
+    button.addEventListener("click", () => (panel.hidden ? this.open() : this.close()));
+    panel.addEventListener("keydown", (event) => this.onKey(event));
+    document.addEventListener("click", (event) => {
+      if (!panel.hidden && !panel.contains(event.target) && !button.contains(event.target)) this.close(false);
+    });
+  }
+
+  open() {
+    this.panel.hidden = false;
+    this.button.setAttribute("aria-expanded", "true");
+    (this.buttons.find((b) => b.tabIndex === 0) || this.buttons[0]).focus();
+  }
+
+  close(returnFocus = true) {
+    this.panel.hidden = true;
+    this.button.setAttribute("aria-expanded", "false");
+    if (returnFocus) this.button.focus();
+  }
+
+  // Put the emoji where the cursor is (replacing a selection), as if typed.
+  insert(emoji) {
+    const { input } = this;
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? input.value.length;
+    input.setRangeText(emoji, start, end, "end");
+    this.close(false);
+    input.focus();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  onKey(event) {
+    const current = this.buttons.indexOf(document.activeElement);
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: COLUMNS, ArrowUp: -COLUMNS, Home: -Infinity, End: Infinity };
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.close();
+      return;
+    }
+    if (!(event.key in moves) || current < 0) return;
+    event.preventDefault();
+    const next = Math.max(0, Math.min(this.buttons.length - 1, current + moves[event.key]));
+    this.buttons[current].tabIndex = -1;
+    this.buttons[next].tabIndex = 0;
+    this.buttons[next].focus();
+  }
+}

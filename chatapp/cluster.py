@@ -1,0 +1,54 @@
+"""Running as several processes: the shared presence backend, chosen from configuration.
+
+With SOCKETIO_MESSAGE_QUEUE (or PRESENCE_URL) set to a redis:// URL, presence lives in
+Redis so that every process sees every socket; otherwise in this process's memory.
+Slow mode and send idempotency need nothing here: both are read from the database.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from .extensions import db, socketio
+from .services.presence import PresenceTracker, RedisPresenceTracker, presence
+
+
+def presence_url(app: Flask) -> str | None:
+    """The Redis that holds presence, or None for in-process presence."""
+    url = app.config.get("PRESENCE_URL") or app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    return url if url and url.startswith(("redis://", "rediss://", "unix://")) else None
+
+
+def init_presence(app: Flask) -> None:
+    """Point `presence` at Redis when processes share a message queue; else keep it in memory."""
+    url = presence_url(app)
+    backend = presence.backend
+    if url is None:
+        if not isinstance(backend, PresenceTracker):
+            presence.use(PresenceTracker())
+        return
+    prefix = app.config["PRESENCE_KEY_PREFIX"]
+    if isinstance(backend, RedisPresenceTracker) and backend.url == url and backend.prefix == prefix:
+        return
+    presence.use(
+        RedisPresenceTracker(
+            url, ttl=app.config["PRESENCE_TTL_SECONDS"], prefix=prefix,
+            start_background_task=socketio.start_background_task, sleep=socketio.sleep,
+            on_swept=lambda rooms: announce_swept(app, rooms),
+        )
+    )
+
+
+def announce_swept(app: Flask, rooms: list[str]) -> None:
+    """After a dead process's sockets were swept: tell its rooms (and visitors, for agents) who is online now."""
+    from .events import VISITORS_CHANNEL, presence_payload, room_channel
+    from .services import support as support_service
+
+    with app.app_context():
+        try:
+            for slug in rooms:
+                if slug == support_service.AGENTS_PRESENCE:
+                    socketio.emit("agents_online", {"online": support_service.agents_online()}, to=VISITORS_CHANNEL)
+                else:
+                    socketio.emit("presence", presence_payload(slug), to=room_channel(slug))
+        finally:
+            db.session.remove()

@@ -1,0 +1,138 @@
+"""Two app processes behind nginx, sharing PostgreSQL and a Redis message queue.
+
+Clients on different processes chat in one room and hear each message exactly once;
+presence is the same from every process; a logout on one process closes the sockets
+on the other; and when a process is killed its clients reconnect through nginx to the
+survivor and catch up with nothing lost and nothing doubled.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from ..conftest import csrf_token_from
+from .conftest import PRESENCE_TTL_SECONDS, wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+def test_clients_on_different_processes_hear_each_message_exactly_once(cluster):
+    app1, app2 = cluster.apps
+    for name in ("alice", "bob", "carol"):
+        cluster.add_user(name)
+    cluster.add_room("hall")
+    alice = cluster.client(app1.url, "alice", transport="websocket")
+    bob = cluster.client(app2.url, "bob", transport="polling")
+    carol = cluster.client(cluster.nginx.url, "carol", transport="websocket")
+    clients = (alice, bob, carol)
+    try:
+        for client in clients:
+            client.join("hall")
+        sent = [client.send("hall", f"hello from {i}", f"c{i}") for i, client in enumerate(clients)]
+        # A retried client_id on the other process is stored once and broadcast to nobody.
+        again = cluster.client(app2.url, "alice", transport="websocket")
+        try:
+            assert again.send("hall", "hello from 0", "c0") == sent[0]
+        finally:
+            again.close()
+        expected = sorted(message["id"] for message in sent)
+        for client in clients:
+            assert wait_for(lambda client=client: len(client.message_ids("hall")) >= 3), client.messages
+        time.sleep(0.5)  # anything doubled or late would arrive by now
+        for client in clients:
+            assert sorted(client.message_ids("hall")) == expected
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_presence_is_the_same_from_every_process(cluster):
+    app1, app2 = cluster.apps
+    for name in ("dora", "emil"):
+        cluster.add_user(name)
+    cluster.add_room("porch")
+    dora = cluster.client(app1.url, "dora")
+    emil = cluster.client(app2.url, "emil")
+    try:
+        dora.join("porch")
+        emil.join("porch")
+        both = ["dora", "emil"]
+        assert wait_for(lambda: dora.presence.get("porch") == both and emil.presence.get("porch") == both)
+        # The room page (HTTP, on the other process) shows both online too.
+        page = cluster.login(app1.url, "emil").get(app1.url + "/rooms/porch", timeout=10).text
+        assert page.count(">online<") >= 2 or page.count("online</span>") >= 2
+        emil.close()
+        assert wait_for(lambda: dora.presence.get("porch") == ["dora"])
+    finally:
+        dora.close()
+        emil.close()
+
+
+def test_logout_on_one_process_closes_sockets_on_the_other(cluster):
+    app1, app2 = cluster.apps
+    cluster.add_user("fritz")
+    fritz = cluster.client(app2.url, "fritz")
+    try:
+        assert fritz.sio.connected
+        browser = cluster.login(app1.url, "fritz")
+        token = csrf_token_from(browser.get(app1.url + "/", timeout=10).text)
+        response = browser.post(app1.url + "/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10)
+        assert response.status_code == 302
+        assert wait_for(lambda: not fritz.sio.connected, timeout=10)
+    finally:
+        fritz.close()
+
+
+def test_killed_process_clients_reconnect_through_nginx_and_catch_up(cluster):
+    upstream = requests.get(cluster.nginx.url + "/healthz", timeout=5).headers["X-Chatapp-Upstream"]
+    victim = next(app for app in cluster.apps if upstream.endswith(f":{app.port}"))
+    survivor = next(app for app in cluster.apps if app is not victim)
+    for name in ("kim", "lou", "obi", "gus"):
+        cluster.add_user(name)
+    cluster.add_room("crash")
+    # kim (WebSocket) and lou (long-polling) reach the victim through nginx and reconnect by
+    # themselves; obi is on the survivor; gus is on the victim directly and never comes back.
+    kim = cluster.client(cluster.nginx.url, "kim", transport="websocket", reconnection=True)
+    lou = cluster.client(cluster.nginx.url, "lou", transport="polling", reconnection=True)
+    obi = cluster.client(survivor.url, "obi")
+    gus = cluster.client(victim.url, "gus")
+    clients = (kim, lou, obi, gus)
+    try:
+        for client in clients:
+            client.join("crash")
+        everyone = ["gus", "kim", "lou", "obi"]
+        assert wait_for(lambda: obi.presence.get("crash") == everyone)
+        sent = [obi.send("crash", "before the crash", "k0")]
+        assert wait_for(lambda: all(len(c.message_ids("crash")) == 1 for c in clients))
+
+        victim.kill()
+        killed_at = time.monotonic()
+        # Sent while kim and lou are down or reconnecting: they must get these by catching up.
+        sent += [obi.send("crash", f"during the outage {i}", f"k{i}") for i in range(1, 4)]
+
+        for client in (kim, lou):
+            assert wait_for(lambda client=client: client.connects >= 2 and client.sio.connected, timeout=20), \
+                f"no reconnect through nginx: {client.connects} connects"
+        caught_up = {}
+        for client in (kim, lou):
+            last_seen = max(client.message_ids("crash"))
+            caught_up[client] = client.join("crash", after=last_seen)["messages"]
+        sent.append(obi.send("crash", "after the crash", "k4"))
+        expected = sorted(message["id"] for message in sent)
+        for client in (kim, lou):
+            assert wait_for(lambda client=client: sent[-1]["id"] in client.message_ids("crash"))
+            heard = client.message_ids("crash") + [m["id"] for m in caught_up[client]]
+            assert sorted(heard) == expected  # nothing lost, nothing doubled
+
+        # gus's process is gone: within the presence TTL plus one heartbeat, nobody sees him online.
+        bound = PRESENCE_TTL_SECONDS + PRESENCE_TTL_SECONDS / 3 + 3
+        assert wait_for(lambda: obi.presence.get("crash") == ["kim", "lou", "obi"],
+                        timeout=bound - (time.monotonic() - killed_at) + 1), obi.presence
+        assert time.monotonic() - killed_at <= bound + 1
+    finally:
+        for client in clients:
+            client.close()
+        if victim.process is None or victim.process.poll() is not None:
+            victim.start()  # for any test after this one

@@ -1,0 +1,1409 @@
+"""chatapp's benchmark: chatapp and a bare Node Socket.IO server, side by side, in one run.
+
+    python bench/bench.py --mode full  [--out DIR]     # `make bench`, under 10 minutes
+    python bench/bench.py --mode smoke [--out DIR]     # `make bench-smoke`, seconds; run by the tests
+
+Every server runs on 127.0.0.1, pinned to core 0 (when the machine has two cores or
+more); one Node load generator (bench/loadgen) drives them all from core 1. This driver
+seeds chatapp's database through chatapp's own services, logs the users in through the
+real login form, hands their session cookies to the load generator, samples the CPU
+time and RSS of the server and of the generator from /proc, and writes results.json,
+results.md and PNG plots into the output folder. See docs/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime as dt
+import json
+import os
+import platform
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+LOADGEN = BENCH_DIR / "loadgen" / "loadgen.js"
+NODE_BASELINE = BENCH_DIR / "node-baseline" / "server.js"
+RESULTS_DIR = BENCH_DIR / "results"  # git-ignored
+
+USER_AGENT = "chatapp-bench/1"
+PASSWORD = "bench-password-42"
+SECRET_KEY = "chatapp-bench-secret-key"
+START_TIMEOUT_S = 30
+# A run in which other processes used more than this share of the server's core is run again (once).
+CONTENTION_RETRY_ABOVE = 0.25
+PROFILE_HZ = 250
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+# Generous, so that the limits never refuse the benchmark's traffic (the checks still run).
+GENEROUS_LIMIT = "100000 per 10 seconds"
+RATE_LIMIT_ENV = {
+    name: GENEROUS_LIMIT
+    for name in (
+        "LOGIN_RATE_LIMIT",
+        "REGISTER_RATE_LIMIT",
+        "API_RATE_LIMIT",
+        "SEND_RATE_LIMIT",
+        "TYPING_RATE_LIMIT",
+        "JOIN_RATE_LIMIT",
+        "HANDSHAKE_RATE_LIMIT",
+    )
+}
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+# -- the plan -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plan:
+    """How big each scenario is in one mode."""
+
+    users: int  # chatapp accounts made and logged in (write-path senders need one each)
+    fanout_users: int  # receivers share these accounts (several sockets per account, like tabs)
+    fanout: tuple[tuple[int, int], ...]  # (clients C, offered messages/s R)
+    fanout_duration_s: float
+    fanout_drain_s: float
+    fanout_saturate_s: float  # then the max-throughput phase, on the same connections
+    saturate_window: int  # messages in flight during it
+    nodelay_fanout: tuple[int, ...]  # fan-out sizes that also run the TCP_NODELAY experiment
+    warmup_messages: int
+    write: tuple[tuple[int, int], ...]  # (senders S, rooms K): S=1 shows one send's latency, large S the capacity
+    write_duration_s: float
+    write_warmup_s: float
+    connections: int
+    connections_hold_s: float
+    connections_settle_s: float  # wait before each RSS reading, for the server to finish the work of connecting
+    polling_clients: int
+    polling_rate: int
+    polling_duration_s: float
+    profile_clients: int | None  # the fan-out size profiled with py-spy (None: no profile)
+    profile_senders: int | None  # the write-path size profiled with py-spy
+    budget_s: float  # runs that would start past this are skipped and reported so
+    contention_retries: int  # runs again (at most this often) when other processes took much of the server's core
+    retry_until_s: float  # no retries after this many seconds, so that the budget holds
+
+
+PLANS = {
+    "full": Plan(
+        users=50,
+        fanout_users=20,
+        fanout=((100, 100), (500, 40), (1000, 20)),
+        fanout_duration_s=8,
+        fanout_drain_s=10,
+        fanout_saturate_s=5,
+        saturate_window=8,
+        nodelay_fanout=(500,),
+        warmup_messages=5,
+        write=((1, 1), (50, 25)),
+        write_duration_s=8,
+        write_warmup_s=2,
+        connections=2000,
+        connections_hold_s=3,
+        connections_settle_s=2,
+        polling_clients=100,
+        polling_rate=10,
+        polling_duration_s=8,
+        profile_clients=500,
+        profile_senders=50,
+        budget_s=500,
+        contention_retries=1,
+        retry_until_s=300,
+    ),
+    "smoke": Plan(
+        users=4,
+        fanout_users=3,
+        fanout=((5, 20),),
+        fanout_duration_s=0.5,
+        fanout_drain_s=5,
+        fanout_saturate_s=0.5,
+        saturate_window=4,
+        nodelay_fanout=(),  # the experiment still runs in the write path
+        warmup_messages=2,
+        write=((4, 2),),
+        write_duration_s=0.5,
+        write_warmup_s=0.2,
+        connections=10,
+        connections_hold_s=0.5,
+        connections_settle_s=0.5,
+        polling_clients=3,
+        polling_rate=10,
+        polling_duration_s=0.5,
+        profile_clients=None,
+        profile_senders=None,
+        budget_s=240,
+        contention_retries=0,
+        retry_until_s=0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """One server under test."""
+
+    name: str
+    label: str
+    is_chatapp: bool
+    websocket_compression: bool = False
+    entry: str = "wsgi.py"  # chatapp's start-up script, relative to the project root
+
+
+CHATAPP = ServerKind("chatapp", "chatapp", True)
+CHATAPP_DEFLATE = ServerKind("chatapp-deflate", "chatapp, permessage-deflate on", True, websocket_compression=True)
+# An experiment, not the app: the same wsgi.py with TCP_NODELAY on the listening socket.
+CHATAPP_NODELAY = ServerKind("chatapp-nodelay", "chatapp + TCP_NODELAY (experiment)", True, entry="bench/chatapp_nodelay.py")
+NODE = ServerKind("node", "Node socket.io 4.8", False)
+ALL_SERVERS = (CHATAPP, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
+FANOUT_SERVERS = (CHATAPP, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
+WRITE_SERVERS = (CHATAPP, CHATAPP_NODELAY, NODE)
+
+
+# -- processes ------------------------------------------------------------------------
+
+_started: list[subprocess.Popen] = []
+
+
+def _end_all_started() -> None:
+    """Kill every process this driver started that still runs (by pid, one by one)."""
+    for process in _started:
+        if process.poll() is None:
+            try:
+                process.kill()
+                process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+
+atexit.register(_end_all_started)
+
+
+def _on_signal(signum, frame):  # type: ignore[no-untyped-def]
+    raise SystemExit(128 + signum)
+
+
+def spawn(cmd: list[str], *, core: int | None, **kwargs: Any) -> subprocess.Popen:
+    """Start cmd (pinned to one core when given) and remember it for the clean-up."""
+    if core is not None:
+        cmd = ["taskset", "-c", str(core), *cmd]
+    process = subprocess.Popen(cmd, **kwargs)
+    _started.append(process)
+    return process
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    """SIGTERM, then SIGKILL after 5 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class ProcSample:
+    """CPU seconds (user+system) and resident memory of one process at one moment."""
+
+    t: float
+    cpu_s: float
+    rss_bytes: int
+
+
+def sample(pid: int) -> ProcSample | None:
+    """Read /proc/<pid>/stat and statm; None once the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        statm = Path(f"/proc/{pid}/statm").read_text().split()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return ProcSample(t=time.monotonic(), cpu_s=(utime + stime) / CLK_TCK, rss_bytes=int(statm[1]) * PAGE_SIZE)
+
+
+def core_ticks() -> dict[int, tuple[int, int]]:
+    """(busy, total) clock ticks of each core since boot, from /proc/stat."""
+    ticks = {}
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            name, *values = line.split()
+            if name.startswith("cpu") and name[3:].isdigit():
+                numbers = [int(v) for v in values[:8]]
+                idle = numbers[3] + numbers[4]  # idle + iowait
+                ticks[int(name[3:])] = (sum(numbers) - idle, sum(numbers))
+    except OSError:
+        pass
+    return ticks
+
+
+def core_busy(start: dict, end: dict, core: int | None) -> float | None:
+    """How busy one core was between two core_ticks() readings (1.0 = fully)."""
+    if core is None or core not in start or core not in end:
+        return None
+    busy = end[core][0] - start[core][0]
+    total = end[core][1] - start[core][1]
+    return round(busy / total, 3) if total > 0 else None
+
+
+def window(start: ProcSample | None, end: ProcSample | None) -> dict:
+    """CPU used between two samples, as seconds and as a share of one core."""
+    if start is None or end is None or end.t <= start.t:
+        return {"cpu_seconds": None, "wall_seconds": None, "cpu_utilization": None}
+    cpu = end.cpu_s - start.cpu_s
+    return {"cpu_seconds": round(cpu, 3), "wall_seconds": round(end.t - start.t, 3), "cpu_utilization": round(cpu / (end.t - start.t), 3)}
+
+
+class Server:
+    """chatapp (`python wsgi.py`, eventlet) or the Node baseline on a free port; always stopped."""
+
+    def __init__(self, kind: ServerKind, *, db_url: str, log_dir: Path, core: int | None) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"server-{kind.name}-{self.port}.log"
+        self.core = core
+        self.db_url = db_url
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start and wait until /healthz answers."""
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        env.pop("ACCESS_LOG", None)
+        if self.kind.is_chatapp:
+            env.update(RATE_LIMIT_ENV)
+            env.update(
+                {
+                    "DATABASE_URL": self.db_url,
+                    "SECRET_KEY": SECRET_KEY,
+                    "SOCKETIO_WEBSOCKET_COMPRESSION": "1" if self.kind.websocket_compression else "0",
+                }
+            )
+            cmd = [sys.executable, self.kind.entry]
+        else:
+            env["PER_MESSAGE_DEFLATE"] = "0"
+            cmd = ["node", str(NODE_BASELINE)]
+        log = open(self.log_path, "ab")
+        self.process = spawn(cmd, core=self.core, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind.name} exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.kind.name} did not answer within {START_TIMEOUT_S} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """End the server."""
+        stop(self.process)
+
+    def log(self) -> str:
+        """What the server printed."""
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def __enter__(self) -> "Server":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+# -- chatapp's data, made through chatapp's own services ---------------------------------
+
+def seed_chatapp(db_path: Path, *, users: int, rooms: list[str]) -> list[str]:
+    """Migrate a fresh SQLite file, create users and public rooms; return the usernames."""
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from flask_migrate import upgrade
+
+    from chatapp import create_app
+    from chatapp.extensions import db
+    from chatapp.services import accounts
+    from chatapp.services import rooms as room_service
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+            "SECRET_KEY": SECRET_KEY,
+            "SOCKETIO_ASYNC_MODE": "threading",
+        }
+    )
+    names = [f"bench{n:03d}" for n in range(users)]
+    with app.app_context():
+        upgrade()
+        for name in names:
+            accounts.create_user(username=name, password=PASSWORD, role="member", display_name=f"Bench {name[5:]}")
+        for slug in rooms:
+            room_service.create_room(slug=slug, name=slug, creator=None)
+        db.session.remove()
+        db.engine.dispose()
+    return names
+
+
+def login(url: str, username: str) -> str:
+    """Log in through the real form; return the Cookie header that carries the session."""
+    import requests
+
+    with requests.Session() as session:
+        session.headers["User-Agent"] = USER_AGENT
+        page = session.get(url + "/auth/login", timeout=30).text
+        match = CSRF_RE.search(page)
+        if not match:
+            raise RuntimeError("no csrf_token on /auth/login")
+        response = session.post(
+            url + "/auth/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": match.group(1) or match.group(2)},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"login of {username} answered {response.status_code}")
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
+
+
+# -- running the load generator ----------------------------------------------------------
+
+class Sampler(threading.Thread):
+    """Samples the server's and the generator's CPU and RSS every 0.25 s (for peaks)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.samples: dict[str, list[ProcSample]] = {name: [] for name in pids}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.25):
+            for name, pid in self.pids.items():
+                got = sample(pid)
+                if got:
+                    self.samples[name].append(got)
+
+    def peak_rss(self, name: str) -> int | None:
+        values = [s.rss_bytes for s in self.samples[name]]
+        return max(values) if values else None
+
+
+def run_loadgen(
+    config: dict, *, server: Server, out: Path, name: str, core: int | None, profile: dict | None = None
+) -> dict:
+    """Run the generator on config; return its result plus the server's and its own /proc figures."""
+    config = {**config, "url": server.url, "user_agent": USER_AGENT}
+    config_path = out / "configs" / f"{name}.json"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(config, indent=1))
+    stderr_path = out / "logs" / f"loadgen-{name}.log"
+    with open(stderr_path, "wb") as stderr:
+        generator = spawn(["node", str(LOADGEN), str(config_path)], core=core, stdout=subprocess.PIPE, stderr=stderr)
+    assert server.process is not None and generator.stdout is not None
+    lines: queue.Queue = queue.Queue()
+
+    def reader() -> None:
+        for raw in generator.stdout:  # type: ignore[union-attr]
+            lines.put(raw.decode(errors="replace"))
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    sampler = Sampler({"server": server.process.pid, "loadgen": generator.pid})
+    sampler.start()
+    marks: dict[str, dict[str, ProcSample | None]] = {}
+    result = None
+    errors: list[str] = []
+    warnings: list[str] = []
+    spy: subprocess.Popen | None = None
+    profile_at = "saturate_start" if config.get("saturate_s") else "measure_start"  # full load, or the measured window
+    deadline = time.monotonic() + config["max_runtime_s"] + 15
+    try:
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            kind = event.get("event")
+            if kind == "phase":
+                marks[event["name"]] = {
+                    "server": sample(server.process.pid), "loadgen": sample(generator.pid), "cores": core_ticks()
+                }
+                if event["name"] == profile_at and profile is not None:
+                    spy = start_profile(server.process.pid, profile, core=core)
+            elif kind == "result":
+                result = event["result"]
+            elif kind == "error":
+                errors.append(event.get("message", ""))
+            elif kind == "warning":
+                warnings.append(event.get("message", ""))
+        else:
+            errors.append(f"load generator still running after {config['max_runtime_s'] + 15} s; killed")
+    finally:
+        stop(generator)
+        sampler.halt.set()
+        sampler.join(timeout=2)
+        if spy is not None:
+            try:
+                spy.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                stop(spy)
+    if result is None:
+        raise RuntimeError(f"{name}: no result; {errors or 'no error printed'}; see {stderr_path}\n{server.log()}")
+
+    figures: dict[str, Any] = {"errors": errors, "warnings": warnings[:10]}
+    for begin, end, prefix in (("measure_start", "measure_end", ""), ("saturate_start", "saturate_end", "saturate_")):
+        if begin in marks and end in marks:
+            figures[prefix + "server_proc"] = window(marks[begin]["server"], marks[end]["server"])
+            figures[prefix + "loadgen_proc"] = window(marks[begin]["loadgen"], marks[end]["loadgen"])
+            figures[prefix + "cores"] = contention(
+                marks[begin], marks[end], server=server, server_cpu=figures[prefix + "server_proc"],
+                loadgen_cpu=figures[prefix + "loadgen_proc"], loadgen_core=core,
+            )
+    if "baseline" in marks and "connected" in marks:
+        before, after = marks["baseline"]["server"], marks["connected"]["server"]
+        connected = result.get("connected") or 0
+        if before and after and connected:
+            figures["server_proc"] = {
+                "rss_before_bytes": before.rss_bytes,
+                "rss_after_bytes": after.rss_bytes,
+                "bytes_per_connection": (after.rss_bytes - before.rss_bytes) / connected,
+                "connect_cpu_seconds": round(after.cpu_s - before.cpu_s, 3),
+                "connect_cpu_us_per_connection": round((after.cpu_s - before.cpu_s) * 1e6 / connected),
+            }
+        if "held" in marks and marks["held"]["server"] and after and "server_proc" in figures:
+            held = window(after, marks["held"]["server"])
+            figures["server_proc"]["idle_cpu_utilization"] = held["cpu_utilization"]
+    figures.setdefault("server_proc", {})["peak_rss_bytes"] = sampler.peak_rss("server")
+    figures["loadgen_peak_rss_bytes"] = sampler.peak_rss("loadgen")
+    return {"result": result, **figures}
+
+
+def contention(
+    start: dict, end: dict, *, server: Server, server_cpu: dict, loadgen_cpu: dict, loadgen_core: int | None
+) -> dict:
+    """How busy the server's and the generator's cores were, and how much of that was other processes."""
+    server_busy = core_busy(start["cores"], end["cores"], server.core)
+    loadgen_busy = core_busy(start["cores"], end["cores"], loadgen_core)
+    server_cpu = server_cpu.get("cpu_utilization")
+    loadgen_cpu = loadgen_cpu.get("cpu_utilization")
+    return {
+        "server_core_busy": server_busy,
+        # Anything else that ran on the server's core meanwhile (this machine is shared).
+        "server_core_others": None if server_busy is None or server_cpu is None else round(max(0.0, server_busy - server_cpu), 3),
+        "loadgen_core_busy": loadgen_busy,
+        "loadgen_core_others": None if loadgen_busy is None or loadgen_cpu is None else round(max(0.0, loadgen_busy - loadgen_cpu), 3),
+    }
+
+
+def start_profile(pid: int, profile: dict, *, core: int | None) -> subprocess.Popen | None:
+    """py-spy record on the server during the measured phase (non-blocking: it never pauses it)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        profile["error"] = "py-spy is not installed (pip install -r requirements-dev.txt)"
+        return None
+    cmd = [
+        py_spy, "record", "--pid", str(pid), "--rate", str(PROFILE_HZ), "--nonblocking", "--format", "raw",
+        "--output", str(profile["raw_path"]), "--duration", str(int(profile["duration_s"])),
+    ]
+    log = open(profile["log_path"], "wb")
+    process = spawn(cmd, core=core, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return process
+
+
+def summarize_profile(raw_path: Path, out_path: Path, *, title: str, top: int = 30) -> dict:
+    """Self and inclusive sample counts per function from py-spy's collapsed stacks, as text.
+
+    Also what chatapp's own functions (and the WebSocket writer) spend their time on: the
+    direct callees of each, which is where a flame graph's eye would go first.
+    """
+    self_counts: dict[str, int] = {}
+    total_counts: dict[str, int] = {}
+    callees: dict[str, dict[str, int]] = {}
+    total = 0
+    for line in raw_path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [f for f in (_frame_name(frame) for frame in stack.split(";")) if f]
+        if not frames:
+            continue
+        self_counts[frames[-1]] = self_counts.get(frames[-1], 0) + count
+        for frame in set(frames):
+            total_counts[frame] = total_counts.get(frame, 0) + count
+        seen: set[tuple[str, str]] = set()
+        for caller, callee in zip(frames, frames[1:] + ["(itself)"]):
+            if (caller, callee) not in seen:  # recursion counts once
+                seen.add((caller, callee))
+                callees.setdefault(caller, {})
+                callees[caller][callee] = callees[caller].get(callee, 0) + count
+
+    def share(count: int) -> str:
+        return f"{100 * count / max(total, 1):6.1f}%"
+
+    lines = [title, f"{total} samples at {PROFILE_HZ} Hz (py-spy record --nonblocking; time idle in the event hub is not sampled)", ""]
+    for heading, counts in (("Self time (the function itself)", self_counts), ("Inclusive time (the function and what it calls)", total_counts)):
+        lines += [heading, f"{'share':>7} {'samples':>8}  function (file)"]
+        for frame, count in sorted(counts.items(), key=lambda item: -item[1])[:top]:
+            lines.append(f"{share(count)} {count:8d}  {frame}")
+        lines.append("")
+    focus = [
+        frame for frame, count in sorted(total_counts.items(), key=lambda item: -item[1])
+        if ("(chatapp/" in frame or "_websocket_handler.<locals>.writer" in frame or frame.startswith("Manager.emit ("))
+        and count >= total * 0.02
+    ]
+    lines += ["Where chatapp's own functions, the room broadcast and the WebSocket writer spend it (direct callees, inclusive)", ""]
+    for frame in focus[:12]:
+        lines.append(f"{share(total_counts[frame])}  {frame}")
+        for callee, count in sorted(callees.get(frame, {}).items(), key=lambda item: -item[1])[:6]:
+            if count >= total * 0.005:
+                lines.append(f"    {share(count)}  {callee}")
+        lines.append("")
+    out_path.write_text("\n".join(lines))
+    return {
+        "samples": total,
+        "top_self": [(f, c) for f, c in sorted(self_counts.items(), key=lambda item: -item[1])[:15]],
+        "top_inclusive": [(f, c) for f, c in sorted(total_counts.items(), key=lambda item: -item[1])[:25]],
+    }
+
+
+def _frame_name(frame: str) -> str:
+    """'send (eventlet/websocket.py:812)' -> 'send (eventlet/websocket.py)', paths shortened."""
+    frame = frame.strip()
+    match = re.match(r"^(.*?) \((.*?)(?::\d+)?\)$", frame)
+    if not match:
+        return frame
+    function, path = match.groups()
+    for marker in ("site-packages/", "lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    else:
+        path = path.replace(str(PROJECT_ROOT) + "/", "")
+    return f"{function} ({path})"
+
+
+# -- the scenarios ---------------------------------------------------------------------
+
+@dataclass
+class Bench:
+    """One benchmark run: its plan, its servers, what it measured."""
+
+    mode: str
+    plan: Plan
+    out: Path
+    server_core: int | None
+    loadgen_core: int | None
+    profile: bool
+    only: set[str] | None
+    started: float = field(default_factory=time.monotonic)
+    runs: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)
+    db_url: str = ""
+    profiles: dict = field(default_factory=dict)
+
+    def elapsed(self) -> float:
+        """Seconds since this run started."""
+        return time.monotonic() - self.started
+
+    def over_budget(self, what: str) -> bool:
+        """Whether the time budget is spent; then the run is skipped, and said so."""
+        if time.monotonic() - self.started > self.plan.budget_s:
+            self.skipped.append(what)
+            print(f"  skipped {what}: the {self.plan.budget_s:.0f} s budget is spent", flush=True)
+            return True
+        return False
+
+    def measure(self, kind: ServerKind, config: dict, name: str, profile: dict | None = None) -> dict | None:
+        """Run config on a fresh server; once more if other processes took much of its core, keeping the less disturbed run.
+
+        A run that fails is reported in `failures` (the bench then exits non-zero) and the others go on.
+        """
+        attempts: list[dict] = []
+        for attempt in range(1 + self.plan.contention_retries):
+            try:
+                with self.server(kind) as server:
+                    measured = run_loadgen(
+                        config, server=server, out=self.out, name=name, core=self.loadgen_core,
+                        profile=profile if attempt == 0 else None,
+                    )
+            except RuntimeError as error:
+                self.failures.append(f"{name}: {error}")
+                print(f"    FAILED: {str(error)[:2000]}", flush=True)
+                break
+            measured["attempt"] = attempt + 1
+            attempts.append(measured)
+            others = disturbance(measured)
+            if others is None or others <= CONTENTION_RETRY_ABOVE or self.elapsed() > self.plan.retry_until_s:
+                break
+            if attempt < self.plan.contention_retries:
+                print(f"    other processes used {others:.2f} of the server's core: running it once more", flush=True)
+        if not attempts:
+            return None
+        best = min(attempts, key=lambda m: disturbance(m) or 0.0)
+        best["attempts_disturbance"] = [disturbance(m) for m in attempts]
+        return best
+
+    def server(self, kind: ServerKind) -> Server:
+        return Server(kind, db_url=self.db_url, log_dir=self.out / "logs", core=self.server_core)
+
+    def record(self, scenario: str, kind: ServerKind, params: dict, measured: dict) -> None:
+        self.runs.append({"scenario": scenario, "server": kind.name, "server_label": kind.label, "params": params, **measured})
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "results.json").write_text(json.dumps(self.report(), indent=1))
+
+    def wanted(self, scenario: str) -> bool:
+        return self.only is None or scenario in self.only
+
+    # Each scenario starts a fresh server per (scenario, server) and stops it after.
+
+    def fanout(self) -> None:
+        plan = self.plan
+        for clients, rate in plan.fanout:
+            for kind in FANOUT_SERVERS:
+                if kind is CHATAPP_NODELAY and clients not in plan.nodelay_fanout:
+                    continue
+                name = f"fanout-c{clients}-{kind.name}"
+                if self.over_budget(name):
+                    continue
+                print(f"  [{self.elapsed():.0f} s] {name}: {clients} clients, {rate} msg/s for {plan.fanout_duration_s} s", flush=True)
+                config = {
+                    "scenario": "fanout",
+                    "clients": clients,
+                    "rate": rate,
+                    "room": f"fanout-c{clients}-{kind.name}" if kind.is_chatapp else "fanout",
+                    "duration_s": plan.fanout_duration_s,
+                    "drain_s": plan.fanout_drain_s,
+                    "saturate_s": plan.fanout_saturate_s,
+                    "saturate_window": plan.saturate_window,
+                    "warmup_messages": plan.warmup_messages,
+                    "body_chars": 100,
+                    "receiver_cookies": self.cookies[1 : 1 + plan.fanout_users] if kind.is_chatapp else [],
+                    "sender_cookie": self.cookies[0] if kind.is_chatapp else "",
+                    "max_runtime_s": 60 + clients * 0.15 + plan.fanout_duration_s + plan.fanout_drain_s + plan.fanout_saturate_s + 15,
+                }
+                profile = None
+                if self.profile and kind is CHATAPP and clients == plan.profile_clients:
+                    profile = self._profile_plan(f"fanout-c{clients}", plan.fanout_saturate_s)
+                measured = self.measure(kind, config, name, profile)
+                if measured is None:
+                    continue
+                if profile is not None:
+                    measured["profile"] = self._profile_result(
+                        profile,
+                        title=f"py-spy profile of chatapp (eventlet) during fan-out at full load (the saturation phase), "
+                        f"{clients} clients in one room, compression off",
+                    )
+                self.record("fanout", kind, {"clients": clients, "rate": rate}, measured)
+                self._print(measured)
+
+    def _profile_plan(self, label: str, seconds: float) -> dict:
+        return {
+            "label": label,
+            "raw_path": self.out / f"profile-{label}.collapsed.txt",
+            "log_path": self.out / "logs" / f"py-spy-{label}.log",
+            "duration_s": seconds,
+        }
+
+    def _profile_result(self, profile: dict, *, title: str) -> dict:
+        raw = Path(profile["raw_path"])
+        if not raw.exists() or raw.stat().st_size == 0:
+            log = Path(profile["log_path"])
+            error = profile.get("error") or (log.read_text(errors="replace")[-2000:] if log.exists() else "no output")
+            print(f"    py-spy failed: {error}", flush=True)
+            return {"error": error}
+        summary_path = self.out / f"profile-{profile['label']}.txt"
+        summary = summarize_profile(raw, summary_path, title=title)
+        self.profiles[profile["label"]] = {"title": title, **summary}
+        return {"raw": raw.name, "summary": summary_path.name, "samples": summary["samples"]}
+
+    def write_path(self) -> None:
+        plan = self.plan
+        for senders, room_count in plan.write:
+            for kind in WRITE_SERVERS:
+                rooms = write_rooms(kind, senders, room_count)
+                name = f"write-s{senders}-{kind.name}"
+                if self.over_budget(name):
+                    continue
+                print(f"  [{self.elapsed():.0f} s] {name}: {senders} senders in {room_count} rooms for {plan.write_duration_s} s", flush=True)
+                config = {
+                    "scenario": "write",
+                    "senders": senders,
+                    "rooms": rooms,
+                    "sender_cookies": self.cookies[:senders] if kind.is_chatapp else [],
+                    "duration_s": plan.write_duration_s,
+                    "warmup_s": plan.write_warmup_s,
+                    "body_chars": 100,
+                    "max_runtime_s": 60 + plan.write_duration_s + plan.write_warmup_s + 30,
+                }
+                profile = None
+                if self.profile and kind is CHATAPP and senders == plan.profile_senders:
+                    profile = self._profile_plan(f"write-s{senders}", plan.write_duration_s)
+                measured = self.measure(kind, config, name, profile)
+                if measured is None:
+                    continue
+                if profile is not None:
+                    measured["profile"] = self._profile_result(
+                        profile, title=f"py-spy profile of chatapp (eventlet) on the write path, {senders} senders in {room_count} rooms"
+                    )
+                self.record("write", kind, {"senders": senders, "rooms": room_count}, measured)
+                self._print(measured)
+
+    def connections(self) -> None:
+        plan = self.plan
+        for kind in (CHATAPP, NODE):
+            name = f"connections-n{plan.connections}-{kind.name}"
+            if self.over_budget(name):
+                continue
+            print(f"  [{self.elapsed():.0f} s] {name}: {plan.connections} idle WebSocket connections", flush=True)
+            config = {
+                "scenario": "connections",
+                "clients": plan.connections,
+                "cookies": self.cookies if kind.is_chatapp else [],
+                "hold_s": plan.connections_hold_s,
+                "settle_s": plan.connections_settle_s,
+                "connect_concurrency": 50,
+                "connect_timeout_s": 10,
+                "max_runtime_s": 60 + plan.connections * 0.05 + plan.connections_hold_s,
+            }
+            measured = self.measure(kind, config, name)
+            if measured is None:
+                continue
+            self.record("connections", kind, {"clients": plan.connections}, measured)
+            self._print(measured)
+
+    def polling(self) -> None:
+        plan = self.plan
+        for kind in (CHATAPP, NODE):
+            name = f"polling-p{plan.polling_clients}-{kind.name}"
+            if self.over_budget(name):
+                continue
+            print(f"  [{self.elapsed():.0f} s] {name}: {plan.polling_clients} long-polling clients, {plan.polling_rate} msg/s", flush=True)
+            config = {
+                "scenario": "polling",
+                "clients": plan.polling_clients,
+                "rate": plan.polling_rate,
+                "room": "polling" if kind.is_chatapp else "polling",
+                "duration_s": plan.polling_duration_s,
+                "drain_s": 10,
+                "warmup_messages": plan.warmup_messages,
+                "body_chars": 100,
+                "receiver_cookies": self.cookies[1 : 1 + plan.fanout_users] if kind.is_chatapp else [],
+                "sender_cookie": self.cookies[0] if kind.is_chatapp else "",
+                "connect_concurrency": 20,
+                "max_runtime_s": 60 + plan.polling_clients * 0.2 + plan.polling_duration_s + 25,
+            }
+            measured = self.measure(kind, config, name)
+            if measured is None:
+                continue
+            self.record("polling", kind, {"clients": plan.polling_clients, "rate": plan.polling_rate}, measured)
+            self._print(measured)
+
+    @staticmethod
+    def _print(measured: dict) -> None:
+        r = measured["result"]
+        server = measured.get("server_proc", {})
+        bits = []
+        if "delivered_per_s" in r:
+            lat = r["latency_ms"]
+            bits += [
+                f"delivered {r['delivered']}/{r['expected']} ({r['delivered_per_s']:.0f}/s)",
+                f"p50 {_fmt(lat['p50'])} p99 {_fmt(lat['p99'])} max {_fmt(lat['max'])} ms",
+                f"join {r['join_seconds']:.1f} s",
+            ]
+        if "acked_per_s" in r:
+            lat = r["ack_latency_ms"]
+            bits += [f"acked {r['acked_per_s']:.0f}/s", f"ack p50 {_fmt(lat['p50'])} p99 {_fmt(lat['p99'])} ms", f"errors {r['errors']}"]
+        if "bytes_per_connection" in server:
+            bits.append(f"{server['bytes_per_connection'] / 1024:.1f} KiB/connection, {r['connects_per_s']:.0f} connects/s")
+        if server.get("cpu_utilization") is not None:
+            bits.append(f"server CPU {server['cpu_utilization']:.2f}")
+        generator = r.get("loadgen", {})
+        if generator.get("cpu_utilization") is not None:
+            bits.append(f"loadgen CPU {generator['cpu_utilization']:.2f}")
+        cores = measured.get("cores", {})
+        if cores.get("server_core_others") is not None:
+            bits.append(f"others on server core {cores['server_core_others']:.2f}, on loadgen core {cores['loadgen_core_others']:.2f}")
+        print("    " + "; ".join(bits), flush=True)
+
+    def report(self) -> dict:
+        return {
+            "mode": self.mode,
+            "machine": machine_info(self.server_core, self.loadgen_core),
+            "plan": self.plan.__dict__,
+            "chatapp_env": {**RATE_LIMIT_ENV, "SOCKETIO_WEBSOCKET_COMPRESSION": "0 (chatapp) / 1 (chatapp-deflate)"},
+            "elapsed_s": round(time.monotonic() - self.started, 1),
+            "skipped": self.skipped,
+            "failures": self.failures,
+            "runs": self.runs,
+            "ratios": ratios(self.runs),
+            "profiles": self.profiles,
+        }
+
+
+def write_rooms(kind: ServerKind, senders: int, room_count: int) -> list[str]:
+    """The write path's rooms: fresh ones for each chatapp variant and size."""
+    return [f"write-{kind.name}-s{senders}-{n:03d}" for n in range(room_count)]
+
+
+def disturbance(measured: dict) -> float | None:
+    """The largest share of the server's core that other processes used in a measured window."""
+    values = [
+        measured.get(key, {}).get("server_core_others") for key in ("cores", "saturate_cores")
+    ]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
+
+
+# -- the report ------------------------------------------------------------------------
+
+def machine_info(server_core: int | None, loadgen_core: int | None) -> dict:
+    """What the numbers were measured on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_total = ""
+    try:
+        mem_total = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    except OSError:
+        pass
+
+    def version(module: str) -> str:
+        try:
+            from importlib.metadata import version as v
+
+            return v(module)
+        except Exception:  # noqa: BLE001
+            return "?"
+
+    def node_package(folder: str, package: str) -> str:
+        try:
+            return json.loads((BENCH_DIR / folder / "node_modules" / package / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            return "?"
+
+    node_version = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    git = {"head": None, "changed_files": None}
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        git = {"head": head.stdout.strip() or None, "changed_files": len(status.stdout.splitlines()) if status.returncode == 0 else None}
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return {
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "memory": mem_total,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "node": node_version,
+        "load_average_at_report": os.getloadavg(),
+        "git": git,
+        "server_core": server_core,
+        "loadgen_core": loadgen_core,
+        "packages": {
+            "eventlet": version("eventlet"),
+            "Flask-SocketIO": version("Flask-SocketIO"),
+            "python-socketio": version("python-socketio"),
+            "python-engineio": version("python-engineio"),
+            "SQLAlchemy": version("SQLAlchemy"),
+            "socket.io (baseline)": node_package("node-baseline", "socket.io"),
+            "socket.io-client (loadgen)": node_package("loadgen", "socket.io-client"),
+        },
+    }
+
+
+def _find(runs: list[dict], scenario: str, server: str, **params: Any) -> dict | None:
+    for run in runs:
+        if run["scenario"] == scenario and run["server"] == server and all(run["params"].get(k) == v for k, v in params.items()):
+            return run
+    return None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, 3)
+
+
+def ratios(runs: list[dict]) -> list[dict]:
+    """chatapp / node for each metric both measured."""
+    rows = []
+    for run in runs:
+        if run["server"] == NODE.name:
+            continue
+        node = _find(runs, run["scenario"], NODE.name, **run["params"])
+        if node is None:
+            continue
+        r, n = run["result"], node["result"]
+        row = {"scenario": run["scenario"], "server": run["server"], "params": run["params"]}
+        if run["scenario"] in ("fanout", "polling"):
+            row["delivered_per_s"] = _ratio(r["delivered_per_s"], n["delivered_per_s"])
+            row["latency_p50"] = _ratio(r["latency_ms"]["p50"], n["latency_ms"]["p50"])
+            row["latency_p99"] = _ratio(r["latency_ms"]["p99"], n["latency_ms"]["p99"])
+            row["server_cpu"] = _ratio(run.get("server_proc", {}).get("cpu_utilization"), node.get("server_proc", {}).get("cpu_utilization"))
+            row["server_cpu_per_delivery"] = _ratio(server_cpu_per_unit(run), server_cpu_per_unit(node))
+            if r.get("saturation") and n.get("saturation"):
+                row["max_delivered_per_s"] = _ratio(r["saturation"]["delivered_per_s"], n["saturation"]["delivered_per_s"])
+                row["max_load_cpu_per_delivery"] = _ratio(
+                    server_cpu_per_unit(run, saturation=True), server_cpu_per_unit(node, saturation=True)
+                )
+        if run["scenario"] == "write":
+            row["acked_per_s"] = _ratio(r["acked_per_s"], n["acked_per_s"])
+            row["ack_latency_p50"] = _ratio(r["ack_latency_ms"]["p50"], n["ack_latency_ms"]["p50"])
+            row["ack_latency_p99"] = _ratio(r["ack_latency_ms"]["p99"], n["ack_latency_ms"]["p99"])
+            row["server_cpu_per_send"] = _ratio(server_cpu_per_unit(run), server_cpu_per_unit(node))
+        if run["scenario"] == "connections":
+            row["bytes_per_connection"] = _ratio(
+                run.get("server_proc", {}).get("bytes_per_connection"), node.get("server_proc", {}).get("bytes_per_connection")
+            )
+            row["connected"] = _ratio(r["connected"], n["connected"])
+            row["connect_cpu_per_connection"] = _ratio(
+                run.get("server_proc", {}).get("connect_cpu_us_per_connection"), node.get("server_proc", {}).get("connect_cpu_us_per_connection")
+            )
+        rows.append(row)
+    return rows
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    """results.md: the tables docs/performance.md quotes."""
+    runs = report["runs"]
+    m = report["machine"]
+    out = [
+        f"# Benchmark results ({report['mode']} mode)",
+        "",
+        f"Machine: {m['cpus']} × {m['cpu']}, {m['memory']}, Linux {m['kernel']}; Python {m['python']}, Node {m['node']}. "
+        f"{m.get('pinning', '')}. Load average at the end: {', '.join(f'{x:.2f}' for x in m['load_average_at_report'])}. "
+        f"Run took {report['elapsed_s']} s. Finished {report.get('finished_at', '')}. "
+        f"Code: git {m['git']['head']} with {m['git']['changed_files']} changed or new files in the work tree.",
+        "",
+        "Server CPU is a share of one core (1.00 = the whole core); \"others\" is what other processes used of the",
+        "server's core in the same window (the machine is shared; a run disturbed by more than "
+        f"{CONTENTION_RETRY_ABOVE} is run once more and the less disturbed one kept: \"best of 2\"); µs/delivery is the",
+        "server's CPU time divided by the messages it delivered (or sends it acked), the figure least disturbed by other load.",
+        "",
+    ]
+    if report["skipped"]:
+        out += [f"Skipped (time budget): {', '.join(report['skipped'])}", ""]
+    if report.get("failures"):
+        out += ["Failed runs (see logs/):", ""] + [f"- {failure.splitlines()[0][:300]}" for failure in report["failures"]] + [""]
+
+    def lat(r: dict, key: str = "latency_ms") -> str:
+        x = r[key]
+        return f"{_fmt(x['p50'])} / {_fmt(x['p99'])} / {_fmt(x['max'])}"
+
+    def num(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    def cpu(run: dict) -> str:
+        return num(run.get("server_proc", {}).get("cpu_utilization"))
+
+    def others(run: dict, key: str = "cores") -> str:
+        text = num(run.get(key, {}).get("server_core_others"))
+        tries = len(run.get("attempts_disturbance") or [])
+        return text + (f" (best of {tries})" if tries > 1 else "")
+
+    def peak(run: dict) -> str:
+        value = run.get("server_proc", {}).get("peak_rss_bytes")
+        return "-" if value is None else f"{value / 2**20:.0f}"
+
+    def per_unit(run: dict) -> str:
+        return num(server_cpu_per_unit(run), 0)
+
+    fan = [run for run in runs if run["scenario"] == "fanout"]
+    if fan:
+        out += [
+            "## Fan-out at a fixed rate: one sender, R messages/s into one room of C WebSocket clients",
+            "",
+            "| C | R msg/s | server | delivered/s (offered) | latency p50 / p99 / max (ms) | lost | dup | join all C (s) | deflate | server CPU | µs/delivery | server peak RSS (MiB) | others on server core | loadgen CPU | loadgen loop delay p99 (ms) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for run in fan:
+            r = run["result"]
+            deflate = "yes" if (r["negotiated_extensions"] or "").startswith("permessage-deflate") else "no"
+            out.append(
+                f"| {r['clients']} | {r['offered_rate']} | {run['server_label']} | {r['delivered_per_s']:.0f} ({r['offered_deliveries_per_s']}) | {lat(r)} | "
+                f"{r['lost']} | {r['duplicates']} | {r['join_seconds']:.1f} | {deflate} | {cpu(run)} | {per_unit(run)} | {peak(run)} | {others(run)} | "
+                f"{r['loadgen']['cpu_utilization']:.2f} | {_fmt(r['loadgen']['event_loop_delay_ms']['p99'])} |"
+            )
+        out.append("")
+    sat = [run for run in fan if run["result"].get("saturation")]
+    if sat:
+        out += [
+            "## Fan-out at full load: the same room, keeping W messages in flight (a message is done when all C clients have it)",
+            "",
+            "| C | W | server | max delivered/s | messages/s | latency p50 / p99 / max (ms) | incomplete | server CPU | µs/delivery | others on server core | loadgen CPU |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for run in sat:
+            r, x = run["result"], run["result"]["saturation"]
+            out.append(
+                f"| {r['clients']} | {x['window']} | {run['server_label']} | {x['delivered_per_s']:.0f} | {x['messages_per_s']:.1f} | {lat(x)} | {x['incomplete']} | "
+                f"{num(run.get('saturate_server_proc', {}).get('cpu_utilization'))} | {num(server_cpu_per_unit(run, saturation=True), 0)} | "
+                f"{others(run, 'saturate_cores')} | {x['loadgen']['cpu_utilization']:.2f} |"
+            )
+        out.append("")
+    wr = [run for run in runs if run["scenario"] == "write"]
+    if wr:
+        out += [
+            "## Write path: S senders across K rooms, each sending when its last send was acked",
+            "",
+            "| S | K | server | acked sends/s | ack latency p50 / p99 / max (ms) | errors | server CPU | µs/send | others on server core | loadgen CPU |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for run in wr:
+            r = run["result"]
+            out.append(
+                f"| {r['senders']} | {r['rooms']} | {run['server_label']} | {r['acked_per_s']:.0f} | {lat(r, 'ack_latency_ms')} | {r['errors']} | "
+                f"{cpu(run)} | {per_unit(run)} | {others(run)} | {r['loadgen']['cpu_utilization']:.2f} |"
+            )
+        out.append("")
+    co = [run for run in runs if run["scenario"] == "connections"]
+    if co:
+        out += [
+            "## Idle WebSocket connections held by one server process",
+            "",
+            "| tried | server | connected | RSS before (MiB) | RSS after (MiB) | KiB per connection | server CPU µs per connect | connects/s | still connected after hold | idle CPU | first refusal |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for run in co:
+            r, proc = run["result"], run.get("server_proc", {})
+            if "rss_before_bytes" not in proc:
+                continue
+            out.append(
+                f"| {r['clients']} | {run['server_label']} | {r['connected']} | {proc['rss_before_bytes'] / 2**20:.1f} | {proc['rss_after_bytes'] / 2**20:.1f} | "
+                f"{proc['bytes_per_connection'] / 1024:.1f} | {proc['connect_cpu_us_per_connection']} | {num(r['connects_per_s'], 0)} | {r['still_connected']} | "
+                f"{num(proc.get('idle_cpu_utilization'), 3)} | {r['first_error'] or '-'} |"
+            )
+        out.append("")
+    po = [run for run in runs if run["scenario"] == "polling"]
+    if po:
+        out += [
+            "## Long-polling: P polling clients in one room, R messages/s from a WebSocket sender",
+            "",
+            "| P | R msg/s | server | delivered/s (offered) | latency p50 / p99 / max (ms) | lost | dup | server CPU | µs/delivery | others on server core | loadgen CPU |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for run in po:
+            r = run["result"]
+            out.append(
+                f"| {r['clients']} | {r['offered_rate']} | {run['server_label']} | {r['delivered_per_s']:.0f} ({r['offered_deliveries_per_s']}) | {lat(r)} | "
+                f"{r['lost']} | {r['duplicates']} | {cpu(run)} | {per_unit(run)} | {others(run)} | {r['loadgen']['cpu_utilization']:.2f} |"
+            )
+        out.append("")
+    rows = report["ratios"]
+    if rows:
+        out += ["## Ratios: chatapp ÷ Node baseline, same run (>1 means chatapp has more of it)", ""]
+        tables = {
+            "fanout": ["max_delivered_per_s", "max_load_cpu_per_delivery", "delivered_per_s", "latency_p50", "latency_p99", "server_cpu_per_delivery"],
+            "write": ["acked_per_s", "ack_latency_p50", "ack_latency_p99", "server_cpu_per_send"],
+            "connections": ["connected", "bytes_per_connection", "connect_cpu_per_connection"],
+            "polling": ["delivered_per_s", "latency_p50", "latency_p99", "server_cpu", "server_cpu_per_delivery"],
+        }
+        for scenario, keys in tables.items():
+            mine = [row for row in rows if row["scenario"] == scenario]
+            if not mine:
+                continue
+            out += [f"| {scenario} | server | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+            for row in mine:
+                params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+                out.append(f"| {params} | {row['server']} | " + " | ".join(num(row.get(k)) for k in keys) + " |")
+            out.append("")
+    for label, prof in (report.get("profiles") or {}).items():
+        total = max(prof["samples"], 1)
+        out += [f"## Profile {label} (py-spy): top functions by self time", "", prof["title"], "", "```"]
+        out += [f"{100 * c / total:5.1f}%  {f}" for f, c in prof["top_self"]]
+        out += ["```", f"Full summary: profile-{label}.txt; collapsed stacks (speedscope, flamegraph.pl): profile-{label}.collapsed.txt", ""]
+    path.write_text("\n".join(out))
+
+
+SHORT_LABELS = {
+    CHATAPP.name: "chatapp",
+    CHATAPP_DEFLATE.name: "chatapp\ndeflate on",
+    CHATAPP_NODELAY.name: "chatapp\nTCP_NODELAY*",
+    NODE.name: "Node\nsocket.io",
+}
+COLORS = {CHATAPP.name: "#1f77b4", CHATAPP_DEFLATE.name: "#ff7f0e", CHATAPP_NODELAY.name: "#9467bd", NODE.name: "#2ca02c"}
+
+
+def server_cpu_per_unit(run: dict, *, saturation: bool = False) -> float | None:
+    """Server CPU time in microseconds per delivered message (fan-out, polling) or per acked send (write)."""
+    if saturation:
+        cpu = run.get("saturate_server_proc", {}).get("cpu_seconds")
+        units = (run["result"].get("saturation") or {}).get("delivered")
+        return None if cpu is None or not units else cpu * 1e6 / units
+    cpu = run.get("server_proc", {}).get("cpu_seconds")
+    r = run["result"]
+    units = r.get("delivered") if run["scenario"] in ("fanout", "polling") else r.get("acked")
+    if cpu is None or not units:
+        return None
+    return cpu * 1e6 / units
+
+
+def plot(report: dict, out: Path) -> list[str]:
+    """PNG plots of the results; [] if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("  matplotlib is not installed: no plots", flush=True)
+        return []
+    runs = report["runs"]
+    labels = {kind.name: kind.label for kind in ALL_SERVERS}
+    made = []
+
+    def grouped(ax, scenario: str, groups: list, key, servers: list[str], *, param: str) -> None:
+        """Bars of key(run) per group (a parameter value), one bar per server."""
+        width = 0.8 / max(len(servers), 1)
+        for i, server in enumerate(servers):
+            xs, ys = [], []
+            for j, value in enumerate(groups):
+                run = _find(runs, scenario, server, **{param: value})
+                y = key(run) if run else None
+                if y is not None:
+                    xs.append(j + (i - (len(servers) - 1) / 2) * width)
+                    ys.append(y)
+            ax.bar(xs, ys, width, label=labels[server], color=COLORS[server])
+
+    fan = [run for run in runs if run["scenario"] == "fanout"]
+    if fan:
+        sizes = sorted({run["params"]["clients"] for run in fan})
+        servers = [k.name for k in ALL_SERVERS if any(run["server"] == k.name for run in fan)]
+        rate = {s: (_find(runs, "fanout", servers[0], clients=s) or {}).get("params", {}).get("rate") for s in sizes}
+        fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+        grouped(axes[0], "fanout", sizes, lambda run: (run["result"].get("saturation") or {}).get("delivered_per_s"), servers, param="clients")
+        axes[0].set_xticks(range(len(sizes)), [f"C={s}" for s in sizes])
+        axes[0].set_ylabel("delivered messages/s")
+        axes[0].set_title("Max delivered messages/s (full load)")
+        grouped(axes[1], "fanout", sizes, lambda run: run["result"]["latency_ms"]["p99"], servers, param="clients")
+        width = 0.8 / max(len(servers), 1)
+        for i, server in enumerate(servers):
+            for j, size in enumerate(sizes):
+                run = _find(runs, "fanout", server, clients=size)
+                if run and run["result"]["latency_ms"]["p50"] is not None:
+                    axes[1].plot(j + (i - (len(servers) - 1) / 2) * width, run["result"]["latency_ms"]["p50"], "k_", markersize=12, mew=2)
+        axes[1].set_yscale("log")
+        axes[1].set_xticks(range(len(sizes)), [f"C={s}, R={rate[s]}/s" for s in sizes])
+        axes[1].set_ylabel("send → receipt latency, ms (log)")
+        axes[1].set_title("Latency at a fixed rate R: bars p99, ticks p50")
+        grouped(axes[2], "fanout", sizes, lambda run: server_cpu_per_unit(run, saturation=True), servers, param="clients")
+        axes[2].set_xticks(range(len(sizes)), [f"C={s}" for s in sizes])
+        axes[2].set_ylabel("server CPU µs per delivered message")
+        axes[2].set_title("Server CPU per delivery (full load)")
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=9, frameon=False)
+        fig.suptitle("Fan-out: one sender into one room of C WebSocket clients")
+        fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+        fig.savefig(out / "fanout.png", dpi=100)
+        plt.close(fig)
+        made.append("fanout.png")
+
+        size = sizes[len(sizes) // 2]
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for server in servers:
+            run = _find(runs, "fanout", server, clients=size)
+            if run and run["result"]["latency_cdf_ms"]:
+                qs = [q for q, _ in run["result"]["latency_cdf_ms"]]
+                vs = [max(v, 0.01) for _, v in run["result"]["latency_cdf_ms"]]
+                ax.plot(vs, qs, color=COLORS[server], label=labels[server])
+        ax.set_xscale("log")
+        ax.set_xlabel("send → receipt latency, ms (log)")
+        ax.set_ylabel("fraction of deliveries")
+        ax.set_title(f"Fan-out latency CDF, C={size}, R={rate[size]}/s")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "fanout-cdf.png", dpi=100)
+        plt.close(fig)
+        made.append("fanout-cdf.png")
+
+    wr = [run for run in runs if run["scenario"] == "write"]
+    co = [run for run in runs if run["scenario"] == "connections" and "bytes_per_connection" in run.get("server_proc", {})]
+    po = [run for run in runs if run["scenario"] == "polling"]
+    if wr or co or po:
+        fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
+        if wr:
+            levels = sorted({run["params"]["senders"] for run in wr})
+            wservers = [k.name for k in ALL_SERVERS if any(run["server"] == k.name for run in wr)]
+            grouped(axes[0], "write", levels, lambda run: run["result"]["acked_per_s"], wservers, param="senders")
+            axes[0].set_yscale("log")
+            axes[0].set_xticks(range(len(levels)), [f"S={n} sender{'s' if n > 1 else ''}" for n in levels])
+            axes[0].set_ylabel("acked sends/s (log)")
+            axes[0].set_title("Write path: acked sends/s")
+            axes[0].legend(fontsize=7)
+            grouped(axes[1], "write", levels, lambda run: run["result"]["ack_latency_ms"]["p50"], wservers, param="senders")
+            axes[1].set_yscale("log")
+            axes[1].set_xticks(range(len(levels)), [f"S={n}" for n in levels])
+            axes[1].set_ylabel("ack latency p50, ms (log)")
+            axes[1].set_title("Write path: ack latency (p50)")
+        if co:
+            names = [run["server"] for run in co]
+            axes[2].bar(range(len(co)), [run["server_proc"]["bytes_per_connection"] / 1024 for run in co], color=[COLORS[n] for n in names])
+            axes[2].set_xticks(range(len(co)), [SHORT_LABELS[n] for n in names], fontsize=8)
+            axes[2].set_ylabel("KiB of server RSS per idle connection")
+            axes[2].set_title("Idle WebSocket connections: " + ", ".join(f"{SHORT_LABELS[run['server']].split(chr(10))[0]} held {run['result']['connected']}" for run in co), fontsize=9)
+        if po:
+            names = [run["server"] for run in po]
+            axes[3].bar(range(len(po)), [run["result"]["latency_ms"]["p99"] or 0 for run in po], color=[COLORS[n] for n in names])
+            axes[3].plot(range(len(po)), [run["result"]["latency_ms"]["p50"] or 0 for run in po], "k_", markersize=20, mew=2)
+            for i, run in enumerate(po):
+                value = run.get("server_proc", {}).get("cpu_utilization")
+                if value is not None:
+                    axes[3].annotate(f"server CPU {value:.2f}", (i, run["result"]["latency_ms"]["p99"] or 0), ha="center", va="bottom", fontsize=8)
+            axes[3].set_xticks(range(len(po)), [SHORT_LABELS[n] for n in names], fontsize=8)
+            axes[3].set_ylabel("latency, ms (bars p99, ticks p50)")
+            axes[3].set_title(f"Long-polling: {po[0]['result']['clients']} clients, {po[0]['result']['offered_rate']} msg/s")
+            axes[3].margins(y=0.2)
+        fig.text(0.01, 0.01, "* experiment, not the app: wsgi.py with TCP_NODELAY on the listening socket (bench/chatapp_nodelay.py)", fontsize=8)
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        fig.savefig(out / "write-connections-polling.png", dpi=100)
+        plt.close(fig)
+        made.append("write-connections-polling.png")
+    return made
+
+
+# -- set-up and main -------------------------------------------------------------------
+
+def ensure_node_packages() -> None:
+    """npm ci in bench/loadgen and bench/node-baseline when their node_modules are missing or stale."""
+    for folder in (BENCH_DIR / "loadgen", BENCH_DIR / "node-baseline"):
+        marker = folder / "node_modules" / ".package-lock.json"
+        lock = folder / "package-lock.json"
+        if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
+            continue
+        print(f"npm ci in {folder.relative_to(PROJECT_ROOT)}", flush=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=600)
+
+
+def pick_cores() -> tuple[int | None, int | None, str]:
+    """Server on one core, load generator (and this driver) on another, when there are two."""
+    if shutil.which("taskset") is None:
+        return None, None, "taskset not found: nothing pinned"
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None, None, "no sched_getaffinity: nothing pinned"
+    if len(allowed) < 2:
+        return None, None, f"only {len(allowed)} core: server and load generator share it"
+    return allowed[0], allowed[1], f"server on core {allowed[0]}, load generator and driver on core {allowed[1]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=sorted(PLANS), default="smoke")
+    parser.add_argument("--out", type=Path, help="output folder (default bench/results/MODE)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile (full mode)")
+    parser.add_argument("--render", type=Path, metavar="DIR", help="only redo results.md and the plots from DIR/results.json")
+    parser.add_argument("--only", action="append", choices=["fanout", "write", "connections", "polling"], help="run only these scenarios")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    if args.render:
+        report = json.loads((args.render / "results.json").read_text())
+        write_markdown(report, args.render / "results.md")
+        report["plots"] = plot(report, args.render)
+        (args.render / "results.json").write_text(json.dumps(report, indent=1))
+        return 0
+
+    out: Path = (args.out or RESULTS_DIR / args.mode).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(exist_ok=True)
+    for stale in ("results.json", "results.md"):
+        (out / stale).unlink(missing_ok=True)
+    plan = PLANS[args.mode]
+    ensure_node_packages()
+    server_core, loadgen_core, pinning = pick_cores()
+    if loadgen_core is not None:
+        os.sched_setaffinity(0, {loadgen_core})  # keep this driver off the server's core
+    print(f"bench ({args.mode}): {pinning}; output in {out}", flush=True)
+
+    bench = Bench(
+        mode=args.mode,
+        plan=plan,
+        out=out,
+        server_core=server_core,
+        loadgen_core=loadgen_core,
+        profile=not args.no_profile and plan.profile_clients is not None,
+        only=set(args.only) if args.only else None,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="chatapp-bench-"))
+    try:
+        db_path = workdir / "bench.sqlite3"
+        bench.db_url = f"sqlite:///{db_path}"
+        rooms = [f"fanout-c{c}-{k.name}" for c, _ in plan.fanout for k in FANOUT_SERVERS if k.is_chatapp]  # a few unused: harmless
+        rooms += [room for k in WRITE_SERVERS if k.is_chatapp for sr in plan.write for room in write_rooms(k, *sr)] + ["polling"]
+        t0 = time.monotonic()
+        names = seed_chatapp(db_path, users=plan.users, rooms=rooms)
+        with bench.server(CHATAPP) as server:
+            bench.cookies = [login(server.url, name) for name in names]
+        print(f"seeded {len(names)} users and {len(rooms)} rooms, logged them in: {time.monotonic() - t0:.1f} s", flush=True)
+        for scenario in ("fanout", "write", "connections", "polling"):
+            if bench.wanted(scenario):
+                print(f"{scenario}:", flush=True)
+                getattr(bench, scenario if scenario != "write" else "write_path")()
+        report = bench.report()
+        report["machine"]["pinning"] = pinning
+        report["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        (out / "results.json").write_text(json.dumps(report, indent=1))
+        write_markdown(report, out / "results.md")
+        report["plots"] = plot(report, out)
+        (out / "results.json").write_text(json.dumps(report, indent=1))
+        print(f"done in {report['elapsed_s']} s: {out / 'results.md'}", flush=True)
+        if bench.failures:
+            print(f"{len(bench.failures)} run(s) failed:\n" + "\n".join(f[:300] for f in bench.failures), flush=True)
+            return 1
+        return 0
+    finally:
+        _end_all_started()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,3 +33,26 @@ test: deps
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
+
+# The benchmark (bench/, docs/performance.md): `make bench` runs it in full (under 10
+# minutes), `make bench-smoke` in seconds. Results land in bench/results/.
+.PHONY: bench bench-smoke bench-deps
+BENCH_NPM := bench/loadgen/node_modules/.package-lock.json bench/node-baseline/node_modules/.package-lock.json
+
+bench/%/node_modules/.package-lock.json: bench/%/package.json bench/%/package-lock.json
+	cd bench/$* && npm ci --no-audit --no-fund
+
+bench-deps: $(VENV)/.deps $(BENCH_NPM)
+
+bench: bench-deps
+	$(PY) bench/bench.py --mode full
+
+bench-smoke: bench-deps
+	$(PY) bench/bench.py --mode smoke
+
+# Past one machine (docs/deployment.md): Redis, PostgreSQL, three app processes and nginx,
+# all on 127.0.0.1 in a temporary folder; prints the URL and the admin password; Ctrl-C
+# stops everything. Needs redis-server, postgresql and nginx (apt-get install ...).
+.PHONY: cluster
+cluster: deps
+	$(PY) scripts/cluster.py --processes 3

@@ -9,8 +9,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .cluster import init_presence
 from .config import Config, load_or_create_secret_key
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .transport import allow_polling_batches, refuse_websocket_compression
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,6 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "chatapp.sqlite3")
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        # No request body may be larger than a picture plus its form: refused before it is read.
+        app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(PROJECT_ROOT, "migrations"))
@@ -43,9 +48,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        # Several processes: each publishes its emits to the others through this queue.
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
         # Against cross-site WebSocket hijacking: the app's own origin, plus those configured.
         cors_allowed_origins=functools.partial(origin_allowed, extra=tuple(app.config["SOCKETIO_ALLOWED_ORIGINS"])),
     )
+    init_presence(app)
+    allow_polling_batches(app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
+    if not app.config["SOCKETIO_WEBSOCKET_COMPRESSION"]:
+        # Outside the Socket.IO middleware, so that its WebSocket server never sees the offer.
+        app.wsgi_app = refuse_websocket_compression(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -59,13 +71,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .cli import register_commands
     from .errors import register_error_handlers
     from .main import bp as main_bp
+    from .messaging import bp as messaging_bp
     from .rooms import bp as rooms_bp
+    from .support import bp as support_bp
+    from .support import widget_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(messaging_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(rooms_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(support_bp)
+    app.register_blueprint(widget_bp)
     register_error_handlers(app)
     register_commands(app)
     app.after_request(_security_headers)
@@ -107,10 +125,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def _security_headers(response):  # type: ignore[no-untyped-def]
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    policy = response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    if "frame-ancestors 'none'" in policy:
+        # X-Frame-Options cannot name the sites that may frame the support widget; its
+        # CSP frame-ancestors does (and takes precedence in every current browser).
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     return response
 

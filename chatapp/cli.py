@@ -1,14 +1,16 @@
-"""Command-line doors: `flask --app wsgi user create`, `room create`, `seed-demo`."""
+"""Command-line doors: `flask --app wsgi user create`, `room create`, `site create`, `seed-demo`."""
 from __future__ import annotations
 
+import os
 import secrets
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 from .models import ROLES, User
-from .services import accounts, rooms
+from .services import accounts, rooms, sites
 from .services.errors import ServiceError
 
 DEMO_ROOMS = [
@@ -22,10 +24,13 @@ def register_commands(app: Flask) -> None:
     """Attach the command groups to app."""
     app.cli.add_command(user_cli)
     app.cli.add_command(room_cli)
+    app.cli.add_command(site_cli)
     app.cli.add_command(seed_demo)
 
 
-@click.group("user")
+# AppGroup and with_appcontext: the commands need the app's database whether they are run
+# by `flask --app wsgi` (which pushes a context) or invoked on app.cli directly (which does not).
+@click.group("user", cls=AppGroup)
 def user_cli() -> None:
     """Manage accounts."""
 
@@ -44,7 +49,7 @@ def create_user_command(username: str, password: str, role: str, display_name: s
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
 
 
-@click.group("room")
+@click.group("room", cls=AppGroup)
 def room_cli() -> None:
     """Manage rooms."""
 
@@ -62,7 +67,46 @@ def create_room_command(slug: str, name: str, private: bool) -> None:
     click.echo(f"Created {room.kind} room {room.slug}." + (f" Join code: {room.join_code}" if room.join_code else ""))
 
 
+def default_app_url() -> str:
+    """Where this chatapp is reached: CHATAPP_URL, else http://HOST:PORT as `make run` serves it."""
+    return os.environ.get("CHATAPP_URL") or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+
+
+@click.group("site", cls=AppGroup)
+def site_cli() -> None:
+    """Manage the websites that embed the support widget."""
+
+
+@site_cli.command("create")
+@click.argument("name")
+@click.option("--origin", "origins", multiple=True, required=True,
+              help="An origin the widget is embedded on, like https://shop.example (repeatable).")
+@click.option("--identity-secret", default=None, help="Lets host pages vouch for their signed-in users (HMAC-SHA256).")
+@click.option("--prechat", is_flag=True, help="Ask visitors for their name and e-mail before the chat.")
+@click.option("--app-url", default=None, help="This chatapp's public address, for the snippet [CHATAPP_URL or http://HOST:PORT].")
+def create_site_command(name: str, origins: tuple[str, ...], identity_secret: str | None, prechat: bool,
+                        app_url: str | None) -> None:
+    """Register a website; print its site key and the embed snippet."""
+    try:
+        site = sites.create_site(name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created site {site.name} (id {site.id}).")
+    click.echo(f"Site key: {site.site_key}")
+    click.echo(f"Allowed origins: {' '.join(site.origins)}")
+    click.echo("Put this tag on every page of the site:")
+    click.echo(f"  {sites.embed_snippet(site=site, app_url=app_url or default_app_url())}")
+
+
+@site_cli.command("list")
+def list_sites_command() -> None:
+    """List the registered websites."""
+    for site in sites.list_sites():
+        click.echo(f"{site.id}\t{site.site_key}\t{site.name}\t{' '.join(site.origins)}")
+
+
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """On an empty database, add an admin (random password, printed once) and demo rooms."""
     if db.session.scalar(db.select(User.id).limit(1)) is not None:
@@ -72,9 +116,17 @@ def seed_demo() -> None:
     admin = accounts.create_user(username="admin", password=password, role="admin", display_name="Admin")
     for slug, name, private in DEMO_ROOMS:
         rooms.create_room(slug=slug, name=name, private=private, creator=admin)
+    # The widget demo at /support/demo is on chatapp's own origin, which the widget always allows.
+    demo_url = default_app_url()
+    try:
+        demo_origins = [sites.check_origin(demo_url)]
+    except ServiceError:  # CHATAPP_URL with a path: its origin is what browsers send
+        demo_origins = ["http://127.0.0.1:5000"]
+    sites.create_site(name="chatapp demo site", origins=demo_origins, prechat_enabled=True)
     click.echo("=" * 60)
     click.echo("Demo data added. Log in at /auth/login with:")
     click.echo("  username: admin")
     click.echo(f"  password: {password}")
     click.echo("This password is shown once; change roles and add staff at /admin/users.")
+    click.echo(f"Support widget demo: {demo_url}/support/demo (answer it at {demo_url}/support).")
     click.echo("=" * 60)

@@ -57,13 +57,50 @@ class Config:
     JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "60 per minute")
     # Refused (not logged-in) Socket.IO connections per client address.
     HANDSHAKE_RATE_LIMIT = os.environ.get("HANDSHAKE_RATE_LIMIT", "30 per minute")
+    # The support widget's JSON API (visitor sessions, the loader's unread poll), per address.
+    WIDGET_RATE_LIMIT = os.environ.get("WIDGET_RATE_LIMIT", "60 per minute")
 
     # Behind a reverse proxy (nginx): trust one hop of X-Forwarded-For/-Proto/-Host.
     BEHIND_PROXY = _bool("BEHIND_PROXY", False)
     # Extra origins allowed to open a Socket.IO connection, besides the app's own.
     SOCKETIO_ALLOWED_ORIGINS = [o for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split() if o]
 
+    # More than one server process (docs/deployment.md): every process publishes its
+    # broadcasts through this queue (redis://...), and keeps who-is-online in Redis
+    # (PRESENCE_URL, by default the same Redis) instead of in its own memory.
+    SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
+    PRESENCE_URL = os.environ.get("PRESENCE_URL") or None
+    # A process that stops refreshing its presence heartbeat for this long (killed, frozen)
+    # is taken for dead: its sockets go offline everywhere.
+    PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", 15))
+    PRESENCE_KEY_PREFIX = os.environ.get("PRESENCE_KEY_PREFIX", "chatapp:presence:")
+
     # Socket.IO transport: the largest packet a client may send, in bytes.
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = int(os.environ.get("SOCKETIO_MAX_HTTP_BUFFER_SIZE", 64 * 1024))
     SOCKETIO_PING_INTERVAL = int(os.environ.get("SOCKETIO_PING_INTERVAL", 25))
     SOCKETIO_PING_TIMEOUT = int(os.environ.get("SOCKETIO_PING_TIMEOUT", 20))
+    # permessage-deflate on WebSocket frames. Off by default: it shrinks a chat message's
+    # frame (~300 bytes) to a few dozen, but the server deflates each frame again for
+    # every recipient and keeps a ~256 KiB zlib state per connection, which halves room
+    # broadcast throughput and doubles memory per socket (docs/performance.md). Turn it
+    # on where bandwidth, not server CPU, is what runs out.
+    SOCKETIO_WEBSOCKET_COMPRESSION = _bool("SOCKETIO_WEBSOCKET_COMPRESSION", False)
+
+    # Classroom: how long after sending an author may still delete their own message
+    # (moderators may delete any message at any time). 0: no time limit.
+    MESSAGE_DELETE_WINDOW_SECONDS = int(os.environ.get("MESSAGE_DELETE_WINDOW_SECONDS", 15 * 60))
+    # The longest slow mode and mute a moderator may set.
+    MAX_SLOW_MODE_SECONDS = 3600
+    MAX_MUTE_MINUTES = 7 * 24 * 60
+
+    # Messaging: how long after sending an author may still edit their own message. 0: no time limit.
+    MESSAGE_EDIT_WINDOW_SECONDS = int(os.environ.get("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60))
+    # Pictures: where they are stored (None: instance/uploads), the largest file accepted,
+    # the most pixels one may have (a small file can decode into gigabytes: a "decompression
+    # bomb"), and how many one message may carry.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+    UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
+    MAX_ATTACHMENTS_PER_MESSAGE = 10
+    UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "30 per minute")
+    SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")

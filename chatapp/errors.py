@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .services.errors import ServiceError
+from .services.uploads import too_large_error
 
 MESSAGES = {
     400: "The request was not understood.",
@@ -23,7 +24,11 @@ CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found"
 
 def wants_json() -> bool:
     """API routes and JSON-asking clients get JSON errors."""
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith(("/api/", "/widget/api/"))
+        or request.endpoint in ("messaging.upload", "messaging.serve_upload")  # pictures, fetched by script
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def _respond(status: int, code: str, message: str):
@@ -50,6 +55,8 @@ def register_error_handlers(app: Flask) -> None:
         message = MESSAGES.get(status, error.description or "")
         if status == 429:
             message = f"Too many attempts. Wait a minute and try again ({error.description})."
+        if status == 413:
+            message = too_large_error(request.content_length).message  # says the limit
         return _respond(status, CODES.get(status, "invalid"), message)
 
     @app.errorhandler(Exception)

@@ -9,12 +9,21 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 
 from .extensions import db
+from .services.markup import render_markdown
 
 # OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
 password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 ROLES = ("admin", "staff", "member")
 ROOM_KINDS = ("public", "private")
+# A website visitor talking to the support desk through the widget: a User row, so that the
+# whole message pipeline works for them, but never an account anyone logs in to.
+VISITOR_ROLE = "visitor"
+# A support conversation's room; created by services/support.py, never by people.
+SUPPORT_ROOM_KIND = "support"
+# A conversation between exactly two accounts (services/rooms.open_direct_room).
+DIRECT_ROOM_KIND = "direct"
+CONVERSATION_STATUSES = ("open", "pending", "resolved")
 
 
 def utcnow() -> datetime:
@@ -28,7 +37,7 @@ def isoformat_utc(moment: datetime) -> str:
 
 
 class User(UserMixin, db.Model):
-    """An account: admin, staff or member."""
+    """An account: admin, staff or member; or a widget visitor (role "visitor")."""
 
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(32), nullable=False, unique=True)
@@ -40,7 +49,7 @@ class User(UserMixin, db.Model):
     session_epoch = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
-    __table_args__ = (CheckConstraint("role IN ('admin', 'staff', 'member')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('admin', 'staff', 'member', 'visitor')", name="role"),)
 
     def set_password(self, password: str) -> None:
         """Store an argon2id hash of password."""
@@ -65,6 +74,11 @@ class User(UserMixin, db.Model):
         """Admins and staff both count as staff."""
         return self.role in ("admin", "staff")
 
+    @property
+    def is_visitor(self) -> bool:
+        """A website visitor of the support widget (never a login account)."""
+        return self.role == VISITOR_ROLE
+
     def get_id(self) -> str:
         """The session id carries the epoch, so bumping it ends old sessions."""
         return f"{self.id}:{self.session_epoch}"
@@ -80,7 +94,7 @@ class User(UserMixin, db.Model):
 
 
 class Room(db.Model):
-    """A place where people talk: public to every account, or private to its members."""
+    """A place where people talk: public to every account, private to its members, or a support conversation."""
 
     id = db.Column(db.Integer, primary_key=True)
     slug = db.Column(db.String(64), nullable=False, unique=True)
@@ -89,17 +103,44 @@ class Room(db.Model):
     join_code = db.Column(db.String(16), unique=True)
     created_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Classroom and moderation (services/moderation.py). A class is a private room a teacher
+    # made; its join code may expire (None: never).
+    is_class = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    join_code_expires_at = db.Column(db.DateTime)
+    # Only moderators post; members read.
+    announcement_only = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # Seconds a member waits between two messages here (0: off); moderators are exempt.
+    slow_mode_seconds = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # A direct room's pair, "<smaller user id>:<larger user id>": unique, so a pair has one room.
+    direct_key = db.Column(db.String(32), unique=True)
 
-    __table_args__ = (CheckConstraint("kind IN ('public', 'private')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('public', 'private', 'support', 'direct')", name="kind"),)
 
     @property
     def is_private(self) -> bool:
         """Whether only members may enter."""
         return self.kind == "private"
 
+    @property
+    def is_support(self) -> bool:
+        """Whether this room is a support conversation (staff and its one visitor)."""
+        return self.kind == SUPPORT_ROOM_KIND
+
+    @property
+    def is_direct(self) -> bool:
+        """Whether this room holds direct messages between two accounts."""
+        return self.kind == DIRECT_ROOM_KIND
+
     def to_dict(self) -> dict:
-        """The ROOM shape of the Socket.IO contract."""
-        return {"slug": self.slug, "name": self.name, "kind": self.kind}
+        """The ROOM shape of the Socket.IO contract, with the room's settings (never its join code)."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "kind": self.kind,
+            "is_class": bool(self.is_class),
+            "announcement_only": bool(self.announcement_only),
+            "slow_mode_seconds": self.slow_mode_seconds or 0,
+        }
 
 
 class Membership(db.Model):
@@ -110,9 +151,31 @@ class Membership(db.Model):
     room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
     role = db.Column(db.String(16), nullable=False, default="member")
     joined_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # The highest message id this user has seen here (the `read` event); unread = newer ones.
+    last_read_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # A moderator muted this member until then (UTC); None or past: not muted.
+    muted_until = db.Column(db.DateTime)
 
     user = db.relationship("User", lazy="joined")
     room = db.relationship("Room")
+
+    @property
+    def is_moderator(self) -> bool:
+        """Owners and moderators moderate the room."""
+        return self.role in ("owner", "moderator")
+
+    def is_muted(self, now: datetime | None = None) -> bool:
+        """Whether a moderator's mute still holds."""
+        return self.muted_until is not None and self.muted_until > (now or utcnow())
+
+    def to_dict(self) -> dict:
+        """The MEMBER shape: the user, their role in the room and until when they are muted."""
+        return {
+            "room": self.room.slug,
+            "user": self.user.to_dict(),
+            "role": self.role,
+            "muted_until": isoformat_utc(self.muted_until) if self.is_muted() else None,
+        }
 
     __table_args__ = (
         UniqueConstraint("user_id", "room_id"),
@@ -130,26 +193,312 @@ class Message(db.Model):
     body = db.Column(db.Text, nullable=False)
     client_id = db.Column(db.String(64))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # A staff-only note in a support conversation: never shown to the visitor.
+    internal = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # Deleted by its author or a moderator: the row stays (ids are never reused), the body is blanked.
+    # (The *_by_id references have no ON DELETE: SQLite added them in place, where it cannot
+    # reflect one; accounts are deactivated, never deleted.)
+    deleted_at = db.Column(db.DateTime)
+    deleted_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    deleted_by_moderator = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # An announcement pinned to the top of the room by a moderator.
+    pinned_at = db.Column(db.DateTime)
+    pinned_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    # A raised hand: its author asked it as a question; a moderator marks it answered.
+    is_question = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    answered_at = db.Column(db.DateTime)
+    answered_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    # Set when its author last edited the body (services/messages.edit_message).
+    edited_at = db.Column(db.DateTime)
 
-    sender = db.relationship("User", lazy="joined")
+    sender = db.relationship("User", foreign_keys=[sender_id], lazy="joined")
     room = db.relationship("Room", lazy="joined")
+    pinned_by = db.relationship("User", foreign_keys=[pinned_by_id])
+    answered_by = db.relationship("User", foreign_keys=[answered_by_id])
+    # selectin: a page of 50 messages loads its pictures and mentions in one query each.
+    attachments = db.relationship("Attachment", lazy="selectin", order_by="Attachment.id", viewonly=True)
+    mention_rows = db.relationship("MessageMention", lazy="selectin", order_by="MessageMention.user_id",
+                                   cascade="all, delete-orphan")
 
     __table_args__ = (
         # The database itself makes a retried send idempotent, across restarts.
         UniqueConstraint("sender_id", "client_id"),
         # History pages walk one room by id in either direction.
         Index("ix_message_room_id_id", "room_id", "id"),
+        # Slow mode: one member's latest message in one room.
+        Index("ix_message_room_id_sender_id_id", "room_id", "sender_id", "id"),
         # AUTOINCREMENT: an id is never handed out twice, even after the newest row is deleted.
         {"sqlite_autoincrement": True},
     )
 
     def to_dict(self) -> dict:
-        """The MESSAGE shape of the Socket.IO contract."""
-        return {
+        """The MESSAGE shape of the Socket.IO contract (`internal: true` added on staff notes only)."""
+        data = {
             "id": self.id,
             "room": self.room.slug,
             "sender": self.sender.to_dict(),
             "body": self.body,
             "client_id": self.client_id,
             "created_at": isoformat_utc(self.created_at),
+            # The body rendered from the safe Markdown subset and sanitized (services/markup.py).
+            "html": render_markdown(self.body),
         }
+        if self.internal:
+            # Only on notes, which only staff ever receive: ordinary messages keep the exact
+            # shape that clients written against the first protocol version expect.
+            data["internal"] = True
+        # Classroom fields, likewise only on the messages they describe (docs/protocol.md).
+        if self.deleted_at is not None:
+            data["deleted"] = True
+            data["deleted_by"] = "moderator" if self.deleted_by_moderator else "author"
+            return data  # nothing else of a deleted message is shown
+        # Messaging fields, likewise only on the messages they describe (docs/protocol.md).
+        if self.edited_at is not None:
+            data["edited_at"] = isoformat_utc(self.edited_at)
+        if self.attachments:
+            data["attachments"] = [attachment.to_dict() for attachment in self.attachments]
+        if self.mention_rows:
+            data["mentions"] = [row.user_id for row in self.mention_rows]
+        if self.pinned_at is not None:
+            data["pinned"] = True
+            data["pinned_at"] = isoformat_utc(self.pinned_at)
+            data["pinned_by"] = self.pinned_by.to_dict() if self.pinned_by else None
+        if self.is_question:
+            data["question"] = {
+                "answered": self.answered_at is not None,
+                "answered_at": isoformat_utc(self.answered_at) if self.answered_at else None,
+                "answered_by": self.answered_by.to_dict() if self.answered_by else None,
+            }
+        return data
+
+    @property
+    def is_deleted(self) -> bool:
+        """Whether its author or a moderator deleted it."""
+        return self.deleted_at is not None
+
+
+class Ban(db.Model):
+    """A user a moderator banned from a room: they are not a member and cannot come back until unbanned."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    banned_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    reason = db.Column(db.String(200))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    user = db.relationship("User", foreign_keys=[user_id], lazy="joined")
+    banned_by = db.relationship("User", foreign_keys=[banned_by_id], lazy="joined")
+    room = db.relationship("Room")
+
+    __table_args__ = (UniqueConstraint("room_id", "user_id"),)
+
+    def to_dict(self) -> dict:
+        """A ban as moderators see it."""
+        return {
+            "room": self.room.slug,
+            "user": self.user.to_dict(),
+            "by": self.banned_by.to_dict() if self.banned_by else None,
+            "reason": self.reason,
+            "created_at": isoformat_utc(self.created_at),
+        }
+
+
+MODERATION_ACTIONS = (
+    "settings", "join_code", "pin", "unpin", "delete_message", "mute", "unmute",
+    "remove", "ban", "unban", "set_role", "answer_question", "reopen_question",
+)
+
+
+class ModerationAction(db.Model):
+    """One entry of a room's moderation log, written in the same transaction as the action itself."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    actor_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    action = db.Column(db.String(32), nullable=False)
+    target_user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    target_message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="SET NULL"))
+    detail = db.Column(db.JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    actor = db.relationship("User", foreign_keys=[actor_id], lazy="joined")
+    target_user = db.relationship("User", foreign_keys=[target_user_id], lazy="joined")
+    room = db.relationship("Room")
+
+    __table_args__ = (Index("ix_moderation_action_room_id_id", "room_id", "id"),)
+
+    def to_dict(self) -> dict:
+        """The ACTION shape of the moderation log."""
+        return {
+            "id": self.id,
+            "room": self.room.slug,
+            "action": self.action,
+            "actor": self.actor.to_dict() if self.actor else None,
+            "target_user": self.target_user.to_dict() if self.target_user else None,
+            "target_message_id": self.target_message_id,
+            "detail": dict(self.detail or {}),
+            "created_at": isoformat_utc(self.created_at),
+        }
+
+
+class Site(db.Model):
+    """A website that embeds the support widget: its public key, allowed origins and options."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False)
+    # Public: it is in the embed snippet on every page of the site.
+    site_key = db.Column(db.String(32), nullable=False, unique=True)
+    # Space-separated origins ("https://shop.example") allowed to frame the widget.
+    allowed_origins = db.Column(db.Text, nullable=False, default="")
+    # Signs the host page's own user ids (HMAC-SHA256); None: identities are not verified.
+    identity_secret = db.Column(db.String(128))
+    prechat_enabled = db.Column(db.Boolean, nullable=False, default=False)
+    prechat_name_required = db.Column(db.Boolean, nullable=False, default=False)
+    prechat_email_required = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    @property
+    def origins(self) -> list[str]:
+        """The allowed origins as a list."""
+        return self.allowed_origins.split()
+
+    def to_dict(self) -> dict:
+        """What a visitor's widget may know about the site (never the identity secret)."""
+        return {
+            "name": self.name,
+            "prechat": {
+                "enabled": bool(self.prechat_enabled),
+                "name_required": bool(self.prechat_name_required),
+                "email_required": bool(self.prechat_email_required),
+            },
+        }
+
+
+class VisitorProfile(db.Model):
+    """What the desk knows about a visitor: the site, contact details, where they are, their browser."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, unique=True)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"), nullable=False)
+    name = db.Column(db.String(64))
+    email = db.Column(db.String(254))
+    # The host site's own user id, for visitors whose identity the host page signed.
+    external_id = db.Column(db.String(128))
+    page_url = db.Column(db.String(2000))
+    user_agent = db.Column(db.String(400))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    user = db.relationship("User", lazy="joined")
+    site = db.relationship("Site", lazy="joined")
+
+    __table_args__ = (UniqueConstraint("site_id", "external_id"),)
+
+    def to_dict(self) -> dict:
+        """The contact details staff see (never sent to a visitor other than this one)."""
+        return {
+            "name": self.name,
+            "email": self.email,
+            "external_id": self.external_id,
+            "page_url": self.page_url,
+            "user_agent": self.user_agent,
+            "first_seen_at": isoformat_utc(self.created_at),
+            "last_seen_at": isoformat_utc(self.last_seen_at),
+        }
+
+
+class Conversation(db.Model):
+    """A support conversation: a room of kind "support" with one visitor in it, and its state."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False, unique=True)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"), nullable=False)
+    # One conversation per visitor: a returning visitor continues it.
+    visitor_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, unique=True)
+    status = db.Column(db.String(16), nullable=False, default="open")
+    assignee_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # None until the first message: the queue shows only conversations somebody wrote in.
+    last_message_at = db.Column(db.DateTime)
+    last_message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="SET NULL"))
+    resolved_at = db.Column(db.DateTime)
+    rating = db.Column(db.Integer)
+    rating_comment = db.Column(db.Text)
+    rated_at = db.Column(db.DateTime)
+
+    room = db.relationship("Room", lazy="joined")
+    site = db.relationship("Site", lazy="joined")
+    visitor = db.relationship("User", foreign_keys=[visitor_id], lazy="joined")
+    assignee = db.relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    last_message = db.relationship("Message", foreign_keys=[last_message_id])
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'pending', 'resolved')", name="status"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
+        # The queue: one status, newest activity first.
+        Index("ix_conversation_status_last_message_at", "status", "last_message_at"),
+    )
+
+
+class CannedResponse(db.Model):
+    """A saved reply agents insert into the composer."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    shortcut = db.Column(db.String(32), nullable=False, unique=True)
+    body = db.Column(db.Text, nullable=False)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Attachment(db.Model):
+    """A picture uploaded into a room: unsent (message_id None) until a `send` names it."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"))
+    uploader_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    # Sniffed from the bytes (never from the name or the browser's Content-Type).
+    mime = db.Column(db.String(32), nullable=False)
+    size = db.Column(db.Integer, nullable=False)  # bytes of the stored (re-encoded) picture
+    width = db.Column(db.Integer, nullable=False)
+    height = db.Column(db.Integer, nullable=False)
+    thumb_width = db.Column(db.Integer, nullable=False)
+    thumb_height = db.Column(db.Integer, nullable=False)
+    thumb_mime = db.Column(db.String(32), nullable=False)
+    # Random file names under UPLOAD_FOLDER; never derived from what the uploader sent.
+    path = db.Column(db.String(128), nullable=False)
+    thumb_path = db.Column(db.String(128), nullable=False)
+    # The uploader's file name, cleaned, for Content-Disposition only.
+    filename = db.Column(db.String(128), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    room = db.relationship("Room")
+
+    __table_args__ = (Index("ix_attachment_message_id", "message_id"),)
+
+    def to_dict(self) -> dict:
+        """The ATTACHMENT shape of the Socket.IO contract."""
+        return {
+            "id": self.id,
+            "url": f"/uploads/{self.id}/full",
+            "thumb_url": f"/uploads/{self.id}/thumb",
+            "width": self.width,
+            "height": self.height,
+            "thumb_width": self.thumb_width,
+            "thumb_height": self.thumb_height,
+            "mime": self.mime,
+            "size": self.size,
+            "filename": self.filename,
+        }
+
+
+class MessageMention(db.Model):
+    """An @mention in a message of a user who may enter its room."""
+
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_message_mention_user_id", "user_id"),)

@@ -88,10 +88,24 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The FTS5 search index (message_fts and the shadow tables SQLite keeps for it) is made
+    # by hand in a migration, not by the models: autogenerate must not propose dropping it.
+    conf_args.setdefault(
+        "include_name",
+        lambda name, type_, parent_names: not (type_ == "table" and (name or "").startswith("message_fts")),
+    )
 
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode changes a SQLite table by copying it, dropping the old one and
+            # renaming the copy. With foreign keys on, that DROP would run the ON DELETE
+            # CASCADE of every table referring to it and empty them; so off while migrating
+            # (outside a transaction, where SQLite accepts this pragma), checked afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -100,6 +114,13 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
 
 
 if context.is_offline_mode():

@@ -45,6 +45,7 @@ class LiveServer:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "UPLOAD_FOLDER": str(workdir / "uploads"),
             "SECRET_KEY": "live-test-secret-key",
             "LOGIN_RATE_LIMIT": "10000 per minute",
             "REGISTER_RATE_LIMIT": "10000 per minute",

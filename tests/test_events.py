@@ -27,11 +27,17 @@ def test_join_answers_room_and_latest_messages(app, socket_for, public_room, use
     alice = socket_for("alice")
     ack = alice.emit("join", {"room": "lobby"}, callback=True)
     assert ack["ok"] is True
-    assert ack["room"] == {"slug": "lobby", "name": "Lobby", "kind": "public"}
+    # ROOM is {"slug", "name", "kind", ...}: the classroom added its settings.
+    assert ack["room"] == {
+        "slug": "lobby", "name": "Lobby", "kind": "public",
+        "is_class": False, "announcement_only": False, "slow_mode_seconds": 0,
+    }
     assert [m["body"] for m in ack["messages"]] == ["m0", "m1", "m2"]
     assert ack["more"] is False
     first = ack["messages"][0]
-    assert set(first) == {"id", "room", "sender", "body", "client_id", "created_at"}
+    # The first version's six fields, plus "html" (messaging: the body's safe Markdown rendering).
+    assert set(first) == {"id", "room", "sender", "body", "client_id", "created_at", "html"}
+    assert first["html"] == "<p>m0</p>"
     assert first["sender"] == {"id": users["bob"].id, "username": "bob", "display_name": "Bob", "role": "member"}
     assert first["created_at"].endswith("Z") and len(first["created_at"]) == len("2026-11-29T08:15:30.123Z")
 
@@ -295,3 +301,10 @@ def test_deactivated_user_is_refused_on_next_event(app, socket_for, public_room,
         accounts.set_active(actor=users["admin"], user=db.session.merge(users["alice"]), active=False)
     ack = send(alice)
     assert ack["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("event,field", [("history", "before"), ("history", "after"), ("join", "after")])
+def test_cursor_beyond_any_database_integer_is_invalid(socket_for, public_room, event, field):
+    ack = socket_for("alice").emit(event, {"room": "lobby", field: 2**64}, callback=True)
+    assert ack["error"] == "invalid"
+    assert field in ack["message"]

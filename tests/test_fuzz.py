@@ -11,6 +11,9 @@ from chatapp.services.errors import ERROR_CODES
 
 EVENTS = ["join", "leave", "send", "history", "typing"]
 FIELDS = ["room", "body", "client_id", "after", "before", "limit", "typing"]
+# Messaging (edits, search, direct messages, unread counts, pictures).
+EVENTS += ["edit_message", "search", "open_direct", "unread", "read"]
+FIELDS += ["id", "q", "user_id", "attachments", "around", "last_id"]
 
 scalars = st.one_of(
     st.none(),
@@ -63,11 +66,12 @@ def fuzz_socket(socket_for):
 
 paths = st.sampled_from(
     ["/", "/auth/login", "/auth/register", "/auth/logout", "/rooms/new", "/join", "/rooms/lobby", "/admin/users",
-     "/admin/users/1/role", "/admin/users/1/active", "/api/v1/rooms/lobby/messages", "/healthz"]
+     "/admin/users/1/role", "/admin/users/1/active", "/api/v1/rooms/lobby/messages", "/healthz",
+     "/rooms/lobby/uploads", "/uploads/1/full", "/uploads/1/thumb", "/direct/3"]
 )
 query_or_form = st.dictionaries(
     st.sampled_from(["username", "password", "confirm", "display_name", "name", "private", "code", "role", "before",
-                     "after", "limit", "next", "create-name", "join-code", "x"]),
+                     "after", "limit", "next", "create-name", "join-code", "x", "around", "file"]),
     st.text(max_size=200),
     max_size=5,
 )
@@ -96,7 +100,9 @@ def test_generated_api_queries_answer_json(app, users, public_room, slug, before
 
     client = app.test_client()
     AuthActions(client).login("alice")
-    response = client.get("/api/v1/rooms/" + slug.replace("/", "_") + "/messages", query_string={"before": before, "limit": limit})
+    # "/" would change the route and "?" would start a query string, which the test client refuses to mix with query_string.
+    path_slug = slug.replace("/", "_").replace("?", "_").replace("#", "_")
+    response = client.get("/api/v1/rooms/" + path_slug + "/messages", query_string={"before": before, "limit": limit})
     assert response.status_code < 500
     if response.status_code != 308:
         assert response.is_json

@@ -1,6 +1,6 @@
-"""The admin's pages: accounts."""
+"""The admin's pages: accounts and widget sites."""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import routes  # noqa: E402,F401
+from . import routes, sites  # noqa: E402,F401

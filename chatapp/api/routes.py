@@ -9,11 +9,12 @@ from . import bp
 
 
 def _int_arg(name: str) -> int | None:
+    """Parse query argument `name` as a whole number (absent or empty: None), else raise invalid."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
+        return int(raw)  # the service checks the range, as for the socket events
     except ValueError:
         raise ServiceError("invalid", f"{name} must be a whole number.") from None
 

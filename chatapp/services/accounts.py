@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
 from .errors import ServiceError
@@ -63,14 +65,18 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
     user = User(username=name, display_name=shown, role=role)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same username registered by a concurrent request
+        db.session.rollback()
+        raise ServiceError("conflict", "That username is taken; choose another.") from None
     return user
 
 
 def authenticate(*, username: str, password: str) -> User | None:
     """Return the active user these credentials belong to, or None (never saying which half was wrong)."""
     user = db.session.scalar(db.select(User).filter_by(username=normalize_username(username)))
-    if user is None:
+    if user is None or user.is_visitor:  # visitors are no accounts: they never log in
         try:
             password_hasher.verify(_DUMMY_HASH, password or "")
         except Exception:  # noqa: BLE001 - any failure is the expected outcome here
@@ -89,7 +95,7 @@ def load_user_by_session_id(session_id: str) -> User | None:
     except (ValueError, AttributeError):
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.session_epoch != epoch or not user.is_active:
+    if user is None or user.session_epoch != epoch or not user.is_active or user.is_visitor:
         return None
     return user
 
@@ -106,6 +112,8 @@ def set_role(*, actor: User, user: User, role: str) -> User:
         raise ServiceError("forbidden", "Only an admin can change roles.")
     if actor.id == user.id:
         raise ServiceError("forbidden", "You cannot change your own role; ask another admin.")
+    if user.is_visitor:
+        raise ServiceError("forbidden", "A website visitor is not an account; it has no role to change.")
     user.role = check_role(role)
     db.session.commit()
     return user
@@ -125,8 +133,8 @@ def set_active(*, actor: User, user: User, active: bool) -> User:
 
 
 def list_users() -> list[User]:
-    """Every account, by username."""
-    return list(db.session.scalars(db.select(User).order_by(User.username)))
+    """Every account, by username (website visitors are not accounts: see the support console)."""
+    return list(db.session.scalars(db.select(User).where(User.role != "visitor").order_by(User.username)))
 
 
 def get_user(user_id: int) -> User:

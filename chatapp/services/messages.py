@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Message, Room, User
+from ..models import Membership, Message, Room, User
 from .errors import ServiceError
+from .moderation import check_can_post
 from .ratelimit import check_rate
-from .rooms import ensure_can_enter
+from .rooms import can_see_notes, enter_room, ensure_can_enter
+from .mentions import record_mentions
+from .uploads import check_attachment_ids, check_claimable, link_attachments
 
 MAX_BODY_LENGTH = 4000
 MAX_CLIENT_ID_LENGTH = 64
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 MAX_CATCH_UP = 500
+MAX_MESSAGE_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -34,12 +39,12 @@ class Page:
     more: bool
 
 
-def check_body(body: object) -> str:
-    """Return the trimmed body or raise invalid / too_large."""
+def check_body(body: object, *, allow_empty: bool = False) -> str:
+    """Return the trimmed body or raise invalid / too_large (empty is allowed for a message with pictures)."""
     if not isinstance(body, str):
         raise ServiceError("invalid", "A message is text.")
     text = body.strip()
-    if not text:
+    if not text and not allow_empty:
         raise ServiceError("invalid", "Type a message before sending.")
     if len(text) > MAX_BODY_LENGTH:
         raise ServiceError(
@@ -68,26 +73,56 @@ def _same_send(*, stored: Message, room: Room) -> PostResult:
 
 
 def post_message(
-    *, sender: User, room: Room, body: object, client_id: object | None, enforce_rate_limit: bool = True
+    *, sender: User, room: Room, body: object, client_id: object | None, enforce_rate_limit: bool = True,
+    internal: bool = False, on_stored: Callable[[Message], None] | None = None, question: bool = False,
+    attachments: object = None,
 ) -> PostResult:
     """Store a message once per (sender, client_id), committing before anyone hears of it.
 
     A retry of a stored client_id is answered before the rate limit is counted, so that
-    a client re-sending after a lost ack is never refused for its own retry.
+    a client re-sending after a lost ack is never refused for its own retry. `internal`
+    makes it a staff-only note. `on_stored(message)` runs in the same transaction, before
+    the commit, for bookkeeping that must never disagree with the message (the support queue).
+    The room's moderation rules (announcement-only, mute, slow mode) come after the retry
+    check too; `question` sends it as a question (a raised hand). `attachments` lists ids of
+    pictures the sender uploaded to this room and has not sent yet (then the body may be
+    empty); the @mentions in the body are stored with it.
     """
-    text = check_body(body)
+    wanted = check_attachment_ids(attachments)
+    text = check_body(body, allow_empty=bool(wanted))
     cid = None if client_id is None else check_client_id(client_id)
     ensure_can_enter(user=sender, room=room)
+    if internal and not can_see_notes(user=sender, room=room):
+        raise ServiceError("forbidden", "Only staff can write internal notes, and only in support conversations.")
     if cid is not None:
         stored = _find_by_client_id(sender=sender, client_id=cid)
         if stored is not None:
             return _same_send(stored=stored, room=room)
+    check_can_post(user=sender, room=room)
+    check_claimable(sender=sender, room=room, ids=wanted)
+    if question and (room.is_support or room.is_direct or internal):
+        raise ServiceError("invalid", "Questions are for rooms, not support conversations or direct messages.")
     if enforce_rate_limit:
         check_rate(action="send", key=sender.id)
-    message = Message(room_id=room.id, sender_id=sender.id, body=text, client_id=cid)
+    # PostgreSQL gives ids from a sequence before the commit, so two sends to one room could
+    # commit out of id order and a catch-up `after` the later id would miss the earlier one:
+    # lock the room row until the commit, so a room's ids commit in order (SQLite serializes
+    # every write already and renders no FOR UPDATE).
+    db.session.execute(db.select(Room.id).where(Room.id == room.id).with_for_update())
+    message = Message(
+        room_id=room.id, sender_id=sender.id, body=text, client_id=cid, internal=bool(internal), is_question=bool(question)
+    )
     db.session.add(message)
     try:
+        db.session.flush()  # the id and created_at, for the pictures, the mentions and the bookkeeping
+        link_attachments(message=message, ids=wanted)
+        record_mentions(message=message)
+        if on_stored is not None:
+            on_stored(message)
         db.session.commit()
+    except ServiceError:
+        db.session.rollback()
+        raise
     except IntegrityError:
         # Two sockets of one sender raced with the same client_id: the database kept one.
         db.session.rollback()
@@ -111,25 +146,41 @@ def check_cursor(value: object, name: str) -> int | None:
     """Return a message id cursor (before/after) or raise invalid."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ServiceError("invalid", f"{name} is a message id (a whole number of 0 or more).")
+    # Above 2**63 - 1 no database integer can hold it (and the driver would fail).
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
+        raise ServiceError("invalid", f"{name} is a message id (a whole number from 0 to {MAX_MESSAGE_ID}).")
     return value
+
+
+def visible_messages(*, user: User, room: Room):  # type: ignore[no-untyped-def]
+    """The query of room's messages that user may read: staff notes only for those who see notes."""
+    query = db.select(Message).where(Message.room_id == room.id)
+    if not can_see_notes(user=user, room=room):
+        query = query.where(Message.internal.is_(False))
+    return query
 
 
 def list_messages(
     *, user: User, room: Room, before: object = None, after: object = None, limit: object = None,
-    max_limit: int = MAX_PAGE,
+    max_limit: int = MAX_PAGE, around: object = None,
 ) -> Page:
     """A page of room's messages, oldest first.
 
     With `after`, the oldest messages newer than it (catching up); otherwise the newest
     ones older than `before` (or the newest of all). `more` says the page was cut.
+    With `around` (a search result), the message with that id in the middle of the page:
+    half the page older than it, the rest from it on; `more` says older ones exist.
     """
     ensure_can_enter(user=user, room=room)
     size = check_limit(limit, maximum=max_limit, default=min(DEFAULT_PAGE, max_limit))
     before_id = check_cursor(before, "before")
     after_id = check_cursor(after, "after")
-    query = db.select(Message).where(Message.room_id == room.id)
+    around_id = check_cursor(around, "around")
+    query = visible_messages(user=user, room=room)
+    if around_id is not None:
+        if before_id is not None or after_id is not None:
+            raise ServiceError("invalid", "around cannot be combined with before or after.")
+        return _page_around(query, around_id=around_id, size=size)
     if before_id is not None:
         query = query.where(Message.id < before_id)
     if after_id is not None:
@@ -140,8 +191,41 @@ def list_messages(
     return Page(messages=list(reversed(rows[:size])), more=len(rows) > size)
 
 
+def _page_around(query, *, around_id: int, size: int) -> Page:  # type: ignore[no-untyped-def]
+    older_wanted = size // 2
+    older = list(db.session.scalars(query.where(Message.id < around_id).order_by(Message.id.desc()).limit(older_wanted + 1)))
+    kept_older = list(reversed(older[:older_wanted]))
+    newer = list(db.session.scalars(
+        query.where(Message.id >= around_id).order_by(Message.id.asc()).limit(size - len(kept_older))
+    ))
+    return Page(messages=kept_older + newer, more=len(older) > older_wanted)
+
+
 def catch_up(*, user: User, room: Room, after: object = None) -> Page:
     """What a client joining room needs: the latest page, or everything after its last id (capped)."""
     if after is None:
         return list_messages(user=user, room=room)
     return list_messages(user=user, room=room, after=after, limit=MAX_CATCH_UP, max_limit=MAX_CATCH_UP)
+
+
+def count_unread(*, user: User, room: Room, last_read_id: int | None = None) -> int:
+    """How many messages user may read in room that others sent after their read position."""
+    if last_read_id is None:
+        membership = db.session.scalar(db.select(Membership).filter_by(user_id=user.id, room_id=room.id))
+        last_read_id = membership.last_read_id if membership else 0
+    query = visible_messages(user=user, room=room).where(Message.id > last_read_id, Message.sender_id != user.id)
+    return db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+
+
+def mark_read(*, user: User, room: Room, last_id: object) -> int:
+    """Move user's read position in room forward to message `last_id` (never back); return the unread count."""
+    read_up_to = check_cursor(last_id, "last_id")
+    membership = enter_room(user=user, room=room)
+    if membership is None:  # an admin looking into a private room keeps no read position
+        return count_unread(user=user, room=room, last_read_id=read_up_to)
+    newest = db.session.scalar(db.select(db.func.max(Message.id)).where(Message.room_id == room.id)) or 0
+    position = min(read_up_to or 0, newest)
+    if position > membership.last_read_id:
+        membership.last_read_id = position
+        db.session.commit()
+    return count_unread(user=user, room=room, last_read_id=membership.last_read_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import ROOM_KINDS, Membership, Room, User
+from ..models import ROOM_KINDS, Ban, Conversation, Membership, Room, User, utcnow
 from .errors import ServiceError
 from .text import clean_name
 
@@ -17,6 +18,7 @@ MAX_ROOM_NAME_LENGTH = 80
 # No 0/O or 1/I/L: codes are read aloud in class and typed by hand.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 8
+BANNED_MESSAGE = "You have been banned from this room by its moderators."
 
 
 def check_slug(slug: str) -> str:
@@ -41,7 +43,10 @@ def _new_join_code() -> str:
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
 
-def create_room(*, name: str, creator: User | None, slug: str | None = None, private: bool = False) -> Room:
+def create_room(
+    *, name: str, creator: User | None, slug: str | None = None, private: bool = False, is_class: bool = False,
+    join_code_expires_at: datetime | None = None,
+) -> Room:
     """Create and commit a room; its creator becomes its owner. Private rooms get a join code."""
     clean_name = check_room_name(name)
     if slug:
@@ -59,6 +64,8 @@ def create_room(*, name: str, creator: User | None, slug: str | None = None, pri
         kind="private" if private else "public",
         join_code=_new_join_code() if private else None,
         created_by_id=creator.id if creator else None,
+        is_class=bool(is_class),
+        join_code_expires_at=join_code_expires_at if private else None,
     )
     db.session.add(room)
     if creator is not None:
@@ -69,6 +76,22 @@ def create_room(*, name: str, creator: User | None, slug: str | None = None, pri
         db.session.rollback()
         raise ServiceError("conflict", "A room with that address exists already; choose another.") from None
     return room
+
+
+def create_class(*, name: str, teacher: User, code_valid_for: timedelta | None = None) -> Room:
+    """A teacher (staff or admin) creates a class: a private room with a join code, valid for code_valid_for (None: until changed)."""
+    if not teacher.is_staff:
+        raise ServiceError("forbidden", "Only teachers (staff accounts) can create a class.")
+    expires_at = utcnow() + code_valid_for if code_valid_for else None
+    return create_room(name=name, creator=teacher, private=True, is_class=True, join_code_expires_at=expires_at)
+
+
+def new_join_code() -> str:
+    """A fresh join code that no room uses."""
+    while True:
+        code = _new_join_code()
+        if db.session.scalar(db.select(Room.id).filter_by(join_code=code)) is None:
+            return code
 
 
 def get_room(slug: object) -> Room:
@@ -86,9 +109,34 @@ def get_membership(*, user: User, room: Room) -> Membership | None:
     return db.session.scalar(db.select(Membership).filter_by(user_id=user.id, room_id=room.id))
 
 
+def is_banned(*, user: User, room: Room) -> bool:
+    """Whether a moderator banned user from room."""
+    return db.session.scalar(db.select(Ban.id).filter_by(user_id=user.id, room_id=room.id)) is not None
+
+
 def can_enter(*, user: User, room: Room) -> bool:
-    """Public rooms are open to every account; private ones to members and admins."""
-    if not room.is_private or user.role == "admin":
+    """Who may read and write where.
+
+    A support conversation is open to staff and admins and to its own visitor only; a
+    visitor may enter nothing else. Public rooms are open to every account; private ones
+    to members and admins. Nobody enters a room they are banned from.
+    """
+    if room.is_support:
+        if user.is_staff:
+            return True
+        return user.is_visitor and db.session.scalar(
+            db.select(Conversation.visitor_id).filter_by(room_id=room.id)
+        ) == user.id
+    if user.is_visitor:
+        return False
+    if room.is_direct:
+        # Its two people only (services/direct.py makes both members): not even an admin.
+        return get_membership(user=user, room=room) is not None
+    if user.role == "admin":
+        return True
+    if is_banned(user=user, room=room):
+        return False
+    if not room.is_private:
         return True
     return get_membership(user=user, room=room) is not None
 
@@ -96,7 +144,18 @@ def can_enter(*, user: User, room: Room) -> bool:
 def ensure_can_enter(*, user: User, room: Room) -> None:
     """Raise forbidden unless user may read and write in room."""
     if not can_enter(user=user, room=room):
+        if room.is_support or user.is_visitor:
+            raise ServiceError("forbidden", "This conversation is not open to you.")
+        if room.is_direct:
+            raise ServiceError("forbidden", "These direct messages are between two other people.")
+        if is_banned(user=user, room=room):
+            raise ServiceError("forbidden", BANNED_MESSAGE)
         raise ServiceError("forbidden", "This room is private; ask its owner for the join code.")
+
+
+def can_see_notes(*, user: User, room: Room) -> bool:
+    """Internal notes exist only in support conversations, and only staff see or write them."""
+    return room.is_support and user.is_staff
 
 
 def enter_room(*, user: User, room: Room) -> Membership | None:
@@ -114,26 +173,49 @@ def enter_room(*, user: User, room: Room) -> Membership | None:
     return membership
 
 
-def join_by_code(*, user: User, code: str) -> Room:
-    """Make user a member of the private room whose join code this is."""
-    clean = "".join((code or "").split()).upper()
+def room_for_code(*, user: User, code: object) -> Room:
+    """The room user may join with this code; refuses unknown and expired codes and banned users."""
+    clean = "".join(code.split()).upper() if isinstance(code, str) else ""
     if not clean or len(clean) > 32:
         raise ServiceError("invalid", "Type the join code your teacher or host gave you.")
     room = db.session.scalar(db.select(Room).filter_by(join_code=clean))
     if room is None:
         raise ServiceError("not_found", "No room has that join code; check it and try again.")
+    if user.is_visitor:
+        raise ServiceError("forbidden", "This conversation is not open to you.")
+    if is_banned(user=user, room=room) and user.role != "admin":
+        raise ServiceError("forbidden", BANNED_MESSAGE)
+    expired = room.join_code_expires_at is not None and room.join_code_expires_at <= utcnow()
+    if expired and get_membership(user=user, room=room) is None:  # members already in keep their place
+        raise ServiceError("forbidden", "This join code has expired; ask your teacher or the room's moderators for a new one.")
+    return room
+
+
+def join_by_code(*, user: User, code: object) -> Room:
+    """Make user a member of the private room whose join code this is (every door: form, link, tests)."""
+    room = room_for_code(user=user, code=code)
     if get_membership(user=user, room=room) is None:
         db.session.add(Membership(user_id=user.id, room_id=room.id, role="member"))
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a double submit: the other request made the membership
+            db.session.rollback()
     return room
 
 
 def rooms_for_user(*, user: User) -> list[Room]:
-    """The rooms user may enter: every public room and the private ones they belong to."""
-    query = db.select(Room).order_by(Room.name)
+    """The rooms user may enter: every public room and the private ones they belong to.
+
+    Support conversations are listed in the agent console, never here; visitors get none.
+    Direct rooms are listed apart (services/direct.direct_rooms_for_user).
+    """
+    if user.is_visitor:
+        return []
+    query = db.select(Room).where(Room.kind.not_in(("support", "direct"))).order_by(Room.name)
     if user.role != "admin":
         member_of = db.select(Membership.room_id).filter_by(user_id=user.id)
-        query = query.where((Room.kind == "public") | Room.id.in_(member_of))
+        banned_from = db.select(Ban.room_id).filter_by(user_id=user.id)
+        query = query.where((Room.kind == "public") | Room.id.in_(member_of)).where(Room.id.not_in(banned_from))
     return list(db.session.scalars(query))
 
 

@@ -1,10 +1,18 @@
 // The room page: live messages over Socket.IO, with an outbox and catch-up after reconnects.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox, newClientId, retryDelay } from "./outbox.js";
+import { Classroom } from "./classroom.js";
+import { EmojiPicker } from "./composer.js";
+import { Messaging } from "./messaging.js";
+import { Search, showInPlace } from "./search.js";
+import { Uploads } from "./uploads.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
+// While someone keeps typing, say so again this often: well inside TYPING_SHOWN_MS, so the
+// others' indicator does not lapse during a long message, and a page opened meanwhile learns it.
+const TYPING_REFRESH_MS = 2500;
 const MAX_BODY = 4000;
 
 const root = document.getElementById("room");
@@ -71,9 +79,9 @@ function buildItem({ senderName, senderId, body, createdAt }) {
   time.textContent = timeFormat.format(when);
   time.title = fullFormat.format(when);
   meta.append(sender, time);
-  const text = document.createElement("p");
+  const text = document.createElement("div"); // a div: the Markdown rendering may hold paragraphs
   text.className = "body";
-  text.textContent = body; // text, never HTML
+  text.textContent = body; // text, never HTML (messaging.decorate puts in the server's sanitized rendering)
   li.append(meta, text);
   return li;
 }
@@ -87,16 +95,39 @@ function scrollToEndIfNear(force = false) {
   if (force || nearEnd) list.scrollTop = list.scrollHeight;
 }
 
+// The own message with this client_id, already confirmed on the page (rendered by the server
+// or by an earlier ack), if any.
+function confirmedOwnItem(clientId) {
+  return list.querySelector(
+    `li.msg[data-id][data-sender-id="${myId}"][data-client-id="${CSS.escape(clientId)}"]:not(.pending)`,
+  );
+}
+
+// Forget an outbox entry that the server has stored: no more retries, no pending copy.
+function settleOwn(clientId) {
+  clearRetry(clientId);
+  outbox.remove(clientId);
+}
+
 // Put a stored message in its place by id; a message already shown is never shown twice.
 function renderMessage(message) {
   if (message.room !== roomSlug) return;
-  if (list.querySelector(`li.msg[data-id="${message.id}"]`)) return;
-  let li = message.client_id && message.sender.id === myId ? pendingItem(message.client_id) : null;
+  const own = message.sender.id === myId && message.client_id;
+  if (list.querySelector(`li.msg[data-id="${message.id}"]`)) {
+    // Already shown (say the reloaded page's HTML had it, and the ack of a retry came later):
+    // a pending copy of it must go, or the page shows it twice, one copy stuck at "Sending…".
+    if (own) {
+      pendingItem(message.client_id)?.remove();
+      settleOwn(message.client_id);
+    }
+    return;
+  }
+  let li = own ? pendingItem(message.client_id) : null;
   if (li) {
     li.classList.remove("pending", "failed");
     li.querySelector(".actions")?.remove();
-    clearRetry(message.client_id);
-    outbox.remove(message.client_id);
+    li.querySelector(".sender").textContent = message.sender.display_name; // as the server renders it
+    settleOwn(message.client_id);
     li.remove();
   } else {
     li = buildItem({
@@ -119,6 +150,8 @@ function renderMessage(message) {
   list.insertBefore(li, next || null);
   emptyNote.hidden = true;
   clearTyper(message.sender.id);
+  classroom.decorate(li, message); // deleted, pinned, question; the actions menu
+  messaging.decorate(li, message); // Markdown, pictures, "edited", @mentions, the Edit button
 }
 
 function renderMessages(messages) {
@@ -134,6 +167,29 @@ const socket = io({
   randomizationFactor: 0.5,
 });
 window.chatapp = { socket }; // for tests and the curious: which transport is in use
+// Pins, questions, deletions, slow mode, mutes and the moderator tools (classroom.js).
+const classroom = new Classroom({ socket, request, roomSlug, myId, list, form, input });
+// Markdown bodies, pictures, edits, @mentions, the read position and the title (messaging.js);
+// the composer's emoji picker and picture uploads; searching the room.
+const messaging = new Messaging({ socket, request, root, roomSlug, myId, list });
+const uploads = new Uploads({
+  root, roomSlug, input,
+  button: document.getElementById("attach-button"),
+  fileInput: document.getElementById("attach-input"),
+  tray: document.getElementById("upload-tray"),
+  trayList: document.getElementById("upload-list"),
+  onChange: () => { input.required = uploads.ready().length === 0; }, // a picture may go without text
+});
+new EmojiPicker({ button: document.getElementById("emoji-button"), panel: document.getElementById("emoji-picker"), input });
+new Search({
+  request, roomSlug, list,
+  form: document.getElementById("search"),
+  input: document.getElementById("search-input"),
+  panel: document.getElementById("search-results"),
+  status: document.getElementById("search-status"),
+  results: document.getElementById("search-list"),
+  close: document.getElementById("search-close"),
+});
 
 function showStatus(state, text) {
   statusLine.dataset.state = state;
@@ -171,23 +227,28 @@ async function request(event, payload) {
   }
 }
 
+// Everything stored after the newest message this page has is what it missed. An empty page
+// asks for everything after 0: the room was empty when the page was made, so all of it is new.
 async function joinAndCatchUp() {
-  const after = lastId() || null;
-  const ack = await request("join", after ? { room: roomSlug, after } : { room: roomSlug });
+  const ack = await request("join", { room: roomSlug, after: lastId() });
   if (!ack.ok) {
     if (ack.error !== "timeout") showStatus("offline", ack.message);
     return;
   }
   renderMessages(ack.messages);
-  let more = ack.more && after !== null;
-  // Page forward until nothing is missing.
-  while (more) {
-    const page = await request("history", { room: roomSlug, after: lastId(), limit: 100 });
+  classroom.joined(ack);
+  messaging.joined();
+  // Page forward from the last message of the previous page, not from the newest on the page:
+  // live messages arrive while we page, and starting after one of them would skip the rest.
+  let cursor = ack.messages.length ? ack.messages[ack.messages.length - 1].id : null;
+  let more = ack.more;
+  while (more && cursor !== null) {
+    const page = await request("history", { room: roomSlug, after: cursor, limit: 100 });
     if (!page.ok) break;
     renderMessages(page.messages);
+    cursor = page.messages.length ? page.messages[page.messages.length - 1].id : null;
     more = page.more;
   }
-  if (after === null) olderButton.hidden = !ack.more;
 }
 
 socket.on("message", (message) => {
@@ -235,23 +296,36 @@ function showFailed(entry, reason) {
   }
 }
 
+// Show an outbox entry as pending; false if the page shows it stored already.
 function renderPending(entry) {
-  if (pendingItem(entry.client_id)) return;
+  if (confirmedOwnItem(entry.client_id)) {
+    // Stored already (its ack was lost, then the page was reloaded): nothing left to send.
+    pendingItem(entry.client_id)?.remove();
+    settleOwn(entry.client_id);
+    return false;
+  }
+  if (pendingItem(entry.client_id)) return true;
   const li = buildItem({ senderName: "You", senderId: myId, body: entry.body, createdAt: entry.created_at });
   li.classList.add("pending");
   li.dataset.clientId = entry.client_id;
   setState(li, "sending", "Sending…");
+  messaging.decoratePending(li, entry);
   list.append(li);
   emptyNote.hidden = true;
   if (entry.failed) showFailed(entry, entry.failed);
+  return true;
 }
 
 async function attemptSend(entry) {
   clearRetry(entry.client_id);
   if (!socket.connected) return; // flushed again on connect
-  const ack = await request("send", { room: entry.room, body: entry.body, client_id: entry.client_id });
+  const payload = { room: entry.room, body: entry.body, client_id: entry.client_id };
+  if (entry.question) payload.question = true;
+  if (entry.attachments?.length) payload.attachments = entry.attachments.map((picture) => picture.id);
+  const ack = await request("send", payload);
   if (ack.ok) {
     renderMessage(ack.message);
+    classroom.sent();
     return;
   }
   if (ack.error === "timeout") {
@@ -263,27 +337,36 @@ async function attemptSend(entry) {
     return;
   }
   // The server said no: show why, and let the person decide.
+  classroom.refused(ack); // slow mode, a mute or announcement-only: the composer says so too
   outbox.update(entry.client_id, { failed: ack.message });
   showFailed(entry, ack.message);
 }
 
 function flushOutbox() {
   for (const entry of outbox.forRoom(roomSlug)) {
-    renderPending(entry);
-    if (!entry.failed && !retryTimers.has(entry.client_id)) attemptSend(entry);
+    if (renderPending(entry) && !entry.failed && !retryTimers.has(entry.client_id)) attemptSend(entry);
   }
 }
 
 function submit() {
   const body = input.value.trim();
   composerError.hidden = true;
-  if (!body) return;
+  if (uploads.busy()) {
+    composerError.textContent = "Wait for the picture to finish uploading, or cancel it.";
+    composerError.hidden = false;
+    return;
+  }
+  if (!body && uploads.ready().length === 0) return;
+  if (classroom.sendBlocked()) return; // the page says why (slow mode, mute, announcement-only)
   if (body.length > MAX_BODY) {
     composerError.textContent = `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`;
     composerError.hidden = false;
     return;
   }
   const entry = { client_id: newClientId(), room: roomSlug, body, created_at: new Date().toISOString(), attempts: 0 };
+  if (classroom.takeQuestion()) entry.question = true;
+  const pictures = uploads.take();
+  if (pictures.length) entry.attachments = pictures;
   outbox.add(entry);
   renderPending(entry);
   scrollToEndIfNear(true);
@@ -308,6 +391,7 @@ input.addEventListener("keydown", (event) => {
 
 let typingTimer = null;
 let typingSent = false;
+let typingSentAt = 0;
 
 function stopTyping() {
   clearTimeout(typingTimer);
@@ -318,8 +402,10 @@ function stopTyping() {
 
 input.addEventListener("input", () => {
   if (!input.value.trim()) return stopTyping();
-  if (!typingSent && socket.connected) {
+  const now = Date.now();
+  if (socket.connected && (!typingSent || now - typingSentAt >= TYPING_REFRESH_MS)) {
     typingSent = true;
+    typingSentAt = now;
     socket.emit("typing", { room: roomSlug, typing: true }, () => {});
   }
   clearTimeout(typingTimer);
@@ -409,4 +495,7 @@ for (const time of list.querySelectorAll("time[datetime]")) {
   time.title = fullFormat.format(when);
 }
 for (const entry of outbox.forRoom(roomSlug)) renderPending(entry);
-scrollToEndIfNear(true);
+// ?around=ID (a search result): that message in the middle of the view, marked; else the end.
+const target = list.querySelector("li.msg.target");
+if (target) showInPlace(target);
+else scrollToEndIfNear(true);

@@ -1,0 +1,102 @@
+"""Stored XSS: hostile message bodies, display names and room names are text everywhere.
+
+A corpus of payloads goes through all three fields; in real Chromium nothing executes
+(no dialog, no script error, no Content-Security-Policy violation reported by the
+console, which would mean markup got as far as trying), no element is made from the
+payloads, and every payload is shown literally.
+"""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .chat import ChatPage, log_in
+
+pytestmark = pytest.mark.browser
+
+# Each is a valid display name (≤ 64 characters, no control characters) and room name (≤ 80).
+NAME_PAYLOADS = [
+    "<script>alert('name')</script>",
+    "<img src=x onerror=alert('img')>",
+    "<svg onload=alert('svg')>",
+    "\"><b onmouseover=alert('attr')>x",
+    "javascript:alert('url')",
+    "{{7*7}} ${alert('tpl')}",
+]
+BODY_PAYLOADS = NAME_PAYLOADS + [
+    "<iframe src=javascript:alert('frame')></iframe>",
+    "[click me](javascript:alert('md'))",
+    "<a href=\"javascript:alert('a')\">link</a>",
+    "![x](https://example.invalid/x.png\" onerror=\"alert('mdimg'))",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert('mxss')>",
+    "\u202egnp.exe <b>RTL override</b>",
+    "<details open ontoggle=alert('toggle')>",
+]
+HOSTILE_SELECTOR = (
+    "script:not([src]), iframe, svg[onload], img[src='x'], img[onerror], b[onmouseover], details[ontoggle], "
+    "a[href^='javascript' i], math, [onerror], [onload], [onmouseover], [ontoggle]"
+)
+
+
+def no_injection(chat: ChatPage) -> None:
+    """Nothing built from a payload, nothing tried to run."""
+    assert chat.page.locator("main").locator(HOSTILE_SELECTOR).count() == 0
+    assert not chat.dialogs and not chat.page_errors
+    refused = [line for line in chat.console if "Content Security Policy" in line or "Refused to" in line]
+    assert not refused, refused
+
+
+def test_payloads_in_bodies_names_and_room_names_stay_text(chat_server, open_room):
+    for n, name in enumerate(NAME_PAYLOADS):
+        chat_server.add_user(f"mallory{n}", display_name=name)
+    chat_server.add_room("hostile", name=NAME_PAYLOADS[0], owner="mallory0")
+
+    mallory = open_room("mallory1", room="hostile")
+    alice = open_room("alice", room="hostile")
+    others = [open_room(f"mallory{n}", room="hostile") for n in (2, 3, 4, 5)]
+
+    for body in BODY_PAYLOADS:
+        mallory.send(body)
+        mallory.expect_once(body)
+    for body in BODY_PAYLOADS:
+        alice.expect_once(body)  # shown literally, live
+
+    # The room name: heading and tab title, literally.
+    expect(alice.page.get_by_role("heading", level=1)).to_have_text(NAME_PAYLOADS[0])
+    assert NAME_PAYLOADS[0] in alice.page.title()
+    # Display names: in the member list and as message senders, literally.
+    for name in NAME_PAYLOADS[1:]:
+        expect(alice.member(name)).to_have_count(1)
+    senders = alice.log.locator("li.msg .sender").all_text_contents()
+    assert set(senders) == {NAME_PAYLOADS[1]}
+    # A Markdown link to javascript: is not a link.
+    assert alice.log.locator("a[href^='javascript' i]").count() == 0
+
+    # Server-rendered: reload, and the same holds before any script runs and after.
+    alice.page.reload()
+    alice.expect_connected()
+    for body in BODY_PAYLOADS:
+        alice.expect_once(body)
+    for chat in [alice, mallory, *others]:
+        no_injection(chat)
+
+    # The room list shows the hostile room name as text.
+    alice.page.goto(f"{chat_server.url}/")
+    expect(alice.page.get_by_text(NAME_PAYLOADS[0], exact=True)).to_have_count(1)
+    no_injection(alice)
+
+
+def test_admin_account_list_shows_hostile_names_as_text(chat_server, browser):
+    for n, name in enumerate(NAME_PAYLOADS):
+        chat_server.add_user(f"eve{n}", display_name=name)
+    chat_server.add_user("root", role="admin")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        chat = ChatPage(context, page, chat_server.url, "root", "lobby")
+        log_in(page, chat_server.url, "root", next_path="/admin/users")
+        for name in NAME_PAYLOADS:
+            expect(page.get_by_role("cell", name=name, exact=True)).to_have_count(1)
+        no_injection(chat)
+    finally:
+        context.close()

@@ -15,6 +15,8 @@ from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 from .transport import allow_polling_batches, refuse_websocket_compression
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Connections kept open to a SQLite file (SQLAlchemy's QueuePool; its max_overflow of 10 stays).
+SQLITE_POOL_SIZE = 20
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +31,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "chatapp.sqlite3")
+    if _is_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"]):
+        # More pooled connections than SQLAlchemy's 5: more green threads than that hold one at
+        # once under load, and each connection beyond the pool was opened (with its PRAGMAs)
+        # and closed again per event (docs/performance.md). Configured options win.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": SQLITE_POOL_SIZE, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+        }
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         # No request body may be larger than a picture plus its form: refused before it is read.
@@ -88,6 +97,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     app.after_request(_security_headers)
     return app
+
+
+def _is_sqlite_file(url: str) -> bool:
+    """Whether url names a SQLite database file (not an in-memory one, which has a pool of its own)."""
+    return url.startswith("sqlite") and url not in ("sqlite://", "sqlite:///") and ":memory:" not in url
 
 
 def origin_allowed(origin: str | None, environ: dict, *, extra: tuple[str, ...] = ()) -> bool:

@@ -179,10 +179,12 @@ def on_join(user: User, data: Any) -> dict:
     join_room(room_channel(room.slug))
     if room_service.can_see_notes(user=user, room=room):
         join_room(notes_channel(room.slug))
-    presence.enter(sid=request.sid, room=room.slug)
+    came_online = presence.enter(sid=request.sid, room=room.slug)
     page = message_service.catch_up(user=user, room=room, after=payload["after"])
     classroom = moderation_events.subscribe(user=user, room=room, membership=membership)
-    emit("presence", presence_payload(room.slug), to=room_channel(room.slug))
+    # The room hears only when its user came online; another tab of someone online changes
+    # nothing for it (and broadcasting every join made joining C sockets cost O(C²) events).
+    emit("presence", presence_payload(room.slug), to=room_channel(room.slug) if came_online else request.sid)
     return {
         "ok": True,
         "room": room.to_dict(),
@@ -229,13 +231,15 @@ def on_send(user: User, data: Any) -> dict:
             sender=user, room=room, body=payload["body"], client_id=payload["client_id"], internal=internal,
             question=bool(payload["question"]), attachments=payload["attachments"],
         )
-    message = result.message.to_dict()
+    message = result.shown
     if result.created:
-        channel = notes_channel(room.slug) if result.message.internal else room_channel(room.slug)
+        is_note = message.get("internal", False)
+        # The slug from the stored message: `room` itself was expired by the commit.
+        channel = notes_channel(message["room"]) if is_note else room_channel(message["room"])
         emit("message", message, to=channel)
         messaging_events.announce_mentions(result.message, user_ids=message.get("mentions", []))
         if conversation is not None:
-            push_conversation(conversation, to_visitor=not result.message.internal)
+            push_conversation(conversation, to_visitor=not is_note)
     return {"ok": True, "message": message}
 
 

@@ -236,6 +236,20 @@ def test_presence_counts_tabs_and_disconnect(socket_for, public_room):
     assert [u["username"] for u in online] == ["alice"]
 
 
+def test_second_tab_joining_tells_only_itself(socket_for, public_room):
+    alice = socket_for("alice")
+    bob_tab1, bob_tab2 = socket_for("bob"), socket_for("bob")
+    for sock in (alice, bob_tab1):
+        sock.emit("join", {"room": "lobby"}, callback=True)
+    alice.get_received()
+    bob_tab1.get_received()
+    assert bob_tab2.emit("join", {"room": "lobby"}, callback=True)["ok"] is True
+    assert received(alice, "presence") == []  # bob was online already: nothing changed for the room
+    assert received(bob_tab1, "presence") == []
+    online = received(bob_tab2, "presence")[-1]["online"]
+    assert {u["username"] for u in online} == {"alice", "bob"}  # the joining tab gets the list
+
+
 def test_leave_stops_broadcasts(socket_for, public_room):
     alice, bob = socket_for("alice"), socket_for("bob")
     bob.emit("join", {"room": "lobby"}, callback=True)

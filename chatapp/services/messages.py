@@ -25,10 +25,14 @@ MAX_MESSAGE_ID = 2**63 - 1
 
 @dataclass(frozen=True)
 class PostResult:
-    """The stored message, and whether this call stored it (False: a retried client_id)."""
+    """The stored message, whether this call stored it (False: a retried client_id), and its MESSAGE shape."""
 
     message: Message
     created: bool
+    # Message.to_dict() of the stored row, for the ack and the broadcast. A new message's is
+    # built just before its commit, from what the send has in hand: after the commit every
+    # object is expired, and reading it back costs a query per row (docs/performance.md).
+    shown: dict
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def _find_by_client_id(*, sender: User, client_id: str) -> Message | None:
 def _same_send(*, stored: Message, room: Room) -> PostResult:
     if stored.room_id != room.id:
         raise ServiceError("conflict", "That client_id was already used for a message in another room.")
-    return PostResult(message=stored, created=False)
+    return PostResult(message=stored, created=False, shown=stored.to_dict())
 
 
 def post_message(
@@ -119,6 +123,7 @@ def post_message(
         record_mentions(message=message)
         if on_stored is not None:
             on_stored(message)
+        shown = message.to_dict()  # nobody sees it unless the commit below succeeds
         db.session.commit()
     except ServiceError:
         db.session.rollback()
@@ -130,7 +135,7 @@ def post_message(
         if stored is None:
             raise
         return _same_send(stored=stored, room=room)
-    return PostResult(message=message, created=True)
+    return PostResult(message=message, created=True, shown=shown)
 
 
 def check_limit(limit: object, *, default: int = DEFAULT_PAGE, maximum: int = MAX_PAGE) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flask import current_app
 from PIL import Image, ImageOps, ImageSequence
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.utils import secure_filename
 
 from ..extensions import db
@@ -275,6 +276,8 @@ def check_claimable(*, sender: User, room: Room, ids: list[int]) -> None:
 def link_attachments(*, message: Message, ids: list[int]) -> None:
     """Attach the checked uploads to the (flushed, uncommitted) message; conflict if another send took one meanwhile."""
     if not ids:
+        # None can point at a message flushed a moment ago: say so, rather than query for it.
+        set_committed_value(message, "attachments", [])
         return
     result = db.session.execute(
         db.update(Attachment)

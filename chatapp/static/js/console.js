@@ -2,7 +2,8 @@
 // typing both ways, and the visitor's details. Everything the server sends is shown as text.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox } from "./outbox.js";
-import { Thread, formatTime, request } from "./thread.js";
+import { Thread } from "./thread.js";
+import { TypingDisplay, TypingSender, bindEnterToSend, formatTime, request } from "./chatkit.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -56,6 +57,8 @@ const thread = new Thread({
   names: (message) => (message.sender.id === myId ? "You" : message.sender.display_name),
 });
 thread.useOlderButton(document.getElementById("load-older"));
+const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS });
+const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 
 // ---- small helpers -------------------------------------------------------------
 
@@ -305,11 +308,11 @@ async function openConversation(room) {
   if (current === room) return;
   const previous = current;
   if (previous) {
-    stopTyping();
+    typing.stop();
     request(socket, "leave", { room: previous });
   }
   current = room;
-  clearTypers();
+  typers.clearAll();
   showError(threadError, "");
   showError(composerError, "");
   placeholder.hidden = true;
@@ -368,7 +371,7 @@ socket.on("message", (message) => {
   if (message.room !== current) return;
   const atEnd = thread.nearEnd();
   if (!thread.render(message)) return;
-  clearTyper(message.sender.id);
+  typers.clear(message.sender.id);
   if (atEnd || message.sender.id === myId) thread.scrollToEnd();
   if (message.sender.id !== myId) markRead();
 });
@@ -417,7 +420,7 @@ function updateMode() {
   input.placeholder = note
     ? "Write an internal note (only staff see it)…"
     : "Reply to the visitor… (type /shortcut and Tab for a canned response)";
-  if (note) stopTyping();
+  if (note) typing.stop();
 }
 for (const radio of form.elements.mode) radio.addEventListener("change", updateMode);
 
@@ -431,13 +434,10 @@ function submit() {
   }
   thread.submit(body, noteMode() ? { internal: true } : {});
   input.value = "";
-  stopTyping();
+  typing.stop();
 }
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  submit();
-});
+bindEnterToSend(form, input, submit);
 
 function insertCanned(body) {
   input.value = input.value.trim() ? `${input.value.trimEnd()} ${body}` : body;
@@ -461,60 +461,14 @@ input.addEventListener("keydown", (event) => {
       input.value = input.value.slice(0, input.value.length - match[1].length - 1);
       insertCanned(option.dataset.body);
     }
-    return;
-  }
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    submit();
   }
 });
 
-let typingTimer = null;
-let typingSent = false;
-let typingRoom = null;
+typing.watch(input, () => (noteMode() ? null : current));
 
-function stopTyping() {
-  clearTimeout(typingTimer);
-  typingTimer = null;
-  if (typingSent && socket.connected) socket.emit("typing", { room: typingRoom, typing: false }, () => {});
-  typingSent = false;
-}
-
-input.addEventListener("input", () => {
-  if (!current || noteMode() || !input.value.trim()) return stopTyping();
-  if (!typingSent && socket.connected) {
-    typingSent = true;
-    typingRoom = current;
-    socket.emit("typing", { room: current, typing: true }, () => {});
-  }
-  clearTimeout(typingTimer);
-  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
-});
-
-const typers = new Map();
-
-function renderTypers() {
-  const names = Array.from(typers.values(), (t) => t.name);
-  typingLine.textContent = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
-}
-
-function clearTyper(userId) {
-  const typer = typers.get(userId);
-  if (!typer) return;
-  clearTimeout(typer.timer);
-  typers.delete(userId);
-  renderTypers();
-}
-
-function clearTypers() {
-  for (const id of Array.from(typers.keys())) clearTyper(id);
-}
-
-socket.on("typing", ({ room, user, typing }) => {
+socket.on("typing", ({ room, user, typing: active }) => {
   if (room !== current || user.id === myId) return;
-  clearTyper(user.id);
-  if (typing) typers.set(user.id, { name: user.display_name, timer: setTimeout(() => clearTyper(user.id), TYPING_SHOWN_MS) });
-  renderTypers();
+  typers.update(user, active);
 });
 
 // ---- connection ----------------------------------------------------------------------------

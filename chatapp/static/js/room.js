@@ -2,12 +2,14 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox, newClientId, retryDelay } from "./outbox.js";
 import { Classroom } from "./classroom.js";
+import {
+  TypingDisplay, TypingSender, bindEnterToSend, localizeTimes, markFailed, messageItem, request as ackRequest, setState,
+} from "./chatkit.js";
 import { EmojiPicker } from "./composer.js";
 import { Messaging } from "./messaging.js";
 import { Search, showInPlace } from "./search.js";
 import { Uploads } from "./uploads.js";
 
-const ACK_TIMEOUT_MS = 8000;
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
 // While someone keeps typing, say so again this often: well inside TYPING_SHOWN_MS, so the
@@ -30,12 +32,9 @@ const memberList = document.getElementById("members");
 
 const outbox = new Outbox(myId);
 const retryTimers = new Map(); // client_id -> timeout id
-const typers = new Map(); // user id -> {name, timer}
+const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS, many: "Several people are typing…" });
 
 // ---- rendering -------------------------------------------------------------
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 
 function confirmedIds() {
   return Array.from(list.querySelectorAll("li.msg[data-id]"), (li) => Number(li.dataset.id));
@@ -51,38 +50,9 @@ function firstId() {
   return ids.length ? Math.min(...ids) : null;
 }
 
-function setState(li, state, text) {
-  let badge = li.querySelector(".state");
-  if (!badge) {
-    badge = document.createElement("span");
-    badge.className = "state";
-    li.querySelector(".meta").append(badge);
-  }
-  badge.dataset.state = state;
-  badge.textContent = text;
-  li.dataset.state = state;
-}
-
 function buildItem({ senderName, senderId, body, createdAt }) {
-  const li = document.createElement("li");
-  li.className = "msg";
-  if (senderId === myId) li.classList.add("own");
+  const li = messageItem({ sender: senderName, own: senderId === myId, body, createdAt });
   li.dataset.senderId = String(senderId);
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  const sender = document.createElement("span");
-  sender.className = "sender";
-  sender.textContent = senderName;
-  const time = document.createElement("time");
-  const when = createdAt ? new Date(createdAt) : new Date();
-  time.dateTime = when.toISOString();
-  time.textContent = timeFormat.format(when);
-  time.title = fullFormat.format(when);
-  meta.append(sender, time);
-  const text = document.createElement("div"); // a div: the Markdown rendering may hold paragraphs
-  text.className = "body";
-  text.textContent = body; // text, never HTML (messaging.decorate puts in the server's sanitized rendering)
-  li.append(meta, text);
   return li;
 }
 
@@ -149,7 +119,7 @@ function renderMessage(message) {
   );
   list.insertBefore(li, next || null);
   emptyNote.hidden = true;
-  clearTyper(message.sender.id);
+  typers.clear(message.sender.id);
   classroom.decorate(li, message); // deleted, pinned, question; the actions menu
   messaging.decorate(li, message); // Markdown, pictures, "edited", @mentions, the Edit button
 }
@@ -219,12 +189,8 @@ socket.on("connect_error", (error) => {
   }
 });
 
-async function request(event, payload) {
-  try {
-    return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
-  } catch {
-    return { ok: false, error: "timeout", message: "The server did not answer in time." };
-  }
+function request(event, payload) {
+  return ackRequest(socket, event, payload);
 }
 
 // Everything stored after the newest message this page has is what it missed. An empty page
@@ -267,33 +233,17 @@ function clearRetry(clientId) {
 function showFailed(entry, reason) {
   const li = pendingItem(entry.client_id);
   if (!li) return;
-  li.classList.add("failed");
-  setState(li, "failed", `Not sent: ${reason}`);
-  if (!li.querySelector(".actions")) {
-    const actions = document.createElement("div");
-    actions.className = "actions";
-    const retry = document.createElement("button");
-    retry.type = "button";
-    retry.textContent = "Retry";
-    retry.addEventListener("click", () => {
-      actions.remove();
-      li.classList.remove("failed");
+  markFailed(li, reason, {
+    onRetry: () => {
       outbox.update(entry.client_id, { failed: null, attempts: 0 });
-      setState(li, "sending", "Sending…");
       attemptSend({ ...entry, failed: null, attempts: 0 });
-    });
-    const discard = document.createElement("button");
-    discard.type = "button";
-    discard.textContent = "Discard";
-    discard.addEventListener("click", () => {
+    },
+    onDiscard: () => {
       outbox.remove(entry.client_id);
       clearRetry(entry.client_id);
-      li.remove();
       emptyNote.hidden = list.children.length > 0;
-    });
-    actions.append(retry, discard);
-    li.append(actions);
-  }
+    },
+  });
 }
 
 // Show an outbox entry as pending; false if the page shows it stored already.
@@ -371,70 +321,20 @@ function submit() {
   renderPending(entry);
   scrollToEndIfNear(true);
   input.value = "";
-  stopTyping();
+  typing.stop();
   attemptSend(entry);
 }
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  submit();
-});
-
-input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    submit();
-  }
-});
+bindEnterToSend(form, input, submit);
 
 // ---- typing ----------------------------------------------------------------
 
-let typingTimer = null;
-let typingSent = false;
-let typingSentAt = 0;
+const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS, refreshMs: TYPING_REFRESH_MS });
+typing.watch(input, () => roomSlug);
 
-function stopTyping() {
-  clearTimeout(typingTimer);
-  typingTimer = null;
-  if (typingSent && socket.connected) socket.emit("typing", { room: roomSlug, typing: false }, () => {});
-  typingSent = false;
-}
-
-input.addEventListener("input", () => {
-  if (!input.value.trim()) return stopTyping();
-  const now = Date.now();
-  if (socket.connected && (!typingSent || now - typingSentAt >= TYPING_REFRESH_MS)) {
-    typingSent = true;
-    typingSentAt = now;
-    socket.emit("typing", { room: roomSlug, typing: true }, () => {});
-  }
-  clearTimeout(typingTimer);
-  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
-});
-
-function renderTypers() {
-  const names = Array.from(typers.values(), (t) => t.name);
-  if (names.length === 0) typingLine.textContent = "";
-  else if (names.length === 1) typingLine.textContent = `${names[0]} is typing…`;
-  else if (names.length === 2) typingLine.textContent = `${names[0]} and ${names[1]} are typing…`;
-  else typingLine.textContent = "Several people are typing…";
-}
-
-function clearTyper(userId) {
-  const typer = typers.get(userId);
-  if (!typer) return;
-  clearTimeout(typer.timer);
-  typers.delete(userId);
-  renderTypers();
-}
-
-socket.on("typing", ({ room, user, typing }) => {
+socket.on("typing", ({ room, user, typing: active }) => {
   if (room !== roomSlug || user.id === myId) return;
-  clearTyper(user.id);
-  if (typing) {
-    typers.set(user.id, { name: user.display_name, timer: setTimeout(() => clearTyper(user.id), TYPING_SHOWN_MS) });
-  }
-  renderTypers();
+  typers.update(user, active);
 });
 
 // ---- presence --------------------------------------------------------------
@@ -489,11 +389,7 @@ olderButton.addEventListener("click", async () => {
 
 // ---- start -----------------------------------------------------------------
 
-for (const time of list.querySelectorAll("time[datetime]")) {
-  const when = new Date(time.dateTime);
-  time.textContent = timeFormat.format(when);
-  time.title = fullFormat.format(when);
-}
+localizeTimes(list);
 for (const entry of outbox.forRoom(roomSlug)) renderPending(entry);
 // ?around=ID (a search result): that message in the middle of the view, marked; else the end.
 const target = list.querySelector("li.msg.target");

@@ -3,24 +3,7 @@
 // then "Sent"; a send with no answer retried with the same client_id; a refusal shown with
 // Retry and Discard. Text is always set with textContent, never as HTML.
 import { newClientId, retryDelay } from "./outbox.js";
-
-export const ACK_TIMEOUT_MS = 8000;
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
-
-export function formatTime(iso) {
-  return timeFormat.format(iso ? new Date(iso) : new Date());
-}
-
-// socket.emitWithAck with a timeout; a timeout answers like an error ack.
-export async function request(socket, event, payload) {
-  try {
-    return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
-  } catch {
-    return { ok: false, error: "timeout", message: "The server did not answer in time." };
-  }
-}
+import { markFailed, messageItem, request, setState } from "./chatkit.js";
 
 export class Thread {
   // list: the <ol role=log>; myId: whose messages are "own"; outbox: an Outbox;
@@ -86,44 +69,15 @@ export class Thread {
   }
 
   build({ label, own, body, createdAt, internal }) {
-    const li = document.createElement("li");
-    li.className = "msg";
-    if (own) li.classList.add("own");
-    if (internal) li.classList.add("note");
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const sender = document.createElement("span");
-    sender.className = "sender";
-    sender.textContent = label;
-    const time = document.createElement("time");
-    const when = createdAt ? new Date(createdAt) : new Date();
-    time.dateTime = when.toISOString();
-    time.textContent = timeFormat.format(when);
-    time.title = fullFormat.format(when);
-    meta.append(sender, time);
+    const li = messageItem({ sender: label, own, body, createdAt });
     if (internal) {
+      li.classList.add("note");
       const tag = document.createElement("span");
       tag.className = "note-tag";
       tag.textContent = "Internal note";
-      meta.append(tag);
+      li.querySelector(".meta").append(tag);
     }
-    const text = document.createElement("p");
-    text.className = "body";
-    text.textContent = body; // text, never HTML
-    li.append(meta, text);
     return li;
-  }
-
-  setState(li, state, text) {
-    let badge = li.querySelector(".state");
-    if (!badge) {
-      badge = document.createElement("span");
-      badge.className = "state";
-      li.querySelector(".meta").append(badge);
-    }
-    badge.dataset.state = state;
-    badge.textContent = text;
-    li.dataset.state = state;
   }
 
   pendingItem(clientId) {
@@ -153,7 +107,7 @@ export class Thread {
     li.dataset.senderId = String(message.sender.id);
     if (message.client_id) li.dataset.clientId = message.client_id;
     if (own) {
-      this.setState(li, "sent", "Sent");
+      setState(li, "sent", "Sent");
       if (message.client_id) {
         this.clearRetry(message.client_id);
         this.outbox.remove(message.client_id);
@@ -204,7 +158,7 @@ export class Thread {
     const li = this.build({ label: "You", own: true, body: entry.body, createdAt: entry.created_at, internal: entry.internal });
     li.classList.add("pending");
     li.dataset.clientId = entry.client_id;
-    this.setState(li, "sending", "Sending…");
+    setState(li, "sending", "Sending…");
     this.list.append(li);
     this.onChange();
     if (entry.failed) this.showFailed(entry, entry.failed);
@@ -240,32 +194,17 @@ export class Thread {
   showFailed(entry, reason) {
     const li = this.pendingItem(entry.client_id);
     if (!li) return;
-    li.classList.add("failed");
-    this.setState(li, "failed", `Not sent: ${reason}`);
-    if (li.querySelector(".actions")) return;
-    const actions = document.createElement("div");
-    actions.className = "actions";
-    const retry = document.createElement("button");
-    retry.type = "button";
-    retry.textContent = "Retry";
-    retry.addEventListener("click", () => {
-      actions.remove();
-      li.classList.remove("failed");
-      this.outbox.update(entry.client_id, { failed: null, attempts: 0 });
-      this.setState(li, "sending", "Sending…");
-      this.attempt({ ...entry, failed: null, attempts: 0 });
+    markFailed(li, reason, {
+      onRetry: () => {
+        this.outbox.update(entry.client_id, { failed: null, attempts: 0 });
+        this.attempt({ ...entry, failed: null, attempts: 0 });
+      },
+      onDiscard: () => {
+        this.outbox.remove(entry.client_id);
+        this.clearRetry(entry.client_id);
+        this.onChange();
+      },
     });
-    const discard = document.createElement("button");
-    discard.type = "button";
-    discard.textContent = "Discard";
-    discard.addEventListener("click", () => {
-      this.outbox.remove(entry.client_id);
-      this.clearRetry(entry.client_id);
-      li.remove();
-      this.onChange();
-    });
-    actions.append(retry, discard);
-    li.append(actions);
   }
 
   // After a (re)connect: show and re-send what this room still has unacked.

@@ -3,7 +3,8 @@
 // from POST /widget/api/session, and chats over Socket.IO as that visitor.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox } from "./outbox.js";
-import { Thread, request } from "./thread.js";
+import { Thread } from "./thread.js";
+import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -42,6 +43,8 @@ let socket = null;
 let thread = null;
 let unread = 0;
 let started = false;
+const typing = new TypingSender({ socket: () => socket, idleMs: TYPING_IDLE_MS });
+const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 
 // ---- storage (may be blocked in third-party frames: then the chat lasts as long as the page)
 
@@ -302,7 +305,7 @@ function connect() {
     const atEnd = thread.nearEnd();
     if (!thread.render(message)) return;
     if (message.sender.id !== session.visitor.id) {
-      clearTyper(message.sender.id);
+      typers.clear(message.sender.id);
       if (panelOpen && document.visibilityState === "visible") markRead();
       else {
         unread += 1;
@@ -316,11 +319,9 @@ function connect() {
   socket.on("conversation", (summary) => {
     if (summary.room === conversation.room) setConversation(summary);
   });
-  socket.on("typing", ({ room, user, typing }) => {
+  socket.on("typing", ({ room, user, typing: active }) => {
     if (room !== conversation.room || user.id === session.visitor.id) return;
-    clearTyper(user.id);
-    if (typing) typers.set(user.id, { name: user.display_name, timer: setTimeout(() => clearTyper(user.id), TYPING_SHOWN_MS) });
-    renderTypers();
+    typers.update(user, active);
   });
 }
 
@@ -349,55 +350,11 @@ function submit() {
   }
   thread.submit(body);
   input.value = "";
-  stopTyping();
+  typing.stop();
 }
 
-composer.addEventListener("submit", (event) => {
-  event.preventDefault();
-  submit();
-});
-
-input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    submit();
-  }
-});
-
-let typingTimer = null;
-let typingSent = false;
-
-function stopTyping() {
-  clearTimeout(typingTimer);
-  typingTimer = null;
-  if (typingSent && socket?.connected) socket.emit("typing", { room: conversation.room, typing: false }, () => {});
-  typingSent = false;
-}
-
-input.addEventListener("input", () => {
-  if (!input.value.trim()) return stopTyping();
-  if (!typingSent && socket?.connected) {
-    typingSent = true;
-    socket.emit("typing", { room: conversation.room, typing: true }, () => {});
-  }
-  clearTimeout(typingTimer);
-  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
-});
-
-const typers = new Map();
-
-function renderTypers() {
-  const names = Array.from(typers.values(), (t) => t.name);
-  typingLine.textContent = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
-}
-
-function clearTyper(userId) {
-  const typer = typers.get(userId);
-  if (!typer) return;
-  clearTimeout(typer.timer);
-  typers.delete(userId);
-  renderTypers();
-}
+bindEnterToSend(composer, input, submit);
+typing.watch(input, () => conversation?.room);
 
 // ---- rating ---------------------------------------------------------------------
 

@@ -70,7 +70,8 @@ def test_frame_may_be_framed_only_by_the_site_and_chatapp(client, site_key):
     html = page(response)
     assert html.find("textarea", id="message-input")
     assert html.find("label", **{"for": "message-input"}).text == "Message"
-    assert html.find("ol", role="log")
+    log = html.find(role="log")
+    assert log is not None and log.find("ol", id="messages") is not None
     assert all(script.attrs.get("src") for script in html.find_all("script"))  # no inline script
 
 

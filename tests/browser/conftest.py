@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from chatapp import PROJECT_ROOT
 
@@ -97,3 +97,25 @@ def save_artifacts(node, pages: list[ChatPage], server) -> None:
         (folder / f"{name}.console.txt").write_text("\n".join(chat.console + chat.page_errors))
     if server.log_path.exists():
         shutil.copy(server.log_path, folder / "server.log")
+
+
+@pytest.fixture
+def contexts(browser):
+    """contexts.new(**options): a fresh browser context; every page must be free of script errors."""
+    opened = []
+
+    class Contexts:
+        def new(self, viewport=DESKTOP, **options) -> Page:
+            context = browser.new_context(viewport=viewport, **options)
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            opened.append((context, errors))
+            return page
+
+    yield Contexts()
+    problems = [error for _, errors in opened for error in errors]
+    for context, _ in opened:
+        context.close()
+    assert not problems, problems

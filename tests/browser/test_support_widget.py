@@ -11,7 +11,6 @@ import functools
 import http.server
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,7 +19,7 @@ from chatapp.extensions import db
 from chatapp.models import Conversation, User
 from chatapp.services import sites, support
 
-from .chat import ACTION_TIMEOUT_MS, DESKTOP, PHONE, log_in
+from .chat import DESKTOP, PHONE, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -80,25 +79,9 @@ def host_site(tmp_path, live_server):
 
 
 @pytest.fixture
-def people(browser):
-    """people.new(viewport) opens a fresh browser context (its own cookies and storage); all are checked for script errors."""
-    opened = []
-
-    class People:
-        def new(self, viewport=DESKTOP, **options):
-            context = browser.new_context(viewport=viewport, **options)
-            context.set_default_timeout(ACTION_TIMEOUT_MS)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            opened.append((context, errors))
-            return page
-
-    yield People()
-    problems = [error for _, errors in opened for error in errors]
-    for context, _ in opened:
-        context.close()
-    assert not problems, problems
+def people(contexts):
+    """people.new(viewport): a fresh browser context per person (its own cookies and storage)."""
+    return contexts
 
 
 def chat_frame(page):

@@ -159,15 +159,21 @@ class ServerKind:
     is_chatapp: bool
     websocket_compression: bool = False
     entry: str = "wsgi.py"  # chatapp's start-up script, relative to the project root
+    # More than 1: that many chatapp processes (one port each, one SQLite file, one SECRET_KEY)
+    # sharing one redis-server for the Socket.IO message queue, the rate limits and presence.
+    processes: int = 1
 
 
 CHATAPP = ServerKind("chatapp", "chatapp", True)
 CHATAPP_DEFLATE = ServerKind("chatapp-deflate", "chatapp, permessage-deflate on", True, websocket_compression=True)
 # An experiment, not the app: the same wsgi.py with TCP_NODELAY on the listening socket.
 CHATAPP_NODELAY = ServerKind("chatapp-nodelay", "chatapp + TCP_NODELAY (experiment)", True, entry="bench/chatapp_nodelay.py")
+# Two chatapp processes behind one Redis; the load generator connects to each directly
+# (receivers round-robin, the sender on the first), so half the deliveries cross Redis.
+CHATAPP_2PROC = ServerKind("chatapp-2proc-redis", "chatapp, 2 processes + Redis", True, processes=2)
 NODE = ServerKind("node", "Node socket.io 4.8", False)
-ALL_SERVERS = (CHATAPP, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
-FANOUT_SERVERS = (CHATAPP, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
+ALL_SERVERS = (CHATAPP, CHATAPP_2PROC, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
+FANOUT_SERVERS = (CHATAPP, CHATAPP_2PROC, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
 WRITE_SERVERS = (CHATAPP, CHATAPP_NODELAY, NODE)
 
 
@@ -243,6 +249,14 @@ def sample(pid: int) -> ProcSample | None:
     return ProcSample(t=time.monotonic(), cpu_s=(utime + stime) / CLK_TCK, rss_bytes=int(statm[1]) * PAGE_SIZE)
 
 
+def sample_all(pids: list[int]) -> ProcSample | None:
+    """CPU seconds and RSS summed over several processes at one moment; None once one is gone."""
+    got = [sample(pid) for pid in pids]
+    if not got or any(g is None for g in got):
+        return None
+    return ProcSample(t=max(g.t for g in got), cpu_s=sum(g.cpu_s for g in got), rss_bytes=sum(g.rss_bytes for g in got))  # type: ignore[union-attr]
+
+
 def core_ticks() -> dict[int, tuple[int, int]]:
     """(busy, total) clock ticks of each core since boot, from /proc/stat."""
     ticks = {}
@@ -276,20 +290,47 @@ def window(start: ProcSample | None, end: ProcSample | None) -> dict:
 
 
 class Server:
-    """chatapp (`python wsgi.py`, eventlet) or the Node baseline on a free port; always stopped."""
+    """chatapp (`python wsgi.py`, eventlet) or the Node baseline on a free port; always stopped.
+
+    A kind with processes > 1 is that many chatapp processes, each on its own port, sharing
+    one redis-server (no persistence) and the SQLite file; all pinned to the server's core.
+    """
 
     def __init__(self, kind: ServerKind, *, db_url: str, log_dir: Path, core: int | None) -> None:
         self.kind = kind
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"server-{kind.name}-{self.port}.log"
+        self.ports: list[int] = []
+        while len(self.ports) < kind.processes:
+            port = free_port()
+            if port not in self.ports:
+                self.ports.append(port)
+        self.port = self.ports[0]
+        self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
+        self.url = self.urls[0]
+        self.log_paths = [log_dir / f"server-{kind.name}-{port}.log" for port in self.ports]
+        self.log_path = self.log_paths[0]
+        self.log_dir = log_dir
         self.core = core
         self.db_url = db_url
-        self.process: subprocess.Popen | None = None
+        self.processes: list[subprocess.Popen] = []
+        self.redis: subprocess.Popen | None = None
+        self.redis_port: int | None = None
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        """The first (or only) server process."""
+        return self.processes[0] if self.processes else None
+
+    def app_pids(self) -> list[int]:
+        """The server's own processes (chatapp or Node), whose CPU and RSS are summed as "server"."""
+        return [process.pid for process in self.processes]
+
+    def extra_pids(self) -> dict[str, int]:
+        """Helpers measured separately: Redis for the multi-process kind."""
+        return {"redis": self.redis.pid} if self.redis is not None else {}
 
     def start(self) -> None:
-        """Start and wait until /healthz answers."""
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        """Start (Redis first, when there is one) and wait until every /healthz answers."""
+        env = {**os.environ, "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
         env.pop("ACCESS_LOG", None)
         if self.kind.is_chatapp:
             env.update(RATE_LIMIT_ENV)
@@ -300,33 +341,77 @@ class Server:
                     "SOCKETIO_WEBSOCKET_COMPRESSION": "1" if self.kind.websocket_compression else "0",
                 }
             )
+            for name in ("SOCKETIO_MESSAGE_QUEUE", "RATELIMIT_STORAGE_URI", "PRESENCE_URL"):
+                env.pop(name, None)
+            if self.kind.processes > 1:
+                redis_url = self.start_redis()
+                env.update({"SOCKETIO_MESSAGE_QUEUE": redis_url, "RATELIMIT_STORAGE_URI": redis_url, "PRESENCE_URL": redis_url})
             cmd = [sys.executable, self.kind.entry]
         else:
             env["PER_MESSAGE_DEFLATE"] = "0"
             cmd = ["node", str(NODE_BASELINE)]
-        log = open(self.log_path, "ab")
-        self.process = spawn(cmd, core=self.core, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        for port, log_path in zip(self.ports, self.log_paths):
+            log = open(log_path, "ab")
+            self.processes.append(
+                spawn(cmd, core=self.core, cwd=PROJECT_ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT)
+            )
+            log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        waiting = list(zip(self.processes, self.urls))
+        while waiting and time.monotonic() < deadline:
+            if self.redis is not None and self.redis.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.redis.returncode}:\n{self.log()}")
+            for process, url in list(waiting):
+                if process.poll() is not None:
+                    raise RuntimeError(f"{self.kind.name} exited with {process.returncode}:\n{self.log()}")
+                try:
+                    with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                        if response.status == 200:
+                            waiting.remove((process, url))
+                except OSError:
+                    pass
+            if waiting:
+                time.sleep(0.1)
+        if waiting:
+            raise RuntimeError(f"{self.kind.name} did not answer within {START_TIMEOUT_S} s:\n{self.log()}")
+
+    def start_redis(self) -> str:
+        """redis-server on a free port, no persistence, pinned like the server; its URL once it answers PING."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (the chatapp-2proc-redis kind needs it)")
+        while self.redis_port is None or self.redis_port in self.ports:
+            self.redis_port = free_port()
+        log_path = self.log_dir / f"redis-{self.kind.name}-{self.redis_port}.log"
+        self.redis = spawn(
+            [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.log_dir), "--logfile", str(log_path)],
+            core=self.core, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind.name} exited with {self.process.returncode}:\n{self.log()}")
+            if self.redis.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.redis.returncode}: see {log_path}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
+                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(64).startswith(b"+PONG"):
+                        return f"redis://127.0.0.1:{self.redis_port}/0"
             except OSError:
                 pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.kind.name} did not answer within {START_TIMEOUT_S} s:\n{self.log()}")
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer within {START_TIMEOUT_S} s: see {log_path}")
 
     def stop(self) -> None:
-        """End the server."""
-        stop(self.process)
+        """End the server processes, then Redis."""
+        for process in self.processes:
+            stop(process)
+        stop(self.redis)
 
     def log(self) -> str:
-        """What the server printed."""
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        """What the server printed (every process's log, the last 4000 characters of each)."""
+        parts = [path.read_text(errors="replace")[-4000:] for path in self.log_paths if path.exists()]
+        return "\n".join(parts)
 
     def __enter__(self) -> "Server":
         try:
@@ -397,7 +482,7 @@ def login(url: str, username: str) -> str:
 class Sampler(threading.Thread):
     """Samples the server's and the generator's CPU and RSS every 0.25 s (for peaks)."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, list[int]]) -> None:
         super().__init__(daemon=True)
         self.pids = pids
         self.samples: dict[str, list[ProcSample]] = {name: [] for name in pids}
@@ -405,8 +490,8 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.halt.wait(0.25):
-            for name, pid in self.pids.items():
-                got = sample(pid)
+            for name, pids in self.pids.items():
+                got = sample_all(pids)
                 if got:
                     self.samples[name].append(got)
 
@@ -420,6 +505,8 @@ def run_loadgen(
 ) -> dict:
     """Run the generator on config; return its result plus the server's and its own /proc figures."""
     config = {**config, "url": server.url, "user_agent": USER_AGENT}
+    if len(server.urls) > 1:
+        config["urls"] = server.urls  # receivers round-robin over the processes, the sender on the first
     config_path = out / "configs" / f"{name}.json"
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(json.dumps(config, indent=1))
@@ -435,7 +522,8 @@ def run_loadgen(
         lines.put(None)
 
     threading.Thread(target=reader, daemon=True).start()
-    sampler = Sampler({"server": server.process.pid, "loadgen": generator.pid})
+    app_pids, extra_pids = server.app_pids(), server.extra_pids()
+    sampler = Sampler({"server": app_pids, "loadgen": [generator.pid], **{name: [pid] for name, pid in extra_pids.items()}})
     sampler.start()
     marks: dict[str, dict[str, ProcSample | None]] = {}
     result = None
@@ -459,7 +547,8 @@ def run_loadgen(
             kind = event.get("event")
             if kind == "phase":
                 marks[event["name"]] = {
-                    "server": sample(server.process.pid), "loadgen": sample(generator.pid), "cores": core_ticks()
+                    "server": sample_all(app_pids), "loadgen": sample(generator.pid), "cores": core_ticks(),
+                    **{name: sample(pid) for name, pid in extra_pids.items()},
                 }
                 if event["name"] == profile_at and profile is not None:
                     spy = start_profile(server.process.pid, profile, core=core)
@@ -488,8 +577,12 @@ def run_loadgen(
         if begin in marks and end in marks:
             figures[prefix + "server_proc"] = window(marks[begin]["server"], marks[end]["server"])
             figures[prefix + "loadgen_proc"] = window(marks[begin]["loadgen"], marks[end]["loadgen"])
+            on_server_core = [figures[prefix + "server_proc"]]
+            for extra in extra_pids:  # Redis: measured apart from the server, pinned to its core
+                figures[prefix + extra + "_proc"] = window(marks[begin][extra], marks[end][extra])
+                on_server_core.append(figures[prefix + extra + "_proc"])
             figures[prefix + "cores"] = contention(
-                marks[begin], marks[end], server=server, server_cpu=figures[prefix + "server_proc"],
+                marks[begin], marks[end], server=server, server_cpu=_sum_utilization(on_server_core),
                 loadgen_cpu=figures[prefix + "loadgen_proc"], loadgen_core=core,
             )
     if "baseline" in marks and "connected" in marks:
@@ -508,7 +601,17 @@ def run_loadgen(
             figures["server_proc"]["idle_cpu_utilization"] = held["cpu_utilization"]
     figures.setdefault("server_proc", {})["peak_rss_bytes"] = sampler.peak_rss("server")
     figures["loadgen_peak_rss_bytes"] = sampler.peak_rss("loadgen")
+    for extra in extra_pids:
+        figures.setdefault(extra + "_proc", {})["peak_rss_bytes"] = sampler.peak_rss(extra)
+    if len(app_pids) > 1:
+        figures["server_processes"] = len(app_pids)
     return {"result": result, **figures}
+
+
+def _sum_utilization(windows: list[dict]) -> dict:
+    """The CPU share of several processes together (None if any is unknown)."""
+    values = [w.get("cpu_utilization") for w in windows]
+    return {"cpu_utilization": None if any(v is None for v in values) else round(sum(values), 3)}
 
 
 def contention(
@@ -631,6 +734,7 @@ class Bench:
     loadgen_core: int | None
     profile: bool
     only: set[str] | None
+    servers: set[str] | None = None  # --server: run only these server kinds (None: all)
     started: float = field(default_factory=time.monotonic)
     runs: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -692,13 +796,16 @@ class Bench:
     def wanted(self, scenario: str) -> bool:
         return self.only is None or scenario in self.only
 
+    def kind_wanted(self, kind: ServerKind) -> bool:
+        return self.servers is None or kind.name in self.servers
+
     # Each scenario starts a fresh server per (scenario, server) and stops it after.
 
     def fanout(self) -> None:
         plan = self.plan
         for clients, rate in plan.fanout:
             for kind in FANOUT_SERVERS:
-                if kind is CHATAPP_NODELAY and clients not in plan.nodelay_fanout:
+                if kind is CHATAPP_NODELAY and clients not in plan.nodelay_fanout or not self.kind_wanted(kind):
                     continue
                 name = f"fanout-c{clients}-{kind.name}"
                 if self.over_budget(name):
@@ -758,6 +865,8 @@ class Bench:
         plan = self.plan
         for senders, room_count in plan.write:
             for kind in WRITE_SERVERS:
+                if not self.kind_wanted(kind):
+                    continue
                 rooms = write_rooms(kind, senders, room_count)
                 name = f"write-s{senders}-{kind.name}"
                 if self.over_budget(name):
@@ -789,6 +898,8 @@ class Bench:
     def connections(self) -> None:
         plan = self.plan
         for kind in (CHATAPP, NODE):
+            if not self.kind_wanted(kind):
+                continue
             name = f"connections-n{plan.connections}-{kind.name}"
             if self.over_budget(name):
                 continue
@@ -812,6 +923,8 @@ class Bench:
     def polling(self) -> None:
         plan = self.plan
         for kind in (CHATAPP, NODE):
+            if not self.kind_wanted(kind):
+                continue
             name = f"polling-p{plan.polling_clients}-{kind.name}"
             if self.over_budget(name):
                 continue
@@ -854,7 +967,9 @@ class Bench:
         if "bytes_per_connection" in server:
             bits.append(f"{server['bytes_per_connection'] / 1024:.1f} KiB/connection, {r['connects_per_s']:.0f} connects/s")
         if server.get("cpu_utilization") is not None:
-            bits.append(f"server CPU {server['cpu_utilization']:.2f}")
+            bits.append(f"server CPU {server['cpu_utilization']:.2f}" + (f" ({measured['server_processes']} processes)" if measured.get("server_processes") else ""))
+        if measured.get("redis_proc", {}).get("cpu_utilization") is not None:
+            bits.append(f"Redis CPU {measured['redis_proc']['cpu_utilization']:.2f}")
         generator = r.get("loadgen", {})
         if generator.get("cpu_utilization") is not None:
             bits.append(f"loadgen CPU {generator['cpu_utilization']:.2f}")
@@ -868,7 +983,11 @@ class Bench:
             "mode": self.mode,
             "machine": machine_info(self.server_core, self.loadgen_core),
             "plan": self.plan.__dict__,
-            "chatapp_env": {**RATE_LIMIT_ENV, "SOCKETIO_WEBSOCKET_COMPRESSION": "0 (chatapp) / 1 (chatapp-deflate)"},
+            "chatapp_env": {
+                **RATE_LIMIT_ENV,
+                "SOCKETIO_WEBSOCKET_COMPRESSION": "0 (chatapp) / 1 (chatapp-deflate)",
+                "SOCKETIO_MESSAGE_QUEUE, RATELIMIT_STORAGE_URI, PRESENCE_URL": "one redis-server (chatapp-2proc-redis only; else unset)",
+            },
             "elapsed_s": round(time.monotonic() - self.started, 1),
             "skipped": self.skipped,
             "failures": self.failures,
@@ -1137,6 +1256,47 @@ def write_markdown(report: dict, path: Path) -> None:
                 f"{r['lost']} | {r['duplicates']} | {cpu(run)} | {per_unit(run)} | {others(run)} | {r['loadgen']['cpu_utilization']:.2f} |"
             )
         out.append("")
+    two = [run for run in fan if run["server"] == CHATAPP_2PROC.name]
+    if two:
+        out += [
+            "## Fan-out: two chatapp processes with Redis beside one process and Node (same C)",
+            "",
+            "Server CPU of the two-process row is both chatapp processes together; Redis is shown apart (it runs on the",
+            "server's core too). Receivers are spread round-robin over the two processes, the sender is on the first.",
+            "÷ 1 proc: the two-process figure divided by one-process chatapp's in the same run.",
+            "",
+            "| C | server | max delivered/s | ÷ 1 proc | ÷ Node | µs/delivery, full load (Redis apart) | ÷ 1 proc | Redis CPU, full load | "
+            "latency p50 / p99 at R (ms) | p99 ÷ 1 proc | server CPU at R | Redis CPU at R | server peak RSS (MiB) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for size in sorted({run["params"]["clients"] for run in two}):
+            one = _find(runs, "fanout", CHATAPP.name, clients=size)
+            node = _find(runs, "fanout", NODE.name, clients=size)
+            for run in (one, _find(runs, "fanout", CHATAPP_2PROC.name, clients=size), node):
+                if run is None:
+                    continue
+                r = run["result"]
+                peak_value = (run.get("redis_proc") or {}).get("peak_rss_bytes")
+
+                def sat_rate(x: dict | None) -> float | None:
+                    return ((x or {}).get("result", {}).get("saturation") or {}).get("delivered_per_s")
+
+                def p99(x: dict | None) -> float | None:
+                    return None if x is None else x["result"]["latency_ms"]["p99"]
+
+                def upd(x: dict | None) -> float | None:
+                    return None if x is None else server_cpu_per_unit(x, saturation=True)
+
+                is_two = run["server"] == CHATAPP_2PROC.name
+                out.append(
+                    f"| {size} | {run['server_label']} | {num(sat_rate(run), 0)} | {num(_ratio(sat_rate(run), sat_rate(one))) if is_two else ''} | "
+                    f"{num(_ratio(sat_rate(run), sat_rate(node))) if run is not node else ''} | {num(upd(run), 0)} | "
+                    f"{num(_ratio(upd(run), upd(one))) if is_two else ''} | {num(run.get('saturate_redis_proc', {}).get('cpu_utilization')) if is_two else ''} | "
+                    f"{_fmt(r['latency_ms']['p50'])} / {_fmt(r['latency_ms']['p99'])} | {num(_ratio(p99(run), p99(one))) if is_two else ''} | "
+                    f"{cpu(run)} | {num(run.get('redis_proc', {}).get('cpu_utilization')) if is_two else ''} | "
+                    f"{peak(run)}{f' (+ Redis {peak_value / 2**20:.0f})' if peak_value else ''} |"
+                )
+        out.append("")
     rows = report["ratios"]
     if rows:
         out += ["## Ratios: chatapp ÷ Node baseline, same run (>1 means chatapp has more of it)", ""]
@@ -1165,11 +1325,12 @@ def write_markdown(report: dict, path: Path) -> None:
 
 SHORT_LABELS = {
     CHATAPP.name: "chatapp",
+    CHATAPP_2PROC.name: "chatapp\n2 proc + Redis",
     CHATAPP_DEFLATE.name: "chatapp\ndeflate on",
     CHATAPP_NODELAY.name: "chatapp\nTCP_NODELAY*",
     NODE.name: "Node\nsocket.io",
 }
-COLORS = {CHATAPP.name: "#1f77b4", CHATAPP_DEFLATE.name: "#ff7f0e", CHATAPP_NODELAY.name: "#9467bd", NODE.name: "#2ca02c"}
+COLORS = {CHATAPP.name: "#1f77b4", CHATAPP_2PROC.name: "#d62728", CHATAPP_DEFLATE.name: "#ff7f0e", CHATAPP_NODELAY.name: "#9467bd", NODE.name: "#2ca02c"}
 
 
 def server_cpu_per_unit(run: dict, *, saturation: bool = False) -> float | None:
@@ -1343,6 +1504,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile (full mode)")
     parser.add_argument("--render", type=Path, metavar="DIR", help="only redo results.md and the plots from DIR/results.json")
     parser.add_argument("--only", action="append", choices=["fanout", "write", "connections", "polling"], help="run only these scenarios")
+    parser.add_argument(
+        "--server", action="append", choices=[kind.name for kind in ALL_SERVERS], help="run only these server kinds (repeatable)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     if args.render:
@@ -1372,6 +1536,7 @@ def main(argv: list[str] | None = None) -> int:
         loadgen_core=loadgen_core,
         profile=not args.no_profile and plan.profile_clients is not None,
         only=set(args.only) if args.only else None,
+        servers=set(args.server) if args.server else None,
     )
     workdir = Path(tempfile.mkdtemp(prefix="chatapp-bench-"))
     try:

@@ -95,3 +95,16 @@ def test_the_report_has_ratios_tables_and_plots(report):
     for name in report["plots"]:
         assert (out / name).stat().st_size > 1000
     assert "fanout.png" in report["plots"]
+
+
+def test_two_processes_with_redis_share_the_fanout(report):
+    """chatapp-2proc-redis: receivers on both processes, every message through Redis to the second, CPU summed."""
+    two = [run for run in runs(report, "fanout") if run["server"] == "chatapp-2proc-redis"]
+    assert two and {run["params"]["clients"] for run in two} == {run["params"]["clients"] for run in runs(report, "fanout")}
+    for run in two:
+        per_url = run["result"]["receivers_per_url"]
+        assert len(per_url) == 2 and min(per_url) > 0 and sum(per_url) == run["result"]["clients"]
+        assert run["server_processes"] == 2
+        assert run["server_proc"]["cpu_seconds"] is not None and run["redis_proc"]["cpu_seconds"] is not None
+        assert run["redis_proc"]["peak_rss_bytes"] > 0
+    assert "two chatapp processes with Redis" in (report["_out"] / "results.md").read_text()

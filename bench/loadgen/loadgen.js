@@ -17,6 +17,10 @@ const { io } = require("socket.io-client");
 const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const ACK_TIMEOUT_MS = (config.ack_timeout_s || 30) * 1000;
 const CONNECT_TIMEOUT_MS = (config.connect_timeout_s || 20) * 1000;
+// One server, or several processes of one (config.urls): the i-th client of each group
+// connects to urls[i % urls.length], so receivers spread round-robin and the sender
+// (a group of one) lands on the first.
+const URLS = config.urls && config.urls.length ? config.urls : [config.url];
 
 const watchdog = setTimeout(() => {
   emitLine({ event: "error", message: `load generator watchdog: over ${config.max_runtime_s} s` });
@@ -76,9 +80,9 @@ function headersFor(cookie) {
   return headers;
 }
 
-function connectClient(cookie, transport) {
+function connectClient(cookie, transport, url = URLS[0]) {
   return new Promise((resolve, reject) => {
-    const socket = io(config.url, {
+    const socket = io(url, {
       forceNew: true,
       reconnection: false,
       transports: [transport],
@@ -138,7 +142,7 @@ const opened = [];
 async function openClients(count, cookies, transport, room) {
   const started = performance.now();
   const sockets = await pool(count, config.connect_concurrency || 50, async (i) => {
-    const socket = await connectClient(cookies.length ? cookies[i % cookies.length] : "", transport);
+    const socket = await connectClient(cookies.length ? cookies[i % cookies.length] : "", transport, URLS[i % URLS.length]);
     opened.push(socket);
     if (room) await call(socket, "join", { room: typeof room === "function" ? room(i) : room });
     return socket;
@@ -365,6 +369,8 @@ async function broadcastScenario(transport) {
     offered_rate: R,
     duration_s: config.duration_s,
     join_seconds: receivers.seconds,
+    // Receivers connected to each of config.urls (one entry for a single server).
+    receivers_per_url: URLS.map((_, u) => Math.floor(C / URLS.length) + (u < C % URLS.length ? 1 : 0)),
     negotiated_extensions: extensions,
     warmup_delivered: warmDelivered,
     sent,

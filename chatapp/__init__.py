@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -47,6 +48,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    from .i18n import init_i18n
+
+    init_i18n(app)
     _init_login(app)
     # Import the handlers before init_app: Flask-SocketIO keeps handlers registered before
     # the first init_app and gives them to every server it creates after.
@@ -117,7 +121,7 @@ def _init_login(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log in to continue."
+    login_manager.login_message = lazy_gettext("Log in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user_by_session_id)

@@ -1,5 +1,6 @@
 """Errors answer JSON to the API and HTML to pages; a 500 rolls the session back."""
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -8,14 +9,14 @@ from .services.errors import ServiceError
 from .services.uploads import too_large_error
 
 MESSAGES = {
-    400: "The request was not understood.",
-    401: "Log in first.",
-    403: "You do not have access to this page.",
-    404: "There is nothing here.",
-    405: "That method is not allowed here.",
-    413: "That upload is too large.",
-    429: "Too many requests. Wait a minute and try again.",
-    500: "Something went wrong on our side. Try again in a moment.",
+    400: lazy_gettext("The request was not understood."),
+    401: lazy_gettext("Log in first."),
+    403: lazy_gettext("You do not have access to this page."),
+    404: lazy_gettext("There is nothing here."),
+    405: lazy_gettext("That method is not allowed here."),
+    413: lazy_gettext("That upload is too large."),
+    429: lazy_gettext("Too many requests. Wait a minute and try again."),
+    500: lazy_gettext("Something went wrong on our side. Try again in a moment."),
 }
 
 CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "conflict",
@@ -47,14 +48,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return _respond(400, "invalid", "Your form expired. Reload the page and try again.")
+        return _respond(400, "invalid", gettext("Your form expired. Reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
-        message = MESSAGES.get(status, error.description or "")
+        message = str(MESSAGES[status]) if status in MESSAGES else error.description or ""
         if status == 429:
-            message = f"Too many attempts. Wait a minute and try again ({error.description})."
+            message = gettext("Too many attempts. Wait a minute and try again (%(limit)s).", limit=error.description)
         if status == 413:
             message = too_large_error(request.content_length).message  # says the limit
         return _respond(status, CODES.get(status, "invalid"), message)
@@ -63,4 +64,4 @@ def register_error_handlers(app: Flask) -> None:
     def server_error(error: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
-        return _respond(500, "invalid", MESSAGES[500])
+        return _respond(500, "invalid", str(MESSAGES[500]))

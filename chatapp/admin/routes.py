@@ -2,6 +2,7 @@
 from functools import wraps
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..services import accounts
@@ -48,7 +49,7 @@ def create_user():
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"Account {user.username} created as {user.role}.", "success")
+            flash(_("Account %(username)s created as %(role)s.", username=user.username, role=user.role), "success")
             return redirect(url_for("admin.users"))
     else:
         for errors in form.errors.values():
@@ -71,7 +72,7 @@ def change_role(user_id: int):
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        flash(f"{user.username} is now {user.role}.", "success")
+        flash(_("%(username)s is now %(role)s.", username=user.username, role=user.role), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -92,5 +93,6 @@ def toggle_active(user_id: int):
     else:
         if not user.is_active_account:
             disconnect_user(user.id)
-        flash(f"{user.username} is {'active' if user.is_active_account else 'deactivated'}.", "success")
+        flash(_("%(username)s is active.", username=user.username) if user.is_active_account
+              else _("%(username)s is deactivated.", username=user.username), "success")
     return redirect(url_for("admin.users"))

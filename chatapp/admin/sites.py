@@ -1,5 +1,6 @@
 """The admin's pages for widget sites: list, register, change."""
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..services import sites as site_service
 from ..services.errors import ServiceError
@@ -43,7 +44,7 @@ def create_site():
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"Site {site.name} registered. Put the snippet below on its pages.", "success")
+            flash(_("Site %(name)s registered. Put the snippet below on its pages.", name=site.name), "success")
             return redirect(url_for("admin.edit_site", site_id=site.id))
     else:
         _flash_errors(form)
@@ -78,7 +79,7 @@ def update_site(site_id: int):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"Site {site.name} saved.", "success")
+            flash(_("Site %(name)s saved.", name=site.name), "success")
             return redirect(url_for("admin.edit_site", site_id=site.id))
     else:
         _flash_errors(form)

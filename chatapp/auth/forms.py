@@ -1,4 +1,5 @@
 """Forms of the auth blueprint."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -7,16 +8,16 @@ from wtforms.validators import DataRequired, EqualTo, Length
 class LoginForm(FlaskForm):
     """Username and password."""
 
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class RegisterForm(FlaskForm):
     """A new member account."""
 
-    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=32)])
-    display_name = StringField("Display name", validators=[Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=256)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=32)])
+    display_name = StringField(_l("Display name"), validators=[Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=256)])
     confirm = PasswordField(
-        "Repeat password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
+        _l("Repeat password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
     )

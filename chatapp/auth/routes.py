@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
@@ -38,7 +39,7 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash("Wrong username or password.", "error")
+        flash(_("Wrong username or password."), "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
@@ -61,7 +62,7 @@ def register():
             flash(error.message, "error")
         else:
             login_user(user)
-            flash(f"Welcome, {user.display_name}!", "success")
+            flash(_("Welcome, %(name)s!", name=user.display_name), "success")
             return redirect(url_for("rooms.index"))
     return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
 
@@ -76,5 +77,5 @@ def logout():
     accounts.end_sessions(user=user)
     logout_user()
     disconnect_user(user.id)
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

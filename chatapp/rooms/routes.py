@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..services import classroom as classroom_service
@@ -44,13 +45,14 @@ def create():
             flash(error.message, "error")
         else:
             if room.is_class:
-                flash(f"Class created. Its join code is {room.join_code}: students type it, or open "
-                      f"{url_for('rooms.join_link', code=room.join_code, _external=True)}", "success")
+                flash(_("Class created. Its join code is %(code)s: students type it, or open %(link)s",
+                        code=room.join_code, link=url_for("rooms.join_link", code=room.join_code, _external=True)),
+                      "success")
             elif room.is_private:
-                flash(f"Room created. Its join code is {room.join_code}.", "success")
+                flash(_("Room created. Its join code is %(code)s.", code=room.join_code), "success")
             return redirect(url_for("rooms.room", slug=room.slug))
     else:
-        flash("Give the room a name of 1 to 80 characters.", "error")
+        flash(_("Give the room a name of 1 to 80 characters."), "error")
     return redirect(url_for("rooms.index"))
 
 
@@ -67,7 +69,7 @@ def join_code():
         else:
             return redirect(url_for("rooms.room", slug=room.slug))
     else:
-        flash("Type the join code you were given.", "error")
+        flash(_("Type the join code you were given."), "error")
     return redirect(url_for("rooms.index"))
 
 

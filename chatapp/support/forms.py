@@ -1,4 +1,5 @@
 """Forms of the support blueprint."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -7,8 +8,8 @@ from wtforms.validators import DataRequired, Length
 class CannedForm(FlaskForm):
     """A canned response: a shortcut and the text it inserts."""
 
-    shortcut = StringField("Shortcut", validators=[DataRequired(), Length(max=33)])
-    body = TextAreaField("Text", validators=[DataRequired(), Length(max=4000)])
+    shortcut = StringField(_l("Shortcut"), validators=[DataRequired(), Length(max=33)])
+    body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=4000)])
 
 
 class DeleteForm(FlaskForm):

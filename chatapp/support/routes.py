@@ -2,6 +2,7 @@
 from functools import wraps
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..services import sites as site_service
@@ -68,7 +69,7 @@ def create_canned():
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"Canned response /{item.shortcut} saved.", "success")
+            flash(_("Canned response /%(shortcut)s saved.", shortcut=item.shortcut), "success")
             return redirect(url_for("support.canned"))
     else:
         _flash_form_errors(form)
@@ -87,7 +88,7 @@ def update_canned(canned_id: int):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"Canned response /{item.shortcut} saved.", "success")
+            flash(_("Canned response /%(shortcut)s saved.", shortcut=item.shortcut), "success")
     else:
         _flash_form_errors(form)
     return redirect(url_for("support.canned"))
@@ -102,7 +103,7 @@ def delete_canned(canned_id: int):
         abort(400)
     shortcut = item.shortcut
     support_service.delete_canned(agent=current_user, canned=item)
-    flash(f"Canned response /{shortcut} deleted.", "success")
+    flash(_("Canned response /%(shortcut)s deleted.", shortcut=shortcut), "success")
     return redirect(url_for("support.canned"))
 
 

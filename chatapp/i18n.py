@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, request, url_for
+from flask import Blueprint, Flask, redirect, request
 
 from .extensions import babel
+from .redirects import safe_next
 
 # Locale ids as Babel names them, and the <html lang> tag (BCP 47) of each.
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
@@ -38,19 +38,10 @@ def html_lang() -> str:
     return LANGUAGES.get(f"{locale.language}_{locale.territory}" if locale.territory else locale.language, DEFAULT_LOCALE)
 
 
-def _same_site(target: str | None) -> str:
-    """Only same-site paths: the switcher never sends anyone to another host."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("rooms.index")
-
-
 @bp.post("/lang")
 def set_language():
     """Remember the chosen language in a cookie and go back to the page it was chosen on."""
-    response = redirect(_same_site(request.form.get("next")))
+    response = redirect(safe_next(request.form.get("next")))
     language = request.form.get("lang")
     if language in LANGUAGES:
         response.set_cookie(LANG_COOKIE, language, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True,

@@ -1,24 +1,14 @@
 """Views of the auth blueprint."""
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..redirects import safe_next
 from ..services import accounts
 from ..services.errors import ServiceError
 from . import bp
 from .forms import LoginForm, RegisterForm
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect a login to another host."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("rooms.index")
 
 
 def _login_limit() -> str:
@@ -38,7 +28,7 @@ def login():
         user = accounts.authenticate(username=form.username.data, password=form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         flash(_("Wrong username or password."), "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)

@@ -1,32 +1,20 @@
 """The real server in a subprocess on 127.0.0.1, for live-client, fault and browser tests."""
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import requests
 
-from chatapp import PROJECT_ROOT, create_app
+from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.services import accounts, rooms
+from scripts.cluster import AppProcess
 
 from .conftest import PASSWORD, base_config, csrf_token_from
 
 USER_AGENT = "chatapp-tests/1"
-START_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LiveServer:
@@ -36,14 +24,8 @@ class LiveServer:
         self.workdir = workdir
         self.db_path = workdir / "live.sqlite3"
         shutil.copy(template_db, self.db_path)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "server.log"
-        self.process: subprocess.Popen | None = None
-        self.env = {
-            **os.environ,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
+        # The process itself is the cluster's AppProcess: one way to start, wait for and kill wsgi.py.
+        self.server = AppProcess(workdir, "server", env={
             "DATABASE_URL": f"sqlite:///{self.db_path}",
             "UPLOAD_FOLDER": str(workdir / "uploads"),
             "SECRET_KEY": "live-test-secret-key",
@@ -53,9 +35,12 @@ class LiveServer:
             "SEND_RATE_LIMIT": "10000 per minute",
             "TYPING_RATE_LIMIT": "10000 per minute",
             "JOIN_RATE_LIMIT": "10000 per minute",
-            "PYTHONUNBUFFERED": "1",
             **(env or {}),
-        }
+        })
+        self.port = self.server.port
+        self.url = self.server.url
+        self.log_path = self.server.log_path
+        self.env = self.server.env  # the same dict: a test may change it before start()
         self._app = None
 
     # -- data, written through the same services as every other door -----------------
@@ -81,38 +66,22 @@ class LiveServer:
 
     # -- process ---------------------------------------------------------------------
 
+    @property
+    def process(self) -> subprocess.Popen | None:
+        """The running `python wsgi.py`, if any."""
+        return self.server.process
+
     def start(self) -> None:
         """Start the server and wait until /healthz answers."""
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "wsgi.py"], cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not answer within {START_TIMEOUT_S} s:\n{self.log()}")
+        self.server.start()
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self.server.kill()
 
     def stop(self) -> None:
         """End the server politely, or kill it."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.server.stop()
 
     def restart(self) -> None:
         """Kill the server, then start it again on the same port and database."""

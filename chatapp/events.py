@@ -11,6 +11,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from .extensions import db, socketio
 from .models import Conversation, User
+from .services import accounts
 from .services import messages as message_service
 from .services import rooms as room_service
 from .services import support as support_service
@@ -84,7 +85,7 @@ def acked(handler: Callable[[User, Any], dict]) -> Callable[[Any], dict]:
 def presence_payload(slug: str) -> dict:
     """The presence event for a room: who is online in it now."""
     ids = presence.online(room=slug)
-    users = db.session.scalars(db.select(User).where(User.id.in_(ids)).order_by(User.display_name)) if ids else []
+    users = accounts.users_by_ids(ids)
     return {"room": slug, "online": [user.to_dict() for user in users]}
 
 
@@ -122,7 +123,7 @@ def connect_visitor(token: Any) -> None:
     join_room(VISITORS_CHANNEL)
     join_room(visitor_channel(visitor.id))
     emit("agents_online", {"online": support_service.agents_online()})
-    conversation = db.session.scalar(db.select(Conversation).filter_by(visitor_id=visitor.id))
+    conversation = support_service.conversation_of_visitor(visitor.id)
     if first_socket and conversation is not None:
         push_conversation(conversation, to_visitor=False)  # the console shows the visitor online
 
@@ -138,7 +139,7 @@ def on_disconnect(*args: Any) -> None:
         emit("presence", presence_payload(slug), to=room_channel(slug))
     announce_agents(agents_before)
     if visitor_id is not None and not presence.sockets_of(user_id=visitor_id):
-        conversation = db.session.scalar(db.select(Conversation).filter_by(visitor_id=visitor_id))
+        conversation = support_service.conversation_of_visitor(visitor_id)
         if conversation is not None:
             push_conversation(conversation, to_visitor=False)
     db.session.remove()
@@ -156,8 +157,7 @@ def push_conversation(conversation: Conversation, *, to_visitor: bool = True) ->
     count), and its visitor gets the part of it they may see."""
     if conversation.last_message_at is not None:  # the queue shows only conversations somebody wrote in
         agent_ids = presence.online(room=support_service.AGENTS_PRESENCE)
-        agents = db.session.scalars(db.select(User).where(User.id.in_(agent_ids))) if agent_ids else []
-        for agent in agents:
+        for agent in accounts.users_by_ids(agent_ids):
             summary = support_service.summarize(conversation=conversation, viewer=agent)
             socketio.emit("conversation", summary, to=agent_channel(agent.id))
     if to_visitor:
@@ -356,7 +356,6 @@ def on_support_rate(user: User, data: Any) -> dict:
     """The visitor rates the help of a resolved conversation."""
     payload = parse_payload(data, required={"room": str, "rating": int}, optional={"comment": str})
     conversation = support_service.conversation_for(user=user, slug=payload["room"])
-    check_rate(action="send", key=user.id)
     support_service.rate(visitor=user, conversation=conversation, rating=payload["rating"], comment=payload["comment"])
     push_conversation(conversation, to_visitor=False)
     return {"ok": True, "conversation": support_service.summarize_for_visitor(conversation=conversation)}

@@ -19,7 +19,6 @@ from .services import questions as question_service
 from .services import rooms as room_service
 from .services.errors import ServiceError
 from .services.presence import presence
-from .services.ratelimit import check_rate
 from .validation import parse_payload
 
 NAMESPACE = "/"
@@ -220,7 +219,6 @@ def on_delete_message(user: User, data: Any) -> dict:
 def on_mark_question(user: User, data: Any) -> dict:
     """The author asks their message as a question (`question` true, the default) or withdraws it."""
     payload = parse_payload(data, required={"room": str, "id": int}, optional={"question": bool})
-    check_rate(action="send", key=user.id)  # raising a hand is speaking up, and tells the whole room
     question = True if payload["question"] is None else payload["question"]
     message = question_service.mark_question(actor=user, message=_message(user, payload), question=question)
     broadcast_message_updated(message)

@@ -137,6 +137,13 @@ def list_users() -> list[User]:
     return list(db.session.scalars(db.select(User).where(User.role != "visitor").order_by(User.username)))
 
 
+def users_by_ids(user_ids: list[int]) -> list[User]:
+    """The accounts with these ids, by display name."""
+    if not user_ids:
+        return []
+    return list(db.session.scalars(db.select(User).where(User.id.in_(user_ids)).order_by(User.display_name)))
+
+
 def get_user(user_id: int) -> User:
     """The account with this id, or not_found."""
     user = db.session.get(User, user_id)

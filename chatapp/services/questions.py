@@ -5,6 +5,7 @@ from ..extensions import db
 from ..models import Message, Room, User, utcnow
 from .errors import ServiceError
 from .moderation import check_can_post, ensure_can_moderate, log_action
+from .ratelimit import check_rate
 from .rooms import ensure_can_enter
 
 MAX_OPEN_QUESTIONS = 200
@@ -12,6 +13,7 @@ MAX_OPEN_QUESTIONS = 200
 
 def mark_question(*, actor: User, message: Message, question: bool = True) -> Message:
     """The author asks their message as a question (question=True) or withdraws it (False)."""
+    check_rate(action="send", key=actor.id)  # raising a hand is speaking up, and tells the whole room
     room = message.room
     ensure_can_enter(user=actor, room=room)
     if message.sender_id != actor.id:

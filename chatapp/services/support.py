@@ -25,6 +25,7 @@ from ..models import (
 from . import messages as message_service
 from .errors import ServiceError
 from .presence import presence
+from .ratelimit import check_rate
 from .rooms import ensure_can_enter, get_room
 
 # The presence key of agents with the console open: their count is "agents online".
@@ -80,9 +81,14 @@ def list_agents() -> list[User]:
 # -- conversations -----------------------------------------------------------------------
 
 
+def conversation_of_visitor(visitor_id: int) -> Conversation | None:
+    """The one conversation of this visitor, if they have written yet."""
+    return db.session.scalar(db.select(Conversation).filter_by(visitor_id=visitor_id))
+
+
 def ensure_conversation(*, visitor: User, site: Site) -> Conversation:
     """The visitor's conversation, created (with its support room) on their first visit; commits."""
-    conversation = db.session.scalar(db.select(Conversation).filter_by(visitor_id=visitor.id))
+    conversation = conversation_of_visitor(visitor.id)
     if conversation is not None:
         db.session.commit()
         return conversation
@@ -257,6 +263,7 @@ def rate(*, visitor: User, conversation: Conversation, rating: object, comment: 
     """The visitor rates the help (1-5, optional comment) once the conversation is resolved."""
     if conversation.visitor_id != visitor.id:
         raise ServiceError("forbidden", "Only the visitor of a conversation can rate it.")
+    check_rate(action="send", key=visitor.id)  # a rating is written like a message
     if conversation.status != "resolved":
         raise ServiceError("conflict", "You can rate the help once the conversation is resolved.")
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:

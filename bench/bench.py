@@ -20,6 +20,7 @@ import os
 import platform
 import queue
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -29,9 +30,11 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import history  # bench/history.py: the big room's database and the in-process page timing
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -79,6 +82,8 @@ class Plan:
     fanout_saturate_s: float  # then the max-throughput phase, on the same connections
     saturate_window: int  # messages in flight during it
     nodelay_fanout: tuple[int, ...]  # fan-out sizes that also run the TCP_NODELAY experiment
+    deflate_fanout: tuple[int, ...]  # fan-out sizes that also run chatapp with permessage-deflate on
+    two_process_fanout: tuple[int, ...]  # fan-out sizes that also run two chatapp processes with Redis
     warmup_messages: int
     write: tuple[tuple[int, int], ...]  # (senders S, rooms K): S=1 shows one send's latency, large S the capacity
     write_duration_s: float
@@ -91,6 +96,10 @@ class Plan:
     polling_duration_s: float
     profile_clients: int | None  # the fan-out size profiled with py-spy (None: no profile)
     profile_senders: int | None  # the write-path size profiled with py-spy
+    history_messages: int  # history paging: messages in the one big room (bench/history.py builds it, cached)
+    history_pages: int  # 50-message pages at random `before` positions, in-process and end to end
+    history_newest: int  # then the newest page, this many times
+    history_without_index_pages: int  # the same pages with ix_message_room_id_id dropped (0: not measured)
     budget_s: float  # runs that would start past this are skipped and reported so
     contention_retries: int  # runs again (at most this often) when other processes took much of the server's core
     retry_until_s: float  # no retries after this many seconds, so that the budget holds
@@ -105,12 +114,16 @@ PLANS = {
         fanout_drain_s=10,
         fanout_saturate_s=5,
         saturate_window=8,
-        nodelay_fanout=(500,),
+        # wsgi.py sets TCP_NODELAY itself now, so the experiment would repeat chatapp's run; deflate and
+        # two processes at one size only: with 10,000 connections and history paging the run stays under 10 minutes.
+        nodelay_fanout=(),
+        deflate_fanout=(500,),
+        two_process_fanout=(500,),
         warmup_messages=5,
         write=((1, 1), (50, 25)),
         write_duration_s=8,
         write_warmup_s=2,
-        connections=2000,
+        connections=10_000,
         connections_hold_s=3,
         connections_settle_s=2,
         polling_clients=100,
@@ -118,6 +131,10 @@ PLANS = {
         polling_duration_s=8,
         profile_clients=500,
         profile_senders=50,
+        history_messages=1_000_000,
+        history_pages=200,
+        history_newest=20,
+        history_without_index_pages=10,
         budget_s=500,
         contention_retries=1,
         retry_until_s=300,
@@ -131,6 +148,8 @@ PLANS = {
         fanout_saturate_s=0.5,
         saturate_window=4,
         nodelay_fanout=(),  # the experiment still runs in the write path
+        deflate_fanout=(5,),
+        two_process_fanout=(5,),
         warmup_messages=2,
         write=((4, 2),),
         write_duration_s=0.5,
@@ -143,6 +162,10 @@ PLANS = {
         polling_duration_s=0.5,
         profile_clients=None,
         profile_senders=None,
+        history_messages=2_000,
+        history_pages=10,
+        history_newest=3,
+        history_without_index_pages=3,
         budget_s=240,
         contention_retries=0,
         retry_until_s=0,
@@ -805,7 +828,8 @@ class Bench:
         plan = self.plan
         for clients, rate in plan.fanout:
             for kind in FANOUT_SERVERS:
-                if kind is CHATAPP_NODELAY and clients not in plan.nodelay_fanout or not self.kind_wanted(kind):
+                only_at = {CHATAPP_NODELAY: plan.nodelay_fanout, CHATAPP_DEFLATE: plan.deflate_fanout, CHATAPP_2PROC: plan.two_process_fanout}
+                if kind in only_at and clients not in only_at[kind] or not self.kind_wanted(kind):
                     continue
                 name = f"fanout-c{clients}-{kind.name}"
                 if self.over_budget(name):
@@ -949,6 +973,59 @@ class Bench:
             self.record("polling", kind, {"clients": plan.polling_clients, "rate": plan.polling_rate}, measured)
             self._print(measured)
 
+    def history(self) -> None:
+        """50-message pages from a room of plan.history_messages: in-process, end to end, and the query plan."""
+        plan = self.plan
+        name = f"history-m{plan.history_messages}-chatapp"
+        if not self.kind_wanted(CHATAPP) or self.over_budget(name):
+            return
+        print(f"  [{self.elapsed():.0f} s] {name}: {history.PAGE}-message pages, room of {plan.history_messages:,} messages", flush=True)
+        logs = self.out / "logs"
+        workdir = Path(tempfile.mkdtemp(prefix="chatapp-history-"))
+        try:
+            cached, build = history_database(plan.history_messages, core=self.server_core, log=logs / "history-build.log")
+            print(f"    database {'reused' if build['cached'] else 'built'}: {build['messages_in_room']:,} messages in the room, "
+                  f"{build['build_seconds']} s to build, {build['file_bytes'] / 2**20:.0f} MiB ({cached.name})", flush=True)
+            copy = workdir / "history.sqlite3"  # the servers and the index experiment write to a copy, never the cache
+            shutil.copyfile(cached, copy)
+            pages = ["--pages", str(plan.history_pages), "--newest", str(plan.history_newest)]
+            service = history_tool(["service", "--db", str(copy), *pages], core=self.server_core,
+                                   timeout=120 + plan.history_pages, log=logs / "history-service.log")
+            with Server(CHATAPP, db_url=f"sqlite:///{copy}", log_dir=logs, core=self.server_core) as server:
+                config = {
+                    "scenario": "history",
+                    "room": history.ROOM,
+                    "cookies": [login(server.url, "hist01")],
+                    "befores": service["befores"],
+                    "newest_repeats": plan.history_newest,
+                    "limit": history.PAGE,
+                    "max_runtime_s": 60 + plan.history_pages,
+                }
+                measured = run_loadgen(config, server=server, out=self.out, name=name, core=self.loadgen_core)
+            without = None
+            if plan.history_without_index_pages:
+                without = history_tool(
+                    ["service", "--db", str(copy), "--drop-index", "--pages", str(plan.history_without_index_pages), "--newest", "2"],
+                    core=self.server_core, timeout=300, log=logs / "history-service.log",
+                )
+        except (RuntimeError, OSError, ValueError) as error:
+            self.failures.append(f"{name}: {error}")
+            print(f"    FAILED: {str(error)[:2000]}", flush=True)
+            return
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        for result in (service, without):
+            if result is not None:
+                result.pop("befores", None)  # the loadgen's config keeps them
+        measured.update(build=build, service=service, service_without_index=without)
+        self.record("history", CHATAPP, {"messages": plan.history_messages}, measured)
+        e2e = measured["result"]["random_page_ms"]
+        print(f"    in-process p50 {_fmt(service['random_page_ms']['p50'])} p99 {_fmt(service['random_page_ms']['p99'])} ms "
+              f"({service['statements_per_page']} statements/page); end to end p50 {_fmt(e2e['p50'])} p99 {_fmt(e2e['p99'])} ms; "
+              f"newest page {_fmt(service['newest_page_ms']['p50'])} / {_fmt(measured['result']['newest_page_ms']['p50'])} ms"
+              + (f"; without the index p50 {_fmt(without['random_page_ms']['p50'])} ms" if without else ""), flush=True)
+        print(f"    plan: {' | '.join(service['query_plan'])}", flush=True)
+
     @staticmethod
     def _print(measured: dict) -> None:
         r = measured["result"]
@@ -997,6 +1074,15 @@ class Bench:
         }
 
 
+def _senders_and_rooms(text: str) -> tuple[int, int]:
+    """"200:100" -> (200, 100): S senders spread over K rooms (two per room when K = S/2)."""
+    senders, _, room_count = text.partition(":")
+    pair = (int(senders), int(room_count or max(1, int(senders) // 2)))
+    if not (1 <= pair[1] <= pair[0] <= 2000):
+        raise argparse.ArgumentTypeError("S:K with 1 <= K <= S <= 2000")
+    return pair
+
+
 def write_rooms(kind: ServerKind, senders: int, room_count: int) -> list[str]:
     """The write path's rooms: fresh ones for each chatapp variant and size."""
     return [f"write-{kind.name}-s{senders}-{n:03d}" for n in range(room_count)]
@@ -1013,6 +1099,48 @@ def disturbance(measured: dict) -> float | None:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
+
+
+# -- history paging (bench/history.py) ---------------------------------------------------
+
+HISTORY_CACHE = RESULTS_DIR / "cache"  # git-ignored, reused between runs
+HISTORY_BUILD_TIMEOUT_S = 180  # a million rows take about 40 s on a quiet core; once, then cached
+
+
+def history_tool(args: list[str], *, core: int | None, timeout: float, log: Path) -> dict:
+    """Run bench/history.py (pinned like a server); the JSON it prints last."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as stderr:
+        process = spawn([sys.executable, str(BENCH_DIR / "history.py"), *args], core=core, cwd=PROJECT_ROOT,
+                        stdout=subprocess.PIPE, stderr=stderr)
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(process)
+        raise RuntimeError(f"bench/history.py {args[0]} took over {timeout:.0f} s (see {log})") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"bench/history.py {args[0]} exited with {process.returncode} (see {log})")
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+def history_database(messages: int, *, core: int | None, log: Path) -> tuple[Path, dict]:
+    """The cached database whose big room holds `messages` (built first if missing or its migrations changed)."""
+    HISTORY_CACHE.mkdir(parents=True, exist_ok=True)
+    key = history.cache_key(messages)
+    cached, info = HISTORY_CACHE / f"{key}.sqlite3", HISTORY_CACHE / f"{key}.json"
+    if cached.exists() and info.exists():
+        return cached, {**json.loads(info.read_text()), "cached": True}
+    for stale in [*HISTORY_CACHE.glob(f"history-{messages}-*.sqlite3"), *HISTORY_CACHE.glob(f"history-{messages}-*.json")]:
+        stale.unlink(missing_ok=True)
+    partial = HISTORY_CACHE / f"{key}.{os.getpid()}.partial"
+    try:
+        built = history_tool(["build", "--messages", str(messages), "--out", str(partial)], core=core,
+                             timeout=HISTORY_BUILD_TIMEOUT_S, log=log)
+        os.replace(partial, cached)  # whole or not at all, should two runs build at once
+    finally:
+        partial.unlink(missing_ok=True)
+    info.write_text(json.dumps(built))
+    return cached, {**built, "cached": False}
 
 
 # -- the report ------------------------------------------------------------------------
@@ -1208,6 +1336,19 @@ def write_markdown(report: dict, path: Path) -> None:
                 f"{others(run, 'saturate_cores')} | {x['loadgen']['cpu_utilization']:.2f} |"
             )
         out.append("")
+        fits = [(run_server, per_message_and_recipient(sat, run_server)) for run_server in dict.fromkeys(run["server"] for run in sat)]
+        fits = [(name, fit) for name, fit in fits if fit is not None]
+        if fits:
+            out += [
+                "Split of that CPU (least squares over the sizes C above, full load): µs/delivery = a / C + b, where a is",
+                "what one message costs once (receiving the send, storing, acking: per message) and b what each recipient costs",
+                "(queueing, framing and writing the frame: per delivery).",
+                "",
+                "| server | a: µs per message | b: µs per recipient | sizes |",
+                "|---|---|---|---|",
+            ]
+            out += [f"| {SHORT_LABELS.get(name, name).replace(chr(10), ' ')} | {a:.0f} | {b:.1f} | {n} |" for name, (a, b, n) in fits]
+            out.append("")
     wr = [run for run in runs if run["scenario"] == "write"]
     if wr:
         out += [
@@ -1256,6 +1397,53 @@ def write_markdown(report: dict, path: Path) -> None:
                 f"{r['lost']} | {r['duplicates']} | {cpu(run)} | {per_unit(run)} | {others(run)} | {r['loadgen']['cpu_utilization']:.2f} |"
             )
         out.append("")
+    hi = [run for run in runs if run["scenario"] == "history"]
+    if hi:
+        out += [
+            f"## History paging: {history.PAGE}-message pages from one room (chatapp only: the Node baseline keeps no history)",
+            "",
+            "In-process: `list_messages` + `to_dict` in a fresh session, pinned to the server's core. End to end: the `history`",
+            "event's ack over a WebSocket, one request at a time, at the same `before` positions. Random pages are cold for the",
+            "Markdown cache; the newest page is the same page again (warm).",
+            "",
+            "| messages in room | what | random page p50 / p99 / max (ms) | of which query / to_dict p50 (ms) | CPU time per random page p50 (ms) | newest page p50 / p99 (ms) | SQL statements per page | pages |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for run in hi:
+            svc, e2e, bare = run["service"], run["result"], run.get("service_without_index")
+            rows = [("in-process", svc), ("end to end (socket.io)", None)] + ([("in-process, index dropped", bare)] if bare else [])
+            for what, figures in rows:
+                page = figures["random_page_ms"] if figures else e2e["random_page_ms"]
+                newest = figures["newest_page_ms"] if figures else e2e["newest_page_ms"]
+                split = (f"{_fmt(figures['random_page_query_ms']['p50'])} / {_fmt(figures['random_page_to_dict_ms']['p50'])}"
+                         if figures else "-")
+                # End to end: the server's CPU time over the measured pages, per page (mean, not median).
+                cpu_page = (_fmt((figures.get("random_page_cpu_ms") or {}).get("p50")) if figures else
+                            _fmt(None if run.get("server_proc", {}).get("cpu_seconds") is None
+                                 else run["server_proc"]["cpu_seconds"] * 1000 / e2e["pages"]) + " (server, mean)")
+                out.append(
+                    f"| {run['build']['messages_in_room']:,} | {what} | {lat({'x': page}, 'x')} | {split} | {cpu_page} | "
+                    f"{_fmt(newest['p50'])} / {_fmt(newest['p99'])} | {', '.join(map(str, figures['statements_per_page'])) if figures else '-'} | "
+                    f"{page['count']} |"
+                )
+            build = run["build"]
+            out += [
+                "",
+                f"Database: {build['messages_total']:,} messages ({build['mentions']:,} with a mention) from {build['senders']} senders, "
+                f"{build['file_bytes'] / 2**20:.0f} MiB, built in {build['build_seconds']} s"
+                + (" (an earlier run; reused from bench/results/cache/)" if build["cached"] else " (this run)")
+                + f". In-process, the timing process had {num(svc.get('cpu_share_while_timed'))} of its core while timed (1.00: it never"
+                f" waited for another process); end to end, the server used {cpu(run)} of its core, and others {others(run)}.",
+                "",
+                "Query plan of the page query (`EXPLAIN QUERY PLAN`):",
+                "",
+                "```",
+                *svc["query_plan"],
+                "```",
+            ]
+            if bare:
+                out += ["", "With `ix_message_room_id_id` dropped (a copy of the database):", "", "```", *bare["query_plan"], "```"]
+            out.append("")
     two = [run for run in fan if run["server"] == CHATAPP_2PROC.name]
     if two:
         out += [
@@ -1331,6 +1519,17 @@ SHORT_LABELS = {
     NODE.name: "Node\nsocket.io",
 }
 COLORS = {CHATAPP.name: "#1f77b4", CHATAPP_2PROC.name: "#d62728", CHATAPP_DEFLATE.name: "#ff7f0e", CHATAPP_NODELAY.name: "#9467bd", NODE.name: "#2ca02c"}
+
+
+def per_message_and_recipient(runs: list[dict], server: str) -> tuple[float, float, int] | None:
+    """(a, b, sizes): the least-squares fit of full-load µs/delivery = a / C + b over server's fan-out sizes C."""
+    points = [(1 / run["params"]["clients"], server_cpu_per_unit(run, saturation=True)) for run in runs if run["server"] == server]
+    points = [(x, y) for x, y in points if y is not None]
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x, mean_y = sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points)
+    a = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+    return a, mean_y - a * mean_x, len(points)
 
 
 def server_cpu_per_unit(run: dict, *, saturation: bool = False) -> float | None:
@@ -1468,10 +1667,34 @@ def plot(report: dict, out: Path) -> list[str]:
         fig.savefig(out / "write-connections-polling.png", dpi=100)
         plt.close(fig)
         made.append("write-connections-polling.png")
+
+    hi = [run for run in runs if run["scenario"] == "history"]
+    if hi:
+        run = hi[-1]
+        bars = [("in-process\nrandom page", run["service"]["random_page_ms"]), ("in-process\nnewest page", run["service"]["newest_page_ms"]),
+                ("end to end\nrandom page", run["result"]["random_page_ms"]), ("end to end\nnewest page", run["result"]["newest_page_ms"])]
+        if run.get("service_without_index"):
+            bars.append(("in-process, index\ndropped, random", run["service_without_index"]["random_page_ms"]))
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        ax.bar(range(len(bars)), [b["p99"] or 0 for _, b in bars], color=COLORS[CHATAPP.name], alpha=0.45, label="p99")
+        ax.bar(range(len(bars)), [b["p50"] or 0 for _, b in bars], color=COLORS[CHATAPP.name], label="median")
+        ax.axhline(5, color="k", linestyle="--", linewidth=1, label="target: median 5 ms")
+        ax.set_xticks(range(len(bars)), [label for label, _ in bars], fontsize=8)
+        ax.set_yscale("log")
+        ax.set_ylabel("ms per 50-message page (log)")
+        ax.set_title(f"History paging, room of {run['build']['messages_in_room']:,} messages")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "history.png", dpi=100)
+        plt.close(fig)
+        made.append("history.png")
     return made
 
 
 # -- set-up and main -------------------------------------------------------------------
+
+# In this order; the targets of issue #8 (connections, history) before long-polling, which the budget skips first.
+SCENARIOS = ("fanout", "write", "connections", "history", "polling")
 
 def ensure_node_packages() -> None:
     """npm ci in bench/loadgen and bench/node-baseline when their node_modules are missing or stale."""
@@ -1482,6 +1705,19 @@ def ensure_node_packages() -> None:
             continue
         print(f"npm ci in {folder.relative_to(PROJECT_ROOT)}", flush=True)
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=600)
+
+
+def raise_open_files() -> int:
+    """Lift this process's open-files soft limit to the hard one; the servers and the generator inherit it.
+
+    The generator holds a socket per client, and each server one per connection: 10,000 idle
+    connections need more than the usual soft limit of 1024.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def pick_cores() -> tuple[int | None, int | None, str]:
@@ -1503,9 +1739,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default bench/results/MODE)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile (full mode)")
     parser.add_argument("--render", type=Path, metavar="DIR", help="only redo results.md and the plots from DIR/results.json")
-    parser.add_argument("--only", action="append", choices=["fanout", "write", "connections", "polling"], help="run only these scenarios")
+    parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="run only these scenarios")
     parser.add_argument(
         "--server", action="append", choices=[kind.name for kind in ALL_SERVERS], help="run only these server kinds (repeatable)"
+    )
+    parser.add_argument(
+        "--senders", action="append", type=_senders_and_rooms, metavar="S:K",
+        help="write path: S senders in K rooms instead of the mode's sizes (repeatable; makes max S accounts)",
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
@@ -1522,11 +1762,14 @@ def main(argv: list[str] | None = None) -> int:
     for stale in ("results.json", "results.md"):
         (out / stale).unlink(missing_ok=True)
     plan = PLANS[args.mode]
+    if args.senders:
+        plan = replace(plan, write=tuple(args.senders), users=max(plan.users, *(senders for senders, _ in args.senders)))
     ensure_node_packages()
     server_core, loadgen_core, pinning = pick_cores()
     if loadgen_core is not None:
         os.sched_setaffinity(0, {loadgen_core})  # keep this driver off the server's core
-    print(f"bench ({args.mode}): {pinning}; output in {out}", flush=True)
+    open_files = raise_open_files()
+    print(f"bench ({args.mode}): {pinning}; open files limit {open_files}; output in {out}", flush=True)
 
     bench = Bench(
         mode=args.mode,
@@ -1549,12 +1792,13 @@ def main(argv: list[str] | None = None) -> int:
         with bench.server(CHATAPP) as server:
             bench.cookies = [login(server.url, name) for name in names]
         print(f"seeded {len(names)} users and {len(rooms)} rooms, logged them in: {time.monotonic() - t0:.1f} s", flush=True)
-        for scenario in ("fanout", "write", "connections", "polling"):
+        for scenario in SCENARIOS:
             if bench.wanted(scenario):
                 print(f"{scenario}:", flush=True)
                 getattr(bench, scenario if scenario != "write" else "write_path")()
         report = bench.report()
         report["machine"]["pinning"] = pinning
+        report["machine"]["open_files_limit"] = open_files
         report["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         (out / "results.json").write_text(json.dumps(report, indent=1))
         write_markdown(report, out / "results.md")

@@ -85,6 +85,10 @@ class Config:
     # broadcast throughput and doubles memory per socket (docs/performance.md). Turn it
     # on where bandwidth, not server CPU, is what runs out.
     SOCKETIO_WEBSOCKET_COMPRESSION = _bool("SOCKETIO_WEBSOCKET_COMPRESSION", False)
+    # Group commit: the sends that arrive while one transaction is being written share the
+    # next one (each in its own SAVEPOINT; each acked only after that COMMIT). Off: one
+    # transaction per send (services/committer.py, docs/performance.md).
+    GROUP_COMMIT = _bool("GROUP_COMMIT", True)
 
     # Classroom: how long after sending an author may still delete their own message
     # (moderators may delete any message at any time). 0: no time limit.

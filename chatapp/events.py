@@ -6,6 +6,7 @@ import logging
 from typing import Any, Callable
 
 from flask import request, session
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
@@ -69,7 +70,7 @@ def acked(handler: Callable[[User, Any], dict]) -> Callable[[Any], dict]:
         try:
             user = acting_user()
             if user is None:
-                raise ServiceError("unauthorized", "Your session has ended; log in again.")
+                raise ServiceError("unauthorized", _("Your session has ended; log in again."))
             return handler(user, data)
         except ServiceError as error:
             db.session.rollback()
@@ -77,7 +78,7 @@ def acked(handler: Callable[[User, Any], dict]) -> Callable[[Any], dict]:
         except Exception:  # noqa: BLE001 - bad input never drops the connection
             db.session.rollback()
             log.exception("socket event %s failed", handler.__name__)
-            return {"ok": False, "error": "invalid", "message": "The server could not handle that request; try again."}
+            return {"ok": False, "error": "invalid", "message": _("The server could not handle that request; try again.")}
 
     return wrapper
 
@@ -99,7 +100,7 @@ def on_connect(auth: Any = None) -> None:
     if not current_user.is_authenticated:
         try:
             check_rate(action="handshake", key=request.remote_addr)
-            raise ServiceError("unauthorized", "Log in to chat.")
+            raise ServiceError("unauthorized", _("Log in to chat."))
         except ServiceError as error:
             # The client's connect_error gets .message (text) and .data (the error object).
             raise ConnectionRefusedError(error.message, error.to_dict()) from None

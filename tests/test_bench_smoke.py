@@ -108,3 +108,16 @@ def test_two_processes_with_redis_share_the_fanout(report):
         assert run["server_proc"]["cpu_seconds"] is not None and run["redis_proc"]["cpu_seconds"] is not None
         assert run["redis_proc"]["peak_rss_bytes"] > 0
     assert "two chatapp processes with Redis" in (report["_out"] / "results.md").read_text()
+
+
+def test_history_pages_are_timed_in_process_and_end_to_end_on_the_index(report):
+    (run,) = runs(report, "history")
+    service, end_to_end, bare = run["service"], run["result"], run["service_without_index"]
+    assert run["server"] == "chatapp" and run["build"]["messages_in_room"] == run["params"]["messages"] > 0
+    assert service["messages_per_page"] == [50] and end_to_end["page_sizes"] == [50]
+    assert len(service["statements_per_page"]) == 1  # the same for every page
+    assert service["random_page_ms"]["count"] == end_to_end["random_page_ms"]["count"] == service["pages"]
+    assert end_to_end["newest_page_ms"]["count"] > 0
+    assert any("USING INDEX ix_message_room_id_id" in step for step in service["query_plan"])
+    assert not any("ix_message_room_id_id" in step for step in bare["query_plan"]) and bare["index_dropped"]
+    assert "History paging" in (report["_out"] / "results.md").read_text() and "history.png" in report["plots"]

@@ -531,6 +531,42 @@ async function connectionsScenario() {
   };
 }
 
+// History paging: one client asks for 50-message pages, one at a time, at the `before`
+// positions the driver chose (null: the newest page); latency from emit to ack.
+async function historyScenario() {
+  const client = await openClients(1, config.cookies || [], "websocket", config.room);
+  const socket = client.sockets[0];
+  const latencies = { random: [], newest: [] };
+  const sizes = new Set();
+  const ask = async (before) => {
+    const payload = { room: config.room, limit: config.limit || 50 };
+    if (before !== null) payload.before = before;
+    const t0 = performance.now();
+    const ack = await call(socket, "history", payload);
+    const ms = performance.now() - t0;
+    sizes.add(ack.messages.length);
+    return ms;
+  };
+  for (let i = 0; i < Math.min(5, config.befores.length); i += 1) await ask(config.befores[i]); // warm-up
+  const cpuStart = process.cpuUsage();
+  phase("measure_start");
+  const start = performance.now();
+  for (const before of config.befores) latencies.random.push(await ask(before));
+  for (let i = 0; i < (config.newest_repeats || 0); i += 1) latencies.newest.push(await ask(null));
+  const end = performance.now();
+  phase("measure_end");
+  const cpu = cpuSeconds(cpuStart);
+  const wall = (end - start) / 1000;
+  return {
+    pages: latencies.random.length + latencies.newest.length,
+    page_sizes: [...sizes].sort((a, b) => a - b),
+    random_page_ms: summarize(latencies.random),
+    newest_page_ms: summarize(latencies.newest),
+    latency_cdf_ms: cdf(latencies.random),
+    loadgen: { cpu_seconds: cpu, wall_seconds: wall, cpu_utilization: cpu / wall },
+  };
+}
+
 async function main() {
   let result;
   try {
@@ -538,6 +574,7 @@ async function main() {
     else if (config.scenario === "polling") result = await broadcastScenario("polling");
     else if (config.scenario === "write") result = await writeScenario();
     else if (config.scenario === "connections") result = await connectionsScenario();
+    else if (config.scenario === "history") result = await historyScenario();
     else throw new Error(`unknown scenario ${config.scenario}`);
     emitLine({ event: "result", result });
   } catch (err) {

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
 from .errors import ServiceError
+from .rows import by_id
 from .text import clean_name
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
@@ -30,27 +32,28 @@ def check_username(username: str) -> str:
     if not USERNAME_RE.match(name):
         raise ServiceError(
             "invalid",
-            "A username is 3 to 32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.",
+            _("A username is 3 to 32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit."),
         )
     return name
 
 
 def check_display_name(display_name: str) -> str:
     """Return a clean display name or raise invalid."""
-    return clean_name(display_name, what="display name", max_length=MAX_DISPLAY_NAME_LENGTH)
+    return clean_name(display_name, what=_("display name"), max_length=MAX_DISPLAY_NAME_LENGTH)
 
 
 def check_password(password: str) -> str:
     """Return the password if it is long enough, else raise invalid."""
     if not isinstance(password, str) or not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise ServiceError("invalid", f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.")
+        raise ServiceError("invalid", _("A password is %(min)d to %(max)d characters.", min=MIN_PASSWORD_LENGTH,
+                                         max=MAX_PASSWORD_LENGTH))
     return password
 
 
 def check_role(role: str) -> str:
     """Return the role if it is one of ROLES, else raise invalid."""
     if role not in ROLES:
-        raise ServiceError("invalid", f"A role is one of: {', '.join(ROLES)}.")
+        raise ServiceError("invalid", _("A role is one of: %(roles)s.", roles=", ".join(ROLES)))
     return role
 
 
@@ -61,7 +64,7 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
     check_role(role)
     shown = check_display_name(display_name if display_name else name)
     if db.session.scalar(db.select(User.id).filter_by(username=name)) is not None:
-        raise ServiceError("conflict", "That username is taken; choose another.")
+        raise ServiceError("conflict", _("That username is taken; choose another."))
     user = User(username=name, display_name=shown, role=role)
     user.set_password(password)
     db.session.add(user)
@@ -69,7 +72,7 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
         db.session.commit()
     except IntegrityError:  # the same username registered by a concurrent request
         db.session.rollback()
-        raise ServiceError("conflict", "That username is taken; choose another.") from None
+        raise ServiceError("conflict", _("That username is taken; choose another.")) from None
     return user
 
 
@@ -94,7 +97,7 @@ def load_user_by_session_id(session_id: str) -> User | None:
         user_id, epoch = (int(part) for part in session_id.split(":"))
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, user_id)
+    user = by_id(User, user_id)  # every socket event reloads its user: Core, not the ORM
     if user is None or user.session_epoch != epoch or not user.is_active or user.is_visitor:
         return None
     return user
@@ -109,11 +112,11 @@ def end_sessions(*, user: User) -> None:
 def set_role(*, actor: User, user: User, role: str) -> User:
     """Change user's role; only admins may, and never their own."""
     if actor.role != "admin":
-        raise ServiceError("forbidden", "Only an admin can change roles.")
+        raise ServiceError("forbidden", _("Only an admin can change roles."))
     if actor.id == user.id:
-        raise ServiceError("forbidden", "You cannot change your own role; ask another admin.")
+        raise ServiceError("forbidden", _("You cannot change your own role; ask another admin."))
     if user.is_visitor:
-        raise ServiceError("forbidden", "A website visitor is not an account; it has no role to change.")
+        raise ServiceError("forbidden", _("A website visitor is not an account; it has no role to change."))
     user.role = check_role(role)
     db.session.commit()
     return user
@@ -122,9 +125,9 @@ def set_role(*, actor: User, user: User, role: str) -> User:
 def set_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate or reactivate user; deactivation ends their sessions."""
     if actor.role != "admin":
-        raise ServiceError("forbidden", "Only an admin can deactivate accounts.")
+        raise ServiceError("forbidden", _("Only an admin can deactivate accounts."))
     if actor.id == user.id:
-        raise ServiceError("forbidden", "You cannot deactivate your own account.")
+        raise ServiceError("forbidden", _("You cannot deactivate your own account."))
     user.is_active_account = active
     if not active:
         user.session_epoch += 1
@@ -148,5 +151,5 @@ def get_user(user_id: int) -> User:
     """The account with this id, or not_found."""
     user = db.session.get(User, user_id)
     if user is None:
-        raise ServiceError("not_found", "No such account.")
+        raise ServiceError("not_found", _("No such account."))
     return user

@@ -6,11 +6,14 @@ import secrets
 import unicodedata
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROOM_KINDS, Ban, Conversation, Membership, Room, User, utcnow
 from .errors import ServiceError
+from .rows import exists, find
 from .text import clean_name
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -18,19 +21,19 @@ MAX_ROOM_NAME_LENGTH = 80
 # No 0/O or 1/I/L: codes are read aloud in class and typed by hand.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 8
-BANNED_MESSAGE = "You have been banned from this room by its moderators."
+BANNED_MESSAGE = _l("You have been banned from this room by its moderators.")
 
 
 def check_slug(slug: str) -> str:
     """Return the slug or raise invalid."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise ServiceError("invalid", "A room address is 1 to 64 lowercase letters, digits or '-'.")
+        raise ServiceError("invalid", _("A room address is 1 to 64 lowercase letters, digits or '-'."))
     return slug
 
 
 def check_room_name(name: str) -> str:
     """Return a clean room name or raise invalid."""
-    return clean_name(name, what="room name", max_length=MAX_ROOM_NAME_LENGTH)
+    return clean_name(name, what=_("room name"), max_length=MAX_ROOM_NAME_LENGTH)
 
 
 def slugify(name: str) -> str:
@@ -57,7 +60,7 @@ def create_room(
         while db.session.scalar(db.select(Room.id).filter_by(slug=slug)) is not None:
             slug = f"{base}-{secrets.token_hex(2)}"
     if db.session.scalar(db.select(Room.id).filter_by(slug=slug)) is not None:
-        raise ServiceError("conflict", "A room with that address exists already; choose another.")
+        raise ServiceError("conflict", _("A room with that address exists already; choose another."))
     room = Room(
         slug=slug,
         name=clean_name,
@@ -74,14 +77,14 @@ def create_room(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ServiceError("conflict", "A room with that address exists already; choose another.") from None
+        raise ServiceError("conflict", _("A room with that address exists already; choose another.")) from None
     return room
 
 
 def create_class(*, name: str, teacher: User, code_valid_for: timedelta | None = None) -> Room:
     """A teacher (staff or admin) creates a class: a private room with a join code, valid for code_valid_for (None: until changed)."""
     if not teacher.is_staff:
-        raise ServiceError("forbidden", "Only teachers (staff accounts) can create a class.")
+        raise ServiceError("forbidden", _("Only teachers (staff accounts) can create a class."))
     expires_at = utcnow() + code_valid_for if code_valid_for else None
     return create_room(name=name, creator=teacher, private=True, is_class=True, join_code_expires_at=expires_at)
 
@@ -97,21 +100,21 @@ def new_join_code() -> str:
 def get_room(slug: object) -> Room:
     """The room with this slug, or not_found."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise ServiceError("not_found", "There is no such room.")
-    room = db.session.scalar(db.select(Room).filter_by(slug=slug))
+        raise ServiceError("not_found", _("There is no such room."))
+    room = find(Room, slug=slug)  # every event looks its room up: Core, not the ORM (docs/performance.md)
     if room is None:
-        raise ServiceError("not_found", "There is no such room.")
+        raise ServiceError("not_found", _("There is no such room."))
     return room
 
 
 def get_membership(*, user: User, room: Room) -> Membership | None:
     """user's membership of room, if any."""
-    return db.session.scalar(db.select(Membership).filter_by(user_id=user.id, room_id=room.id))
+    return find(Membership, user_id=user.id, room_id=room.id)
 
 
 def is_banned(*, user: User, room: Room) -> bool:
     """Whether a moderator banned user from room."""
-    return db.session.scalar(db.select(Ban.id).filter_by(user_id=user.id, room_id=room.id)) is not None
+    return exists(Ban, user_id=user.id, room_id=room.id)
 
 
 def can_enter(*, user: User, room: Room) -> bool:
@@ -145,12 +148,12 @@ def ensure_can_enter(*, user: User, room: Room) -> None:
     """Raise forbidden unless user may read and write in room."""
     if not can_enter(user=user, room=room):
         if room.is_support or user.is_visitor:
-            raise ServiceError("forbidden", "This conversation is not open to you.")
+            raise ServiceError("forbidden", _("This conversation is not open to you."))
         if room.is_direct:
-            raise ServiceError("forbidden", "These direct messages are between two other people.")
+            raise ServiceError("forbidden", _("These direct messages are between two other people."))
         if is_banned(user=user, room=room):
             raise ServiceError("forbidden", BANNED_MESSAGE)
-        raise ServiceError("forbidden", "This room is private; ask its owner for the join code.")
+        raise ServiceError("forbidden", _("This room is private; ask its owner for the join code."))
 
 
 def can_see_notes(*, user: User, room: Room) -> bool:
@@ -177,17 +180,17 @@ def room_for_code(*, user: User, code: object) -> Room:
     """The room user may join with this code; refuses unknown and expired codes and banned users."""
     clean = "".join(code.split()).upper() if isinstance(code, str) else ""
     if not clean or len(clean) > 32:
-        raise ServiceError("invalid", "Type the join code your teacher or host gave you.")
+        raise ServiceError("invalid", _("Type the join code your teacher or host gave you."))
     room = db.session.scalar(db.select(Room).filter_by(join_code=clean))
     if room is None:
-        raise ServiceError("not_found", "No room has that join code; check it and try again.")
+        raise ServiceError("not_found", _("No room has that join code; check it and try again."))
     if user.is_visitor:
-        raise ServiceError("forbidden", "This conversation is not open to you.")
+        raise ServiceError("forbidden", _("This conversation is not open to you."))
     if is_banned(user=user, room=room) and user.role != "admin":
         raise ServiceError("forbidden", BANNED_MESSAGE)
     expired = room.join_code_expires_at is not None and room.join_code_expires_at <= utcnow()
     if expired and get_membership(user=user, room=room) is None:  # members already in keep their place
-        raise ServiceError("forbidden", "This join code has expired; ask your teacher or the room's moderators for a new one.")
+        raise ServiceError("forbidden", _("This join code has expired; ask your teacher or the room's moderators for a new one."))
     return room
 
 

@@ -5,6 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -60,7 +61,7 @@ class Queue:
 def ensure_agent(user: User) -> None:
     """Raise forbidden unless user is staff or admin (the only people who work the desk)."""
     if not user.is_staff:
-        raise ServiceError("forbidden", "Only support staff can do that.")
+        raise ServiceError("forbidden", _("Only support staff can do that."))
 
 
 def agents_online() -> bool:
@@ -106,7 +107,7 @@ def get_conversation(*, room: Room) -> Conversation:
     """The conversation of a support room, or not_found."""
     conversation = db.session.scalar(db.select(Conversation).filter_by(room_id=room.id)) if room.is_support else None
     if conversation is None:
-        raise ServiceError("not_found", "There is no such conversation.")
+        raise ServiceError("not_found", _("There is no such conversation."))
     return conversation
 
 
@@ -136,18 +137,21 @@ def post_to_conversation(
         ensure_visitor_ready(conversation=conversation)
 
     def bookkeeping(message: Message) -> None:
-        conversation.last_message_at = message.created_at
-        conversation.last_message_id = message.id
-        _touch(conversation)
-        if sender.is_visitor and conversation.status != "open":
-            conversation.status = "open"
-            conversation.resolved_at = None
-        elif sender.is_staff and not internal and conversation.assignee_id is None:
-            conversation.assignee_id = sender.id
+        # In the session that stores the message (the group committer's has its own copy).
+        kept = db.session.get(Conversation, conversation.id)
+        kept.last_message_at = message.created_at
+        kept.last_message_id = message.id
+        _touch(kept)
+        if sender.is_visitor and kept.status != "open":
+            kept.status = "open"
+            kept.resolved_at = None
+        elif sender.is_staff and not internal and kept.assignee_id is None:
+            kept.assignee_id = sender.id
 
     result = message_service.post_message(
         sender=sender, room=room, body=body, client_id=client_id, internal=internal, on_stored=bookkeeping
     )
+    db.session.expire(conversation)  # read again what the bookkeeping committed
     return SupportPost(result=result, conversation=conversation)
 
 
@@ -159,23 +163,23 @@ def ensure_visitor_ready(*, conversation: Conversation) -> None:
     profile = db.session.scalar(db.select(VisitorProfile).filter_by(user_id=conversation.visitor_id))
     missing = []
     if site.prechat_name_required and not (profile and profile.name):
-        missing.append("your name")
+        missing.append(_("your name"))
     if site.prechat_email_required and not (profile and profile.email):
-        missing.append("your e-mail address")
+        missing.append(_("your e-mail address"))
     if missing:
-        raise ServiceError("invalid", f"Tell us {' and '.join(missing)} first, in the form above.")
+        raise ServiceError("invalid", _("Tell us %(what)s first, in the form above.", what=_(" and ").join(missing)))
 
 
 def _check_view(view: object) -> str:
     if view not in QUEUE_VIEWS:
-        raise ServiceError("invalid", f"view is one of: {', '.join(QUEUE_VIEWS)}.")
+        raise ServiceError("invalid", _("view is one of: %(views)s.", views=", ".join(QUEUE_VIEWS)))
     return view  # type: ignore[return-value]
 
 
 def check_status(status: object) -> str:
     """Return status if it is one of CONVERSATION_STATUSES, else raise invalid."""
     if status not in CONVERSATION_STATUSES:
-        raise ServiceError("invalid", f"status is one of: {', '.join(CONVERSATION_STATUSES)}.")
+        raise ServiceError("invalid", _("status is one of: %(statuses)s.", statuses=", ".join(CONVERSATION_STATUSES)))
     return status  # type: ignore[return-value]
 
 
@@ -226,7 +230,7 @@ def claim(*, agent: User, conversation: Conversation) -> Conversation:
     """Assign an unassigned conversation to the agent; conflict if another agent has it."""
     ensure_agent(agent)
     if conversation.assignee_id not in (None, agent.id):
-        raise ServiceError("conflict", f"{conversation.assignee.display_name} has this conversation already.")
+        raise ServiceError("conflict", _("%(name)s has this conversation already.", name=conversation.assignee.display_name))
     conversation.assignee_id = agent.id
     _touch(conversation)
     db.session.commit()
@@ -242,7 +246,7 @@ def assign(*, agent: User, conversation: Conversation, assignee_id: object) -> C
         is_id = isinstance(assignee_id, int) and not isinstance(assignee_id, bool)
         assignee = db.session.get(User, assignee_id) if is_id else None
         if assignee is None or not assignee.is_staff or not assignee.is_active:
-            raise ServiceError("invalid", "A conversation can only be assigned to an active staff account.")
+            raise ServiceError("invalid", _("A conversation can only be assigned to an active staff account."))
         conversation.assignee_id = assignee.id
     _touch(conversation)
     db.session.commit()
@@ -262,17 +266,17 @@ def set_status(*, agent: User, conversation: Conversation, status: object) -> Co
 def rate(*, visitor: User, conversation: Conversation, rating: object, comment: object = None) -> Conversation:
     """The visitor rates the help (1-5, optional comment) once the conversation is resolved."""
     if conversation.visitor_id != visitor.id:
-        raise ServiceError("forbidden", "Only the visitor of a conversation can rate it.")
+        raise ServiceError("forbidden", _("Only the visitor of a conversation can rate it."))
     check_rate(action="send", key=visitor.id)  # a rating is written like a message
     if conversation.status != "resolved":
-        raise ServiceError("conflict", "You can rate the help once the conversation is resolved.")
+        raise ServiceError("conflict", _("You can rate the help once the conversation is resolved."))
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ServiceError("invalid", "A rating is a whole number from 1 to 5.")
+        raise ServiceError("invalid", _("A rating is a whole number from 1 to 5."))
     text = comment.strip() if isinstance(comment, str) else None
     if comment is not None and not isinstance(comment, str):
-        raise ServiceError("invalid", "comment is text.")
+        raise ServiceError("invalid", _("comment is text."))
     if text and len(text) > MAX_RATING_COMMENT_LENGTH:
-        raise ServiceError("too_large", f"A comment can be at most {MAX_RATING_COMMENT_LENGTH} characters.",
+        raise ServiceError("too_large", _("A comment can be at most %(max)d characters.", max=MAX_RATING_COMMENT_LENGTH),
                            limit=MAX_RATING_COMMENT_LENGTH)
     conversation.rating = rating
     conversation.rating_comment = text or None
@@ -384,14 +388,14 @@ def get_canned(canned_id: int) -> CannedResponse:
     """The canned response with this id, or not_found."""
     canned = db.session.get(CannedResponse, canned_id)
     if canned is None:
-        raise ServiceError("not_found", "There is no such canned response.")
+        raise ServiceError("not_found", _("There is no such canned response."))
     return canned
 
 
 def _check_canned(shortcut: object, body: object) -> tuple[str, str]:
     clean_shortcut = shortcut.strip().lower().lstrip("/") if isinstance(shortcut, str) else ""
     if not SHORTCUT_RE.match(clean_shortcut):
-        raise ServiceError("invalid", "A shortcut is 1 to 32 lowercase letters, digits, '-' or '_'.")
+        raise ServiceError("invalid", _("A shortcut is 1 to 32 lowercase letters, digits, '-' or '_'."))
     text = message_service.check_body(body)
     return clean_shortcut, text
 
@@ -410,7 +414,7 @@ def save_canned(*, agent: User, shortcut: object, body: object, canned: CannedRe
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ServiceError("conflict", f"The shortcut /{clean_shortcut} is taken; choose another.") from None
+        raise ServiceError("conflict", _("The shortcut /%(shortcut)s is taken; choose another.", shortcut=clean_shortcut)) from None
     return canned
 
 

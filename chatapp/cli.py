@@ -12,6 +12,7 @@ from .extensions import db
 from .models import ROLES, User
 from .services import accounts, rooms, sites
 from .services.errors import ServiceError
+from .services.preferences import LANGUAGES
 
 DEMO_ROOMS = [
     ("general", "General", False),
@@ -83,12 +84,15 @@ def site_cli() -> None:
               help="An origin the widget is embedded on, like https://shop.example (repeatable).")
 @click.option("--identity-secret", default=None, help="Lets host pages vouch for their signed-in users (HMAC-SHA256).")
 @click.option("--prechat", is_flag=True, help="Ask visitors for their name and e-mail before the chat.")
+@click.option("--language", type=click.Choice(["auto", *LANGUAGES]), default="auto", show_default=True,
+              help="The widget's language; auto: the host page's <html lang>, else the visitor's browser's.")
 @click.option("--app-url", default=None, help="This chatapp's public address, for the snippet [CHATAPP_URL or http://HOST:PORT].")
 def create_site_command(name: str, origins: tuple[str, ...], identity_secret: str | None, prechat: bool,
-                        app_url: str | None) -> None:
+                        language: str, app_url: str | None) -> None:
     """Register a website; print its site key and the embed snippet."""
     try:
-        site = sites.create_site(name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat)
+        site = sites.create_site(name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat,
+                                 language=None if language == "auto" else language)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created site {site.name} (id {site.id}).")

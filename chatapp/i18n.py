@@ -1,16 +1,18 @@
-"""Languages: the locale of each request, the switcher's cookie, and the compiled catalogues."""
+"""Languages: the locale of each request (account, switcher cookie, browser), the switcher, the catalogues."""
 from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, redirect, request
+from flask import Blueprint, Flask, has_request_context, redirect, request, session
+from flask_login import current_user
+from sqlalchemy.orm.exc import DetachedInstanceError
+from wtforms.fields.choices import SelectChoice
 
 from .extensions import babel
 from .redirects import safe_next
+from .services import preferences
+from .services.preferences import LANGUAGE_NAMES, LANGUAGES
 
-# Locale ids as Babel names them, and the <html lang> tag (BCP 47) of each.
-LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
-LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 DEFAULT_LOCALE = "en"
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -20,11 +22,42 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
-    """The user's choice (the switcher's cookie), else the browser's Accept-Language, else English."""
+    """The account's setting, else the switcher's cookie, else the browser's Accept-Language, else English.
+
+    Socket events run in their handshake's request, so they speak the handshake's language. Outside
+    any request (CLI commands, background tasks) it is English.
+    """
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    own = own_language()
+    if own is not None:
+        return own
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LOCALE
+
+
+def own_language() -> str | None:
+    """The logged-in account's language setting; for a widget visitor's socket, its site's language."""
+    from .events import VISITOR_SESSION_KEY
+
+    visitor_id = session.get(VISITOR_SESSION_KEY)  # set only in a widget socket's own session
+    if visitor_id is not None:
+        return preferences.visitor_language(visitor_id)
+    try:
+        if current_user.is_authenticated and current_user.language in LANGUAGES:
+            return current_user.language
+    except DetachedInstanceError:  # the session was closed under this request (a socket disconnected inline)
+        pass
+    return None
+
+
+def language_choices(automatic: str) -> list[SelectChoice]:
+    """The choices of a language select: "" labelled automatic, then each language in its own name."""
+    return [SelectChoice("", automatic)] + [
+        SelectChoice(code, name, render_kw={"lang": LANGUAGES[code]}) for code, name in LANGUAGE_NAMES.items()
+    ]
 
 
 def html_lang() -> str:
@@ -40,17 +73,19 @@ def html_lang() -> str:
 
 @bp.post("/lang")
 def set_language():
-    """Remember the chosen language in a cookie and go back to the page it was chosen on."""
+    """Remember the chosen language in a cookie (and in a logged-in account) and go back to the page."""
     response = redirect(safe_next(request.form.get("next")))
     language = request.form.get("lang")
     if language in LANGUAGES:
+        if current_user.is_authenticated and not current_user.is_visitor:
+            preferences.set_language(user=current_user._get_current_object(), language=language)
         response.set_cookie(LANG_COOKIE, language, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True,
                             secure=request.is_secure)
     return response
 
 
-def compile_catalogues(source: str, target: str) -> None:
-    """Compile each source/<lang>/LC_MESSAGES/messages.po into target/ when missing or older.
+def compile_catalogues(source: str, target: str, domain: str = "messages") -> None:
+    """Compile each source/<lang>/LC_MESSAGES/<domain>.po into target/ when missing or older.
 
     A fresh clone has no .mo files: they are built here, at start-up. The compiled copy goes
     under Babel's full name for the locale ("zh_Hans_CN" for zh_CN), the name its lookup asks for.
@@ -60,11 +95,11 @@ def compile_catalogues(source: str, target: str) -> None:
     from babel.messages.pofile import read_po
 
     for language in sorted(os.listdir(source)) if os.path.isdir(source) else ():
-        po_path = os.path.join(source, language, "LC_MESSAGES", "messages.po")
+        po_path = os.path.join(source, language, "LC_MESSAGES", f"{domain}.po")
         if not os.path.exists(po_path):
             continue
         mo_dir = os.path.join(target, str(Locale.parse(language)), "LC_MESSAGES")
-        mo_path = os.path.join(mo_dir, "messages.mo")
+        mo_path = os.path.join(mo_dir, f"{domain}.mo")
         if os.path.exists(mo_path) and os.path.getmtime(mo_path) >= os.path.getmtime(po_path):
             continue
         with open(po_path, "rb") as po_file:
@@ -85,3 +120,6 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(html_lang=html_lang, LANGUAGE_NAMES=LANGUAGE_NAMES)
     app.register_blueprint(bp)
+    from .js_i18n import init_js_i18n  # the scripts' catalogue (domain "js"), compiled the same way
+
+    init_js_i18n(app, compiled)

@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     # Bumped on logout and deactivation so that every session issued before is refused.
     session_epoch = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # The interface language ("en", "zh_CN"); None: follow the browser.
+    language = db.Column(db.String(16))
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'staff', 'member', 'visitor')", name="role"),)
 
@@ -357,6 +359,8 @@ class Site(db.Model):
     prechat_name_required = db.Column(db.Boolean, nullable=False, default=False)
     prechat_email_required = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # The widget's language ("en", "zh_CN"); None: the host page's, else the visitor's browser's.
+    language = db.Column(db.String(16))
 
     @property
     def origins(self) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_socketio import emit, join_room, leave_room
 
 from .events import acked, presence_payload, room_channel
@@ -85,10 +86,10 @@ def _message(user: User, payload: dict) -> Message:
 
 def _target(payload: dict) -> User:
     if not 0 < payload["user_id"] < 2**63:
-        raise ServiceError("not_found", "No such account.")
+        raise ServiceError("not_found", _("No such account."))
     user = account_service.get_user(payload["user_id"])
     if user.is_visitor:
-        raise ServiceError("not_found", "No such account.")
+        raise ServiceError("not_found", _("No such account."))
     return user
 
 

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from .services.errors import ServiceError
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}
+_TYPE_NAMES = {str: _l("a string"), int: _l("a whole number"), bool: _l("true or false"), dict: _l("an object"),
+               list: _l("a list")}
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -13,6 +17,10 @@ def _is(value: Any, kind: type) -> bool:
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, kind)
+
+
+def _wrong_type(name: str, kind: type) -> ServiceError:
+    return ServiceError("invalid", _("'%(name)s' must be %(kind)s.", name=name, kind=_TYPE_NAMES[kind]))
 
 
 def parse_payload(data: Any, *, required: dict[str, type], optional: dict[str, type] | None = None) -> dict[str, Any]:
@@ -23,23 +31,23 @@ def parse_payload(data: Any, *, required: dict[str, type], optional: dict[str, t
     optional = optional or {}
     if not isinstance(data, dict):
         fields = ", ".join(list(required) + [f"{name}?" for name in optional])
-        raise ServiceError("invalid", f"The payload must be an object with: {fields}.")
+        raise ServiceError("invalid", _("The payload must be an object with: %(fields)s.", fields=fields))
     unknown = sorted(str(name) for name in data if name not in required and name not in optional)
     if unknown:
-        raise ServiceError("invalid", f"Unknown field(s): {', '.join(unknown)[:200]}.")
+        raise ServiceError("invalid", _("Unknown field(s): %(fields)s.", fields=", ".join(unknown)[:200]))
     parsed: dict[str, Any] = {}
     for name, kind in required.items():
         if name not in data or data[name] is None:
-            raise ServiceError("invalid", f"'{name}' is required.")
+            raise ServiceError("invalid", _("'%(name)s' is required.", name=name))
         if not _is(data[name], kind):
-            raise ServiceError("invalid", f"'{name}' must be {_TYPE_NAMES[kind]}.")
+            raise _wrong_type(name, kind)
         parsed[name] = data[name]
     for name, kind in optional.items():
         value = data.get(name)
         if value is None:
             parsed[name] = None
         elif not _is(value, kind):
-            raise ServiceError("invalid", f"'{name}' must be {_TYPE_NAMES[kind]}.")
+            raise _wrong_type(name, kind)
         else:
             parsed[name] = value
     return parsed

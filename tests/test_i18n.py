@@ -1,6 +1,8 @@
 """Languages: the Chinese catalogue is complete and current; the locale follows the switcher, then the browser."""
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +95,79 @@ def test_room_page_in_chinese(client, auth, users, public_room):
     page = client.get(f"/rooms/{public_room.slug}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert '<html lang="zh-CN">' in page
     assert ">发送</button>" in page and 'aria-label="消息列表"' in page and "成员" in page
+
+
+# ---- the browser scripts' catalogue (domain "js": chatapp/js_i18n.py, static/js/i18n.js) ------
+
+JS_PO = ROOT / "chatapp" / "translations" / "zh_CN" / "LC_MESSAGES" / "js.po"
+JS_KEYWORDS = ["--no-default-keywords", "-k", "_", "-k", "ngettext:1,2", "-k", "pgettext:1c,2"]  # as the Makefile's
+
+
+def _key(message) -> tuple:
+    """A catalogue entry's identity: its context and its msgid (the singular, for plurals)."""
+    return message.context, message.id[0] if isinstance(message.id, (list, tuple)) else message.id
+
+
+def test_every_script_message_id_has_a_chinese_translation():
+    """A string the scripts show without a (non-fuzzy) Chinese msgstr fails here."""
+    untranslated = [
+        _key(m) for m in _catalogue(JS_PO)
+        if m.id and (m.fuzzy or not (all(m.string) if isinstance(m.string, (list, tuple)) else m.string))
+    ]
+    assert untranslated == []
+
+
+def test_script_catalogue_is_up_to_date_with_the_scripts(tmp_path):
+    """Every _()/ngettext()/pgettext() string in chatapp/static/js is in js.po (`make translations` if not)."""
+    pot = tmp_path / "js.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel-js.cfg", *JS_KEYWORDS, "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with pot.open("rb") as handle:
+        extracted = {_key(m) for m in read_po(handle) if m.id}
+    known = {_key(m) for m in _catalogue(JS_PO) if m.id}
+    assert len(extracted) > 100, "the extractor found (almost) no strings in the scripts"
+    assert sorted(extracted - known, key=str) == []
+
+
+def test_scripts_mark_no_strings_inside_template_literals():
+    """Babel's extractor does not look inside `${…}`: a _() there would never be translated."""
+    hidden = [
+        f"{path.name}:{number}"
+        for path in sorted((ROOT / "chatapp" / "static" / "js").glob("*.js"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\$\{\s*(?:_|ngettext|pgettext)\(", line)
+    ]
+    assert hidden == []
+
+
+def _embedded_catalogue(page: str):
+    match = re.search(r'<script type="application/json" id="i18n-catalogue">(.*?)</script>', page, re.S)
+    return json.loads(match.group(1)) if match else None
+
+
+def test_a_chinese_page_embeds_the_chinese_script_catalogue(client):
+    """The scripts' words come with the page, as data (no inline script: the CSP forbids it)."""
+    page = client.get("/auth/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    catalogue = _embedded_catalogue(page)
+    assert catalogue is not None
+    assert catalogue["nplurals"] == 1
+    assert catalogue["messages"]["Sending…"] == "正在发送…"
+    assert catalogue["messages"]["{name} is typing…"] == "{name} 正在输入…"
+    assert catalogue["messages"]["conversation status\x04Open"] == "待处理"  # pgettext's key
+    assert catalogue["messages"]["unread message"] == ["条未读消息"]  # plural forms: Chinese has one
+
+
+def test_an_english_page_embeds_no_script_catalogue(client):
+    """English is the msgids themselves: nothing to send."""
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert _embedded_catalogue(page) is None and "i18n-catalogue" not in page
+
+
+def test_the_embedded_catalogue_cannot_end_its_script_block(client, app):
+    """A translation holding "</script>" stays data: Jinja's tojson escapes <, > and &."""
+    app.extensions["js_catalogues"]["zh_Hans_CN"]["messages"]["Sent"] = "</script><script>alert(1)</script>"
+    page = client.get("/auth/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+    assert _embedded_catalogue(page)["messages"]["Sent"] == "</script><script>alert(1)</script>"

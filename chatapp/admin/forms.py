@@ -2,9 +2,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from ..i18n import language_choices
 from ..models import ROLES
+
+ROLE_NAMES = {"admin": _l("admin"), "staff": _l("staff"), "member": _l("member")}
 
 
 class CreateUserForm(FlaskForm):
@@ -13,13 +17,14 @@ class CreateUserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=32)])
     display_name = StringField(_l("Display name"), validators=[Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=256)])
-    role = SelectField(_l("Role"), choices=list(ROLES), default="staff")
+    role = SelectField(_l("Role"), choices=[SelectChoice(role, ROLE_NAMES[role]) for role in ROLES],
+                       default="staff")
 
 
 class RoleForm(FlaskForm):
     """Change one account's role."""
 
-    role = SelectField(_l("Role"), choices=list(ROLES))
+    role = SelectField(_l("Role"), choices=[SelectChoice(role, ROLE_NAMES[role]) for role in ROLES])
 
 
 class ActiveForm(FlaskForm):
@@ -35,3 +40,6 @@ class SiteForm(FlaskForm):
     prechat_enabled = BooleanField(_l("Ask for a name and e-mail before the chat (pre-chat form)"))
     prechat_name_required = BooleanField(_l("Name is required"))
     prechat_email_required = BooleanField(_l("E-mail is required"))
+    # Checked by the service, which says clearly what is wrong with an unknown value.
+    language = SelectField(_l("Widget language"), choices=lambda: language_choices(_l("Automatic")),
+                           validate_choice=False)

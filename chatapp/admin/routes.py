@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..services import accounts
 from ..services.errors import ServiceError
 from . import bp
-from .forms import ActiveForm, CreateUserForm, RoleForm
+from .forms import ROLE_NAMES, ActiveForm, CreateUserForm, RoleForm
 
 
 def admin_required(view):
@@ -49,7 +49,8 @@ def create_user():
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(_("Account %(username)s created as %(role)s.", username=user.username, role=user.role), "success")
+            flash(_("Account %(username)s created as %(role)s.", username=user.username, role=ROLE_NAMES[user.role]),
+                  "success")
             return redirect(url_for("admin.users"))
     else:
         for errors in form.errors.values():
@@ -72,7 +73,7 @@ def change_role(user_id: int):
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        flash(_("%(username)s is now %(role)s.", username=user.username, role=user.role), "success")
+        flash(_("%(username)s is now %(role)s.", username=user.username, role=ROLE_NAMES[user.role]), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -17,6 +17,7 @@ def _site_arguments(form: SiteForm) -> dict:
         "prechat_enabled": form.prechat_enabled.data,
         "prechat_name_required": form.prechat_name_required.data,
         "prechat_email_required": form.prechat_email_required.data,
+        "language": form.language.data,
     }
 
 

@@ -1,8 +1,10 @@
 """Forms of the auth blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..i18n import language_choices
 
 
 class LoginForm(FlaskForm):
@@ -21,3 +23,12 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
     )
+
+
+class AccountForm(FlaskForm):
+    """An account's own settings: the name others see and the interface language."""
+
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=64)])
+    # Checked by the service, which says clearly what is wrong with an unknown value.
+    language = SelectField(_l("Language"), choices=lambda: language_choices(_l("Automatic (the browser's language)")),
+                           validate_choice=False)

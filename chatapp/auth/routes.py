@@ -1,14 +1,15 @@
 """Views of the auth blueprint."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
 from ..redirects import safe_next
-from ..services import accounts
+from ..services import accounts, preferences
 from ..services.errors import ServiceError
 from . import bp
-from .forms import LoginForm, RegisterForm
+from .forms import AccountForm, LoginForm, RegisterForm
 
 
 def _login_limit() -> str:
@@ -69,3 +70,26 @@ def logout():
     disconnect_user(user.id)
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """One's own settings: display name and language (the language then follows the account everywhere)."""
+    user = current_user._get_current_object()
+    if user.is_visitor:
+        abort(404)
+    form = AccountForm(obj=user)
+    if not form.is_submitted():
+        form.language.data = user.language or ""
+    if form.validate_on_submit():
+        try:
+            preferences.update_settings(user=user, display_name=form.display_name.data, language=form.language.data)
+        except ServiceError as error:
+            field = form.language if error.extra.get("field") == "language" else form.display_name
+            field.errors = [*field.errors, error.message]
+        else:
+            refresh()  # say it in the language just chosen
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form), 400 if form.is_submitted() else 200

@@ -1,5 +1,6 @@
 """Views of the messaging blueprint."""
 from flask import jsonify, redirect, request, send_from_directory, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -20,7 +21,7 @@ UPLOAD_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 def _logged_in() -> User:
     if not current_user.is_authenticated:
-        raise ServiceError("unauthorized", "Log in first.")
+        raise ServiceError("unauthorized", _("Log in first."))
     return current_user._get_current_object()
 
 
@@ -35,7 +36,7 @@ def upload(slug: str):
     except RequestEntityTooLarge:
         raise upload_service.too_large_error(request.content_length) from None
     if picture is None:
-        raise ServiceError("invalid", "Choose a picture to upload (the form field is named 'file').")
+        raise ServiceError("invalid", _("Choose a picture to upload (the form field is named 'file')."))
     data = picture.stream.read(upload_service.max_upload_bytes() + 1)
     stored = upload_service.store_upload(uploader=user, room=room, data=data, filename=picture.filename)
     return jsonify(ok=True, attachment=stored.attachment.to_dict(), note=stored.note), 201

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -48,13 +49,13 @@ def check_can_message(*, user: User, other: User | None) -> User:
     met in a room; staff may write to anyone, so a teacher can reach any student.
     """
     if user.is_visitor:
-        raise ServiceError("forbidden", "Direct messages are for accounts only.")
+        raise ServiceError("forbidden", _("Direct messages are for accounts only."))
     if other is None or not other.is_active_account or other.is_visitor:
-        raise ServiceError("not_found", "There is no such person.")
+        raise ServiceError("not_found", _("There is no such person."))
     if other.id == user.id:
-        raise ServiceError("invalid", "You cannot send direct messages to yourself.")
+        raise ServiceError("invalid", _("You cannot send direct messages to yourself."))
     if not (user.is_staff or other.is_staff or share_a_room(user=user, other=other)):
-        raise ServiceError("forbidden", "You can write directly only to people you share a room with.")
+        raise ServiceError("forbidden", _("You can write directly only to people you share a room with."))
     return other
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..extensions import db
 from ..models import Message, Room, User, utcnow
@@ -33,11 +35,11 @@ def edit_window() -> timedelta | None:
 def describe(window: timedelta) -> str:
     """A window in words: "15 minutes", "1 hour", "90 seconds"."""
     seconds = int(window.total_seconds())
-    for unit, size in (("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    if seconds % 3600 == 0:
+        return ngettext("%(num)d hour", "%(num)d hours", seconds // 3600)
+    if seconds % 60 == 0:
+        return ngettext("%(num)d minute", "%(num)d minutes", seconds // 60)
+    return ngettext("%(num)d second", "%(num)d seconds", seconds)
 
 
 def get_message(*, user: User, room: Room, message_id: object) -> Message:
@@ -45,7 +47,7 @@ def get_message(*, user: User, room: Room, message_id: object) -> Message:
     wanted = check_cursor(message_id, "id")
     message = db.session.scalar(visible_messages(user=user, room=room).where(Message.id == wanted))
     if message is None or message.is_deleted:
-        raise ServiceError("not_found", "There is no such message in this room (it may have been deleted).")
+        raise ServiceError("not_found", _("There is no such message in this room (it may have been deleted)."))
     return message
 
 
@@ -58,15 +60,16 @@ def edit_message(*, editor: User, room: Room, message_id: object, body: object) 
     ensure_can_enter(user=editor, room=room)
     message = get_message(user=editor, room=room, message_id=message_id)
     if message.sender_id != editor.id:
-        raise ServiceError("forbidden", "Only its author can edit a message.")
+        raise ServiceError("forbidden", _("Only its author can edit a message."))
     window = edit_window()
     if window is not None and utcnow() - message.created_at > window:
         raise ServiceError(
-            "forbidden", f"A message can be edited for {describe(window)} after it was sent; this one is older."
+            "forbidden",
+            _("A message can be edited for %(window)s after it was sent; this one is older.", window=describe(window)),
         )
     membership = get_membership(user=editor, room=room)
     if membership is not None and membership.is_muted():
-        raise ServiceError("forbidden", "A moderator muted you in this room: you cannot edit messages meanwhile.")
+        raise ServiceError("forbidden", _("A moderator muted you in this room: you cannot edit messages meanwhile."))
     text = check_body(body, allow_empty=bool(message.attachments))
     if text == message.body:
         return EditResult(message=message, changed=False, newly_mentioned=[])

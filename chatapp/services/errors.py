@@ -19,6 +19,7 @@ class ServiceError(Exception):
 
     def __init__(self, code: str, message: str, **extra: object) -> None:
         assert code in ERROR_CODES, code
+        message = str(message)  # a lazy_gettext constant becomes text in the requester's language now
         super().__init__(message)
         self.code = code
         self.message = message

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
@@ -60,11 +62,11 @@ def is_moderator(*, user: User, room: Room, membership: Membership | None = None
 def ensure_can_moderate(*, user: User, room: Room) -> None:
     """Raise forbidden unless user moderates room."""
     if room.is_support:
-        raise ServiceError("forbidden", "Support conversations are handled in the agent console, not moderated.")
+        raise ServiceError("forbidden", _("Support conversations are handled in the agent console, not moderated."))
     if room.is_direct:
-        raise ServiceError("forbidden", "Direct messages have no moderators.")
+        raise ServiceError("forbidden", _("Direct messages have no moderators."))
     if not is_moderator(user=user, room=room):
-        raise ServiceError("forbidden", "Only the room's moderators can do that.")
+        raise ServiceError("forbidden", _("Only the room's moderators can do that."))
 
 
 def rank(*, user: User, room: Room) -> int:
@@ -79,9 +81,10 @@ def ensure_can_act_on(*, actor: User, room: Room, target: User) -> None:
     """Raise forbidden unless actor moderates room and outranks target (never oneself)."""
     ensure_can_moderate(user=actor, room=room)
     if actor.id == target.id:
-        raise ServiceError("forbidden", "You cannot do that to yourself.")
+        raise ServiceError("forbidden", _("You cannot do that to yourself."))
     if rank(user=actor, room=room) <= rank(user=target, room=room):
-        raise ServiceError("forbidden", f"You cannot do that to {target.display_name}: they moderate this room too.")
+        raise ServiceError("forbidden", _("You cannot do that to %(name)s: they moderate this room too.",
+                                           name=target.display_name))
 
 
 # -- what members may post -----------------------------------------------------------------
@@ -120,21 +123,22 @@ def check_can_post(*, user: User, room: Room) -> None:
     if is_moderator(user=user, room=room, membership=membership):
         return
     if room.announcement_only:
-        raise ServiceError("forbidden", "This room is announcement-only: only its moderators can post.")
+        raise ServiceError("forbidden", _("This room is announcement-only: only its moderators can post."))
     now = utcnow()
     if membership is not None and membership.is_muted(now):
         minutes = max(1, math.ceil((membership.muted_until - now).total_seconds() / 60))
         raise ServiceError(
             "forbidden",
-            f"A moderator muted you in this room for {minutes} more minute{'s' if minutes != 1 else ''}.",
+            ngettext("A moderator muted you in this room for %(num)d more minute.",
+                     "A moderator muted you in this room for %(num)d more minutes.", minutes),
             muted_until=isoformat_utc(membership.muted_until),
         )
     wait = seconds_until_can_post(user=user, room=room, now=now)
     if wait > 0:
         raise ServiceError(
             "rate_limited",
-            f"Slow mode is on: one message every {format_seconds(room.slow_mode_seconds)}. "
-            f"You can send again in {wait} s.",
+            _("Slow mode is on: one message every %(every)s. You can send again in %(wait)d s.",
+              every=format_seconds(room.slow_mode_seconds), wait=wait),
             retry_after=wait,
         )
 
@@ -142,8 +146,8 @@ def check_can_post(*, user: User, room: Room) -> None:
 def format_seconds(seconds: int) -> str:
     """30 -> "30 s", 120 -> "2 min", 90 -> "90 s"."""
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+        return _("%(n)s min", n=seconds // 60)
+    return _("%(n)s s", n=seconds)
 
 
 # -- the log ---------------------------------------------------------------------------------
@@ -189,7 +193,7 @@ def _check_int(value: object, name: str, low: int, high: int, *, default: int | 
     if value is None and default is not None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ServiceError("invalid", f"{name} is a whole number from {low} to {high}.")
+        raise ServiceError("invalid", _("%(name)s is a whole number from %(low)d to %(high)d.", name=name, low=low, high=high))
     return value
 
 
@@ -220,7 +224,7 @@ def regenerate_join_code(*, actor: User, room: Room, valid_minutes: object = Non
     """Give a private room a new join code (the old one stops working), valid for valid_minutes (None: until changed)."""
     ensure_can_moderate(user=actor, room=room)
     if not room.is_private:
-        raise ServiceError("invalid", "Only private rooms and classes have a join code.")
+        raise ServiceError("invalid", _("Only private rooms and classes have a join code."))
     expires_at = None
     if valid_minutes is not None:
         minutes = _check_int(valid_minutes, "valid_minutes", 1, MAX_JOIN_CODE_VALID_MINUTES)
@@ -234,7 +238,7 @@ def regenerate_join_code(*, actor: User, room: Room, valid_minutes: object = Non
             return room
         except IntegrityError:  # another room took the same code meanwhile: draw again
             db.session.rollback()
-    raise ServiceError("conflict", "Could not make a new join code; try again.")
+    raise ServiceError("conflict", _("Could not make a new join code; try again."))
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -244,10 +248,10 @@ def get_room_message(*, user: User, room: Room, message_id: object) -> Message:
     """The message with this id in room, if user may see it; else not_found."""
     ensure_can_enter(user=user, room=room)
     if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id < 2**63:
-        raise ServiceError("invalid", "id is a message id (a whole number).")
+        raise ServiceError("invalid", _("id is a message id (a whole number)."))
     message = db.session.get(Message, message_id)
     if message is None or message.room_id != room.id or message.internal:
-        raise ServiceError("not_found", "There is no such message in this room.")
+        raise ServiceError("not_found", _("There is no such message in this room."))
     return message
 
 
@@ -256,14 +260,14 @@ def pin_message(*, actor: User, message: Message) -> Message:
     room = message.room
     ensure_can_moderate(user=actor, room=room)
     if message.is_deleted:
-        raise ServiceError("conflict", "That message was deleted; it cannot be pinned.")
+        raise ServiceError("conflict", _("That message was deleted; it cannot be pinned."))
     if message.pinned_at is not None:
         return message
     pinned = db.session.scalar(
         db.select(db.func.count(Message.id)).where(Message.room_id == room.id, Message.pinned_at.is_not(None))
     )
     if pinned >= MAX_PINNED:
-        raise ServiceError("conflict", f"A room can have at most {MAX_PINNED} pinned messages; unpin one first.")
+        raise ServiceError("conflict", _("A room can have at most %(max)d pinned messages; unpin one first.", max=MAX_PINNED))
     message.pinned_at = utcnow()
     message.pinned_by_id = actor.id
     log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message)
@@ -306,7 +310,7 @@ def delete_message(*, actor: User, message: Message) -> Message:
     room = message.room
     ensure_can_enter(user=actor, room=room)
     if room.is_support or message.internal:
-        raise ServiceError("forbidden", "Messages in support conversations cannot be deleted.")
+        raise ServiceError("forbidden", _("Messages in support conversations cannot be deleted."))
     if message.is_deleted:
         return message
     by_moderator = False
@@ -316,12 +320,12 @@ def delete_message(*, actor: User, message: Message) -> Message:
         if too_late and not is_moderator(user=actor, room=room):
             raise ServiceError(
                 "forbidden",
-                f"You can delete your own messages for {format_seconds(window)} after sending them; "
-                "ask a moderator to remove this one.",
+                _("You can delete your own messages for %(window)s after sending them; "
+                  "ask a moderator to remove this one.", window=format_seconds(window)),
             )
     else:
         if not is_moderator(user=actor, room=room):
-            raise ServiceError("forbidden", "You can only delete your own messages.")
+            raise ServiceError("forbidden", _("You can only delete your own messages."))
         ensure_can_act_on(actor=actor, room=room, target=message.sender)
         by_moderator = True
         log_action(
@@ -344,7 +348,7 @@ def delete_message(*, actor: User, message: Message) -> Message:
 def _target_membership(*, room: Room, target: User) -> Membership:
     membership = get_membership(user=target, room=room)
     if membership is None:
-        raise ServiceError("not_found", f"{target.display_name} is not a member of this room.")
+        raise ServiceError("not_found", _("%(name)s is not a member of this room.", name=target.display_name))
     return membership
 
 
@@ -384,7 +388,7 @@ def ban_member(*, actor: User, room: Room, target: User, reason: str | None = No
     """Take a user out of the room and keep them out (join, join code, every event) until unbanned."""
     ensure_can_act_on(actor=actor, room=room, target=target)
     if target.is_visitor:
-        raise ServiceError("invalid", "Website visitors are never in rooms.")
+        raise ServiceError("invalid", _("Website visitors are never in rooms."))
     clean_reason = " ".join((reason or "").split())[:MAX_BAN_REASON_LENGTH] or None
     existing = db.session.scalar(db.select(Ban).filter_by(room_id=room.id, user_id=target.id))
     if existing is not None:
@@ -408,7 +412,7 @@ def unban_member(*, actor: User, room: Room, target: User) -> None:
     ensure_can_moderate(user=actor, room=room)
     ban = db.session.scalar(db.select(Ban).filter_by(room_id=room.id, user_id=target.id))
     if ban is None:
-        raise ServiceError("not_found", f"{target.display_name} is not banned from this room.")
+        raise ServiceError("not_found", _("%(name)s is not banned from this room.", name=target.display_name))
     db.session.delete(ban)
     log_action(room=room, actor=actor, action="unban", target_user=target)
     db.session.commit()
@@ -424,13 +428,13 @@ def set_member_role(*, actor: User, room: Room, target: User, role: str) -> Memb
     """Promote a member to moderator or demote a moderator; the room's owner (or an admin) only."""
     ensure_can_moderate(user=actor, room=room)
     if rank(user=actor, room=room) < ROLE_RANKS["owner"]:
-        raise ServiceError("forbidden", "Only the room's owner can choose its moderators.")
+        raise ServiceError("forbidden", _("Only the room's owner can choose its moderators."))
     if role not in ASSIGNABLE_ROLES:
-        raise ServiceError("invalid", "role is \"moderator\" or \"member\".")
+        raise ServiceError("invalid", _("role is \"moderator\" or \"member\"."))
     ensure_can_act_on(actor=actor, room=room, target=target)
     membership = _target_membership(room=room, target=target)
     if membership.role == "owner":
-        raise ServiceError("forbidden", "The owner's role cannot be changed.")
+        raise ServiceError("forbidden", _("The owner's role cannot be changed."))
     if membership.role != role:
         previous = membership.role
         membership.role = role

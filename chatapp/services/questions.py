@@ -1,6 +1,8 @@
 """Questions: a member raises a hand on their own message; the room's moderators answer it."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from ..extensions import db
 from ..models import Message, Room, User, utcnow
 from .errors import ServiceError
@@ -17,11 +19,11 @@ def mark_question(*, actor: User, message: Message, question: bool = True) -> Me
     room = message.room
     ensure_can_enter(user=actor, room=room)
     if message.sender_id != actor.id:
-        raise ServiceError("forbidden", "Only its author can ask a message as a question.")
+        raise ServiceError("forbidden", _("Only its author can ask a message as a question."))
     if room.is_support or room.is_direct or message.internal:
-        raise ServiceError("forbidden", "Questions are for rooms, not support conversations or direct messages.")
+        raise ServiceError("forbidden", _("Questions are for rooms, not support conversations or direct messages."))
     if message.is_deleted:
-        raise ServiceError("conflict", "That message was deleted.")
+        raise ServiceError("conflict", _("That message was deleted."))
     if question == bool(message.is_question):
         return message
     if question:
@@ -49,9 +51,9 @@ def answer_question(*, actor: User, message: Message, answered: bool = True) -> 
     room = message.room
     ensure_can_moderate(user=actor, room=room)
     if message.is_deleted:
-        raise ServiceError("conflict", "That message was deleted.")
+        raise ServiceError("conflict", _("That message was deleted."))
     if not message.is_question:
-        raise ServiceError("conflict", "That message is not a question.")
+        raise ServiceError("conflict", _("That message is not a question."))
     if answered == (message.answered_at is not None):
         return message
     if answered:

@@ -5,6 +5,7 @@ import math
 import time
 
 from flask import current_app
+from flask_babel import gettext as _
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -34,6 +35,6 @@ def check_rate(*, action: str, key: object) -> None:
     retry_after = max(1, math.ceil(reset_at - time.time()))
     raise ServiceError(
         "rate_limited",
-        f"You are doing that too fast. Wait {retry_after} s and try again.",
+        _("You are doing that too fast. Wait %(seconds)d s and try again.", seconds=retry_after),
         retry_after=retry_after,
     )

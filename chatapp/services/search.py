@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
@@ -37,10 +38,11 @@ class SearchResult:
 def check_query(query: object) -> str:
     """Return the trimmed search text or raise invalid / too_large."""
     if not isinstance(query, str) or not query.strip():
-        raise ServiceError("invalid", "Type something to search for.")
+        raise ServiceError("invalid", _("Type something to search for."))
     text = " ".join(query.split())
     if len(text) > MAX_QUERY_LENGTH:
-        raise ServiceError("too_large", f"A search can be at most {MAX_QUERY_LENGTH} characters.", limit=MAX_QUERY_LENGTH)
+        raise ServiceError("too_large", _("A search can be at most %(max)d characters.", max=MAX_QUERY_LENGTH),
+                           limit=MAX_QUERY_LENGTH)
     return text
 
 
@@ -54,7 +56,7 @@ def fts_query(text: str) -> str:
         return text
     words = _words(text)
     if not words:
-        raise ServiceError("invalid", "Type a word to search for.")
+        raise ServiceError("invalid", _("Type a word to search for."))
     return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
 
 
@@ -98,6 +100,7 @@ def search_messages(*, user: User, room: Room, query: object, limit: object = No
         reason = str(error.orig) if error.orig is not None else "syntax error"
         raise ServiceError(
             "invalid",
-            f"That search could not be understood ({reason[:120]}). Put words in double quotes to search for them as they are.",
+            _("That search could not be understood (%(reason)s). Put words in double quotes to search for them as "
+              "they are.", reason=reason[:120]),
         ) from None
     return SearchResult(messages=rows[:size], more=len(rows) > size)

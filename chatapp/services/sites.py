@@ -7,11 +7,13 @@ import secrets
 from typing import Iterable
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Site
 from .errors import ServiceError
+from .preferences import check_language
 from .text import clean_name
 
 MAX_SITE_NAME_LENGTH = 80
@@ -25,7 +27,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 def check_origin(origin: object) -> str:
     """Return origin as a browser sends it ("https://shop.example[:port]"), or raise invalid."""
     text = origin.strip() if isinstance(origin, str) else ""
-    problem = f"An origin is a scheme and a host, like https://shop.example (got {text[:100]!r})."
+    problem = _("An origin is a scheme and a host, like https://shop.example (got %(origin)s).", origin=repr(text[:100]))
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -57,9 +59,9 @@ def check_origins(origins: Iterable[object]) -> list[str]:
         if normalized not in clean:
             clean.append(normalized)
     if not clean:
-        raise ServiceError("invalid", "Give at least one origin the widget will be embedded on, like https://shop.example.")
+        raise ServiceError("invalid", _("Give at least one origin the widget will be embedded on, like https://shop.example."))
     if len(clean) > MAX_ORIGINS:
-        raise ServiceError("invalid", f"A site has at most {MAX_ORIGINS} origins.")
+        raise ServiceError("invalid", _("A site has at most %(max)d origins.", max=MAX_ORIGINS))
     return clean
 
 
@@ -73,8 +75,8 @@ def check_identity_secret(secret: object) -> str | None:
     ):
         raise ServiceError(
             "invalid",
-            f"An identity secret is {MIN_IDENTITY_SECRET_LENGTH} to {MAX_IDENTITY_SECRET_LENGTH} printable ASCII "
-            "characters without spaces (for example the output of `openssl rand -hex 32`).",
+            _("An identity secret is %(min)d to %(max)d printable ASCII characters without spaces (for example "
+              "the output of `openssl rand -hex 32`).", min=MIN_IDENTITY_SECRET_LENGTH, max=MAX_IDENTITY_SECRET_LENGTH),
         )
     return text
 
@@ -86,38 +88,41 @@ def new_identity_secret() -> str:
 
 def create_site(
     *, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
-    prechat_name_required: bool = False, prechat_email_required: bool = False,
+    prechat_name_required: bool = False, prechat_email_required: bool = False, language: object = None,
 ) -> Site:
     """Register a site that may embed the widget; it gets a fresh public key."""
     site = Site(site_key=secrets.token_urlsafe(12))
     _apply(site, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat_enabled,
-           prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required)
+           prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required,
+           language=language)
     db.session.add(site)
     try:
         db.session.commit()
     except IntegrityError:  # a key collision, in theory: 96 random bits
         db.session.rollback()
-        raise ServiceError("conflict", "Could not register the site; try again.") from None
+        raise ServiceError("conflict", _("Could not register the site; try again.")) from None
     return site
 
 
 def update_site(
     *, site: Site, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
-    prechat_name_required: bool = False, prechat_email_required: bool = False,
+    prechat_name_required: bool = False, prechat_email_required: bool = False, language: object = None,
 ) -> Site:
-    """Change a site's name, origins, identity secret and pre-chat form."""
+    """Change a site's name, origins, identity secret, pre-chat form and widget language."""
     _apply(site, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat_enabled,
-           prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required)
+           prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required,
+           language=language)
     db.session.commit()
     return site
 
 
 def _apply(site: Site, *, name: str, origins: Iterable[object], identity_secret: object, prechat_enabled: bool,
-           prechat_name_required: bool, prechat_email_required: bool) -> None:
+           prechat_name_required: bool, prechat_email_required: bool, language: object) -> None:
     # Check everything before changing anything: a refused edit leaves the site as it was.
-    clean = clean_name(name, what="site name", max_length=MAX_SITE_NAME_LENGTH)
+    clean = clean_name(name, what=_("site name"), max_length=MAX_SITE_NAME_LENGTH)
     allowed = " ".join(check_origins(origins))
     secret = check_identity_secret(identity_secret)
+    site.language = check_language(language)
     site.name, site.allowed_origins, site.identity_secret = clean, allowed, secret
     site.prechat_enabled = bool(prechat_enabled)
     # Required fields only mean something when the form is shown.
@@ -134,7 +139,7 @@ def get_site(site_id: int) -> Site:
     """The site with this id, or not_found."""
     site = db.session.get(Site, site_id)
     if site is None:
-        raise ServiceError("not_found", "There is no such site.")
+        raise ServiceError("not_found", _("There is no such site."))
     return site
 
 
@@ -144,7 +149,7 @@ def get_site_by_key(site_key: object) -> Site:
     if isinstance(site_key, str) and 1 <= len(site_key) <= 32:
         site = db.session.scalar(db.select(Site).filter_by(site_key=site_key))
     if site is None:
-        raise ServiceError("not_found", "This chat widget is not set up: the site key is unknown.")
+        raise ServiceError("not_found", _("This chat widget is not set up: the site key is unknown."))
     return site
 
 
@@ -163,7 +168,7 @@ def origin_allowed_for_site(*, site: Site, origin: str | None, own_origin: str) 
 def ensure_origin_allowed(*, site: Site, origin: str | None, own_origin: str) -> None:
     """Raise forbidden when a browser page from another origin calls this site's widget API."""
     if not origin_allowed_for_site(site=site, origin=origin, own_origin=own_origin):
-        raise ServiceError("forbidden", "This website is not allowed to use this chat widget.")
+        raise ServiceError("forbidden", _("This website is not allowed to use this chat widget."))
 
 
 def frame_ancestors(site: Site) -> str:
@@ -184,12 +189,12 @@ def identity_hmac(*, secret: str, user_id: str) -> str:
 def verify_identity(*, site: Site, user_id: object, signature: object) -> str:
     """Return the host site's user id if its HMAC is right; else raise (constant-time comparison)."""
     if not site.identity_secret:
-        raise ServiceError("forbidden", "This site does not verify visitor identities; leave out `identity`.")
+        raise ServiceError("forbidden", _("This site does not verify visitor identities; leave out `identity`."))
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_EXTERNAL_ID_LENGTH or not user_id.isprintable():
-        raise ServiceError("invalid", f"identity.user_id is 1 to {MAX_EXTERNAL_ID_LENGTH} printable characters.")
+        raise ServiceError("invalid", _("identity.user_id is 1 to %(max)d printable characters.", max=MAX_EXTERNAL_ID_LENGTH))
     if not isinstance(signature, str) or len(signature) > 256:
-        raise ServiceError("invalid", "identity.hmac is the hex HMAC-SHA256 of user_id.")
+        raise ServiceError("invalid", _("identity.hmac is the hex HMAC-SHA256 of user_id."))
     expected = identity_hmac(secret=site.identity_secret, user_id=user_id)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace")):
-        raise ServiceError("forbidden", "The identity could not be verified.")
+        raise ServiceError("forbidden", _("The identity could not be verified."))
     return user_id

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext as _
+
 from .errors import ServiceError
 
 
@@ -11,7 +13,7 @@ def clean_name(value: object, *, what: str, max_length: int) -> str:
     clean = " ".join(value.split()) if isinstance(value, str) else ""
     # Cc: control characters; Cf: invisible formatting (bidi overrides, zero-width joiners).
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in clean):
-        raise ServiceError("invalid", f"A {what} cannot contain control or invisible formatting characters.")
+        raise ServiceError("invalid", _("A %(what)s cannot contain control or invisible formatting characters.", what=what))
     if not 1 <= len(clean) <= max_length:
-        raise ServiceError("invalid", f"A {what} is 1 to {max_length} characters.")
+        raise ServiceError("invalid", _("A %(what)s is 1 to %(max)d characters.", what=what, max=max_length))
     return clean

@@ -16,6 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, ImageSequence
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.utils import secure_filename
@@ -35,7 +37,7 @@ THUMB_BOX = (320, 320)  # shown at up to 160 px, sharp on high-density screens
 # in all, only the first frame is kept (and the uploader is told).
 MAX_ANIMATION_PIXELS = 25_000_000
 MAX_FRAMES = 500
-NOT_A_PICTURE = "That file is not a picture chatapp accepts: send a PNG, JPEG, GIF or WebP image."
+NOT_A_PICTURE = _l("That file is not a picture chatapp accepts: send a PNG, JPEG, GIF or WebP image.")
 VARIANTS = ("full", "thumb")
 
 
@@ -67,10 +69,12 @@ def megabytes(size: int) -> str:
 def too_large_error(size: int | None = None) -> ServiceError:
     """The refusal of a file over UPLOAD_MAX_BYTES, saying the limit (and the size, when known)."""
     limit = max_upload_bytes()
-    detail = f"; this one is {megabytes(size)}" if size else ""
-    return ServiceError(
-        "too_large", f"A picture can be at most {megabytes(limit)}{detail}. Choose a smaller one.", limit=limit,
-    )
+    if size:
+        message = _("A picture can be at most %(limit)s; this one is %(size)s. Choose a smaller one.",
+                    limit=megabytes(limit), size=megabytes(size))
+    else:
+        message = _("A picture can be at most %(limit)s. Choose a smaller one.", limit=megabytes(limit))
+    return ServiceError("too_large", message, limit=limit)
 
 
 def ensure_can_upload(*, uploader: User, room: Room) -> None:
@@ -78,7 +82,7 @@ def ensure_can_upload(*, uploader: User, room: Room) -> None:
     ensure_can_enter(user=uploader, room=room)
     if room.is_support:
         # The support widget shows text only; a picture a visitor cannot see helps nobody.
-        raise ServiceError("forbidden", "Pictures cannot be sent in support conversations.")
+        raise ServiceError("forbidden", _("Pictures cannot be sent in support conversations."))
 
 
 def clean_filename(filename: str | None, extension: str) -> str:
@@ -96,14 +100,15 @@ def _decode_check(data: bytes) -> None:
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
                 if probe.width * probe.height > max_pixels:
                     raise ServiceError(
-                        "too_large", f"That picture has too many pixels ({probe.width}×{probe.height}); "
-                        f"at most {max_pixels // 1_000_000} million are accepted.",
+                        "too_large",
+                        _("That picture has too many pixels (%(width)d×%(height)d); at most %(million)d million are "
+                          "accepted.", width=probe.width, height=probe.height, million=max_pixels // 1_000_000),
                     )
                 probe.verify()
     except ServiceError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ServiceError("too_large", "That picture has too many pixels to be shown safely.") from None
+        raise ServiceError("too_large", _("That picture has too many pixels to be shown safely.")) from None
     except Exception:  # noqa: BLE001 - whatever a decoder says about bad bytes, it is not a picture
         raise ServiceError("invalid", NOT_A_PICTURE) from None
 
@@ -206,7 +211,7 @@ def store_upload(*, uploader: User, room: Room, data: bytes, filename: str | Non
     if len(data) > max_upload_bytes():
         raise too_large_error(len(data))
     if not data:
-        raise ServiceError("invalid", "That file is empty. " + NOT_A_PICTURE)
+        raise ServiceError("invalid", _("That file is empty.") + " " + str(NOT_A_PICTURE))
     encoded = reencode_picture(data)
     mime, extension = FORMATS[encoded.fmt]
     thumb_mime, thumb_extension = FORMATS[encoded.thumb_fmt]
@@ -249,11 +254,11 @@ def check_attachment_ids(value: object) -> list[int]:
         return []
     limit = int(current_app.config["MAX_ATTACHMENTS_PER_MESSAGE"])
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-        raise ServiceError("invalid", "attachments is a list of upload ids.")
+        raise ServiceError("invalid", _("attachments is a list of upload ids."))
     if len(value) > limit:
-        raise ServiceError("too_large", f"A message can carry at most {limit} pictures.", limit=limit)
+        raise ServiceError("too_large", _("A message can carry at most %(max)d pictures.", max=limit), limit=limit)
     if len(set(value)) != len(value):
-        raise ServiceError("invalid", "attachments names the same upload twice.")
+        raise ServiceError("invalid", _("attachments names the same upload twice."))
     return list(value)
 
 
@@ -266,11 +271,11 @@ def check_claimable(*, sender: User, room: Room, ids: list[int]) -> None:
         row = rows.get(attachment_id)
         if row is None or row.uploader_id != sender.id:
             # Somebody else's upload answers as if it did not exist: ids reveal nothing.
-            raise ServiceError("not_found", "That picture is not there any more; upload it again.")
+            raise ServiceError("not_found", _("That picture is not there any more; upload it again."))
         if row.room_id != room.id:
-            raise ServiceError("invalid", "That picture was uploaded to another room; upload it again here.")
+            raise ServiceError("invalid", _("That picture was uploaded to another room; upload it again here."))
         if row.message_id is not None:
-            raise ServiceError("conflict", "That picture was sent already.")
+            raise ServiceError("conflict", _("That picture was sent already."))
 
 
 def link_attachments(*, message: Message, ids: list[int]) -> None:
@@ -286,7 +291,7 @@ def link_attachments(*, message: Message, ids: list[int]) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != len(ids):
-        raise ServiceError("conflict", "That picture was sent already.")
+        raise ServiceError("conflict", _("That picture was sent already."))
 
 
 # -- serving ---------------------------------------------------------------------------
@@ -305,18 +310,18 @@ class Servable:
 def open_attachment(*, viewer: User, attachment_id: int, variant: str) -> Servable:
     """The file of an attachment, if viewer may see the message it belongs to (an unsent one: its uploader only)."""
     if variant not in VARIANTS:
-        raise ServiceError("not_found", "There is no such picture.")
+        raise ServiceError("not_found", _("There is no such picture."))
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
-        raise ServiceError("not_found", "There is no such picture.")
+        raise ServiceError("not_found", _("There is no such picture."))
     if attachment.message_id is None:
         if attachment.uploader_id != viewer.id:
-            raise ServiceError("not_found", "There is no such picture.")
+            raise ServiceError("not_found", _("There is no such picture."))
     else:
         message = db.session.get(Message, attachment.message_id)
         ensure_can_enter(user=viewer, room=message.room)
         if message.is_deleted or (message.internal and not can_see_notes(user=viewer, room=message.room)):
-            raise ServiceError("not_found", "There is no such picture.")
+            raise ServiceError("not_found", _("There is no such picture."))
     if variant == "thumb":
         return Servable(upload_folder(), attachment.thumb_path, attachment.thumb_mime, "thumb-" + attachment.filename)
     return Servable(upload_folder(), attachment.path, attachment.mime, attachment.filename)

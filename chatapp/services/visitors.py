@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
@@ -61,7 +62,7 @@ def load_visitor(visitor_id: object) -> User | None:
 
 def visitor_from_token(*, token: object, site: Site | None = None) -> User:
     """The visitor a token names; raise unauthorized if it is forged, expired, gone or for another site."""
-    refused = ServiceError("unauthorized", "Your chat session is not valid any more; reload the page to start again.")
+    refused = ServiceError("unauthorized", _("Your chat session is not valid any more; reload the page to start again."))
     if not isinstance(token, str) or not 1 <= len(token) <= 512:
         raise refused
     try:
@@ -91,7 +92,7 @@ def issue_notify_token(*, conversation: Conversation) -> str:
 
 def conversation_from_notify_token(*, token: object) -> Conversation:
     """The conversation a notify token names, or unauthorized."""
-    refused = ServiceError("unauthorized", "Unknown chat.")
+    refused = ServiceError("unauthorized", _("Unknown chat."))
     if not isinstance(token, str) or not 1 <= len(token) <= 512:
         raise refused
     try:
@@ -122,7 +123,7 @@ def check_email(email: object) -> str | None:
         return None
     text = email.strip() if isinstance(email, str) else ""
     if len(text) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(text):
-        raise ServiceError("invalid", "Type an e-mail address like name@example.com.")
+        raise ServiceError("invalid", _("Type an e-mail address like name@example.com."))
     return text
 
 
@@ -130,7 +131,7 @@ def check_visitor_name(name: object) -> str | None:
     """Return a clean name (None when blank), or raise invalid."""
     if name is None or (isinstance(name, str) and not name.strip()):
         return None
-    return clean_name(name, what="name", max_length=MAX_NAME_LENGTH)
+    return clean_name(name, what=_("name"), max_length=MAX_NAME_LENGTH)
 
 
 def create_visitor(*, site: Site, external_id: str | None = None) -> User:
@@ -182,7 +183,7 @@ def _start_session(
     external_id = None
     if identity is not None:
         if not isinstance(identity, dict) or set(identity) - {"user_id", "hmac"}:
-            raise ServiceError("invalid", "identity is an object with user_id and hmac.")
+            raise ServiceError("invalid", _("identity is an object with user_id and hmac."))
         external_id = site_service.verify_identity(
             site=site, user_id=identity.get("user_id"), signature=identity.get("hmac")
         )
@@ -215,7 +216,7 @@ def _choose_visitor(*, site: Site, current: User | None, external_id: str | None
     holder = db.session.scalar(db.select(VisitorProfile).filter_by(site_id=site.id, external_id=external_id))
     if holder is not None:
         if not holder.user.is_active:
-            raise ServiceError("forbidden", "This chat is closed.")
+            raise ServiceError("forbidden", _("This chat is closed."))
         return holder.user
     if current is not None and current_profile is not None and current_profile.external_id is None:
         current_profile.external_id = external_id  # the anonymous visitor signed in: keep their chat

@@ -2,9 +2,12 @@
 import os
 
 from flask import Response, current_app, jsonify, render_template, request, send_from_directory
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 
 from .. import CONTENT_SECURITY_POLICY
 from ..extensions import csrf, limiter
+from ..services import preferences
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services import visitors as visitor_service
@@ -37,7 +40,9 @@ def loader():
 def frame():
     """The chat itself, in an iframe on the site's pages; only the site's origins may frame it."""
     site = site_service.get_site_by_key(request.args.get("site"))
-    response = Response(render_template("support/widget_frame.html", site=site))
+    language = preferences.widget_language(site=site, host_tag=request.args.get("lang"))
+    with force_locale(language or get_locale()):  # None: as any page (the visitor's Accept-Language)
+        response = Response(render_template("support/widget_frame.html", site=site))
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "frame-ancestors 'none'", f"frame-ancestors {site_service.frame_ancestors(site)}"
     )
@@ -52,10 +57,10 @@ def session():
     """Start or resume a visitor's chat: {site_key, visitor_token?, page_url?, name?, email?, identity?}."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ServiceError("invalid", "Send a JSON object with site_key.")
+        raise ServiceError("invalid", _("Send a JSON object with site_key."))
     unknown = set(data) - {"site_key", "visitor_token", "page_url", "name", "email", "identity"}
     if unknown:
-        raise ServiceError("invalid", f"Unknown field(s): {', '.join(sorted(map(str, unknown)))[:200]}.")
+        raise ServiceError("invalid", _("Unknown field(s): %(fields)s.", fields=", ".join(sorted(map(str, unknown)))[:200]))
     started = visitor_service.start_session(
         site_key=data.get("site_key"),
         visitor_token=data.get("visitor_token"),

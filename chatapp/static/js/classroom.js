@@ -2,17 +2,19 @@
 // mutes and announcement-only, and the moderator tools (toolbar, member actions, open
 // questions, moderation log). room.js owns the socket and the message list and calls the
 // hooks of Classroom; everything here writes text with textContent, never HTML.
+import { _, language } from "./i18n.js";
 
 const TICK_MS = 250;
 const LOG_PAGE = 30;
 const MUTE_CHOICES = [
-  [10, "Mute for 10 minutes"],
-  [60, "Mute for 1 hour"],
-  [24 * 60, "Mute for 1 day"],
+  [10, _("Mute for 10 minutes")],
+  [60, _("Mute for 1 hour")],
+  [24 * 60, _("Mute for 1 day")],
 ];
+const ROLE_NAMES = { owner: _("owner"), moderator: _("moderator") };
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit" });
+const dateTimeFormat = new Intl.DateTimeFormat(language(), { dateStyle: "medium", timeStyle: "short" });
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -29,7 +31,7 @@ function button(text, className, onClick) {
 }
 
 function seconds(value) {
-  return value >= 60 && value % 60 === 0 ? `${value / 60} min` : `${value} s`;
+  return value >= 60 && value % 60 === 0 ? _("{n} min", { n: value / 60 }) : _("{n} s", { n: value });
 }
 
 // The start of a text, for labels that must tell two similar controls apart.
@@ -165,7 +167,7 @@ export class Classroom {
       li.classList.add("deleted");
       const body = li.querySelector(".body");
       if (body) {
-        body.replaceChildren(document.createTextNode(li.dataset.deleted === "moderator" ? "Removed by a moderator" : "Message deleted"));
+        body.replaceChildren(document.createTextNode(li.dataset.deleted === "moderator" ? _("Removed by a moderator") : _("Message deleted")));
         body.classList.add("tombstone");
       }
       li.querySelectorAll(".attachments, .edited, .edit-button").forEach((node) => node.remove());
@@ -179,10 +181,10 @@ export class Classroom {
       else meta.append(mark);
       anchor = mark;
     };
-    if (li.dataset.pinned) place(el("span", "mark pin-mark", "Pinned"));
+    if (li.dataset.pinned) place(el("span", "mark pin-mark", _("Pinned")));
     if (li.dataset.question) {
       const answered = li.dataset.question === "answered";
-      const mark = el("span", "mark question-mark", answered ? "Question · Answered" : "Question");
+      const mark = el("span", "mark question-mark", answered ? _("Question · Answered") : _("Question"));
       mark.dataset.answered = String(answered);
       place(mark);
     }
@@ -191,7 +193,7 @@ export class Classroom {
     if ((this.moderator || own) && !meta.querySelector(".msg-menu-button") && !li.classList.contains("pending")) {
       const sender = li.querySelector(".sender")?.textContent || "";
       const open = button("⋯", "msg-menu-button", (event) => this.openMessageMenu(li, event.currentTarget));
-      open.setAttribute("aria-label", `Actions for the message from ${sender}`);
+      open.setAttribute("aria-label", _("Actions for the message from {sender}", { sender }));
       open.setAttribute("aria-haspopup", "menu");
       open.setAttribute("aria-expanded", "false");
       meta.append(open);
@@ -224,18 +226,18 @@ export class Classroom {
     this.closedNote.hidden = !closed;
     if (this.removed) {
       this.closedNote.textContent = this.removed === "banned"
-        ? "A moderator banned you from this room."
-        : "A moderator removed you from this room.";
+        ? _("A moderator banned you from this room.")
+        : _("A moderator removed you from this room.");
     } else {
-      this.closedNote.textContent = "This room is announcement-only: only its moderators can post.";
+      this.closedNote.textContent = _("This room is announcement-only: only its moderators can post.");
     }
     this.mutedNote.hidden = !muted || closed;
-    if (muted) this.mutedNote.textContent = `A moderator muted you in this room until ${timeFormat.format(this.mutedUntil)}.`;
+    if (muted) this.mutedNote.textContent = _("A moderator muted you in this room until {time}.", { time: timeFormat.format(this.mutedUntil) });
     const wait = this.waitLeft();
     this.waitLine.hidden = wait === 0 || closed || muted;
-    if (wait > 0) this.waitLine.textContent = `You can send again in ${wait} s`;
+    if (wait > 0) this.waitLine.textContent = _("You can send again in {n} s", { n: wait });
     this.slowNote.hidden = !(this.slowMode > 0) || this.moderator || closed || muted;
-    if (this.slowMode > 0) this.slowNote.textContent = `Slow mode is on: one message every ${seconds(this.slowMode)}.`;
+    if (this.slowMode > 0) this.slowNote.textContent = _("Slow mode is on: one message every {duration}.", { duration: seconds(this.slowMode) });
     this.sendButton.disabled = closed || muted || wait > 0;
     if (!closed && (muted || wait > 0)) this.timer = setTimeout(() => this.updateComposer(), TICK_MS);
     if (atEnd && this.layoutKey() !== layoutBefore) this.list.scrollTop = this.list.scrollHeight;
@@ -268,8 +270,8 @@ export class Classroom {
   roleChanged(moderator) {
     this.say(
       moderator
-        ? "You are now a moderator of this room. Reload the page to get the moderator tools."
-        : "You are no longer a moderator of this room. Reload the page.",
+        ? _("You are now a moderator of this room. Reload the page to get the moderator tools.")
+        : _("You are no longer a moderator of this room. Reload the page."),
     );
     this.moderator = moderator;
   }
@@ -279,7 +281,7 @@ export class Classroom {
   }
 
   fail(ack) {
-    this.errorLine.textContent = ack.message || "That did not work; try again.";
+    this.errorLine.textContent = ack.message || _("That did not work; try again.");
     this.errorLine.hidden = false;
     clearTimeout(this.errorTimer);
     this.errorTimer = setTimeout(() => {
@@ -305,7 +307,7 @@ export class Classroom {
       this.updatePinned(message);
       this.updateQuestion(message);
       if (message.sender.id === this.myId && message.question?.answered && before === "open") {
-        this.say("Your question was marked answered.");
+        this.say(_("Your question was marked answered."));
       }
     });
     this.socket.on("message_deleted", ({ room, id, by }) => {
@@ -428,27 +430,27 @@ export class Classroom {
     const sender = li.querySelector(".sender")?.textContent || "";
     const items = [];
     if (this.moderator) {
-      if (li.dataset.pinned) items.push(["Unpin", () => this.act("unpin", { id }).then((ack) => this.applyAck(ack))]);
-      else items.push(["Pin to the top", () => this.act("pin", { id }).then((ack) => this.applyAck(ack))]);
+      if (li.dataset.pinned) items.push([_("Unpin"), () => this.act("unpin", { id }).then((ack) => this.applyAck(ack))]);
+      else items.push([_("Pin to the top"), () => this.act("pin", { id }).then((ack) => this.applyAck(ack))]);
     }
     if (own && !li.dataset.question) {
-      items.push(["Ask as a question", () => this.act("mark_question", { id, question: true }).then((ack) => this.applyAck(ack))]);
+      items.push([_("Ask as a question"), () => this.act("mark_question", { id, question: true }).then((ack) => this.applyAck(ack))]);
     } else if (own && li.dataset.question === "open") {
-      items.push(["Withdraw question", () => this.act("mark_question", { id, question: false }).then((ack) => this.applyAck(ack))]);
+      items.push([_("Withdraw question"), () => this.act("mark_question", { id, question: false }).then((ack) => this.applyAck(ack))]);
     }
     if (this.moderator && li.dataset.question === "open") {
-      items.push(["Mark answered", () => this.answer(id, true)]);
+      items.push([_("Mark answered"), () => this.answer(id, true)]);
     } else if (this.moderator && li.dataset.question === "answered") {
-      items.push(["Reopen question", () => this.answer(id, false)]);
+      items.push([_("Reopen question"), () => this.answer(id, false)]);
     }
     if (this.moderator || (own && this.withinDeleteWindow(li))) {
-      items.push([own ? "Delete" : "Remove message", () => this.deleteMessage(id), { confirm: own ? "Delete: are you sure?" : "Remove: are you sure?" }]);
+      items.push([own ? _("Delete") : _("Remove message"), () => this.deleteMessage(id), { confirm: own ? _("Delete: are you sure?") : _("Remove: are you sure?") }]);
     }
     if (!items.length) {
-      this.say("Nothing to do with this message: you can delete your own messages only for a while after sending them.");
+      this.say(_("Nothing to do with this message: you can delete your own messages only for a while after sending them."));
       return;
     }
-    this.openMenu(opener, `Actions for the message from ${sender}`, items);
+    this.openMenu(opener, _("Actions for the message from {sender}", { sender }), items);
   }
 
   withinDeleteWindow(li) {
@@ -514,11 +516,11 @@ export class Classroom {
     li.querySelector(".pinned-body")?.addEventListener("click", jump);
     if (!this.moderator || li.querySelector(".unpin-button")) return;
     const sender = li.querySelector(".sender")?.textContent || "";
-    const unpin = button("Unpin", "link unpin-button", async () => {
+    const unpin = button(_("Unpin"), "link unpin-button", async () => {
       const ack = await this.act("unpin", { id: Number(li.dataset.id) });
       this.applyAck(ack);
     });
-    unpin.setAttribute("aria-label", `Unpin the message from ${sender}`);
+    unpin.setAttribute("aria-label", _("Unpin the message from {sender}", { sender }));
     li.append(unpin);
   }
 
@@ -555,9 +557,9 @@ export class Classroom {
     const time = el("time", "", timeFormat.format(when));
     time.dateTime = message.created_at;
     meta.append(el("span", "sender", message.sender.display_name), document.createTextNode(" "), time);
-    const answer = button("Mark answered", "answer-button");
+    const answer = button(_("Mark answered"), "answer-button");
     answer.dataset.id = String(message.id);
-    answer.setAttribute("aria-label", `Mark answered: ${message.sender.display_name}, “${excerpt(message.body)}”`);
+    answer.setAttribute("aria-label", _("Mark answered: {name}, “{text}”", { name: message.sender.display_name, text: excerpt(message.body) }));
     li.append(meta, el("p", "q-body", message.body), answer);
     if (existing) existing.replaceWith(li);
     else {
@@ -593,7 +595,7 @@ export class Classroom {
         return;
       }
       this.applyRoom(ack.room);
-      status.textContent = wanted ? "Announcement-only is on: only moderators can post." : "Announcement-only is off: everyone can post.";
+      status.textContent = wanted ? _("Announcement-only is on: only moderators can post.") : _("Announcement-only is off: everyone can post.");
     });
     const slow = document.getElementById("slow-mode");
     slow.addEventListener("change", async () => {
@@ -604,7 +606,7 @@ export class Classroom {
         return;
       }
       this.applyRoom(ack.room);
-      status.textContent = wanted ? `Slow mode is on: one message every ${seconds(wanted)} per member.` : "Slow mode is off.";
+      status.textContent = wanted ? _("Slow mode is on: one message every {duration} per member.", { duration: seconds(wanted) }) : _("Slow mode is off.");
     });
     const regenerate = document.getElementById("regenerate-code");
     regenerate?.addEventListener("click", async () => {
@@ -614,7 +616,7 @@ export class Classroom {
       regenerate.disabled = false;
       if (!ack.ok) return;
       this.showJoinCode(ack);
-      status.textContent = `New join code: ${ack.join_code}. The old one no longer works.`;
+      status.textContent = _("New join code: {code}. The old one no longer works.", { code: ack.join_code });
     });
     document.getElementById("open-questions").addEventListener("click", (event) => {
       const target = event.target.closest(".answer-button");
@@ -631,7 +633,7 @@ export class Classroom {
     const link = document.getElementById("join-link");
     if (link) link.href = `/join/${encodeURIComponent(code)}`;
     const expiry = document.getElementById("join-code-expiry");
-    if (expiry) expiry.textContent = expiresAt ? `(expires ${dateTimeFormat.format(new Date(expiresAt))})` : "";
+    if (expiry) expiry.textContent = expiresAt ? _("(expires {when})", { when: dateTimeFormat.format(new Date(expiresAt)) }) : "";
   }
 
   decorateMember(li) {
@@ -641,7 +643,7 @@ export class Classroom {
     if (role === "owner" || (role === "moderator" && !this.owner)) return;
     const name = li.querySelector(".name")?.textContent || "";
     const open = button("⋯", "member-menu-button", (event) => this.openMemberMenu(li, event.currentTarget));
-    open.setAttribute("aria-label", `Moderate ${name}`);
+    open.setAttribute("aria-label", _("Moderate {name}", { name }));
     open.setAttribute("aria-haspopup", "menu");
     open.setAttribute("aria-expanded", "false");
     li.querySelector(".presence-label")?.before(open) ?? li.append(open);
@@ -652,17 +654,17 @@ export class Classroom {
     const name = li.querySelector(".name")?.textContent || "";
     const role = li.dataset.role || "member";
     const items = [];
-    if (li.dataset.muted === "true") items.push(["Unmute", () => this.memberAction("unmute", { user_id: userId })]);
+    if (li.dataset.muted === "true") items.push([_("Unmute"), () => this.memberAction("unmute", { user_id: userId })]);
     for (const [minutes, text] of MUTE_CHOICES) {
       items.push([text, () => this.memberAction("mute", { user_id: userId, minutes })]);
     }
     if (this.owner) {
-      if (role === "moderator") items.push(["Make a member again", () => this.memberAction("set_member_role", { user_id: userId, role: "member" })]);
-      else items.push(["Make moderator", () => this.memberAction("set_member_role", { user_id: userId, role: "moderator" })]);
+      if (role === "moderator") items.push([_("Make a member again"), () => this.memberAction("set_member_role", { user_id: userId, role: "member" })]);
+      else items.push([_("Make moderator"), () => this.memberAction("set_member_role", { user_id: userId, role: "moderator" })]);
     }
-    items.push(["Remove from the room", () => this.memberAction("remove_member", { user_id: userId }), { confirm: `Remove ${name}: are you sure?` }]);
-    items.push(["Ban from the room", () => this.memberAction("ban", { user_id: userId }), { confirm: `Ban ${name}: are you sure?` }]);
-    this.openMenu(opener, `Moderate ${name}`, items);
+    items.push([_("Remove from the room"), () => this.memberAction("remove_member", { user_id: userId }), { confirm: _("Remove {name}: are you sure?", { name }) }]);
+    items.push([_("Ban from the room"), () => this.memberAction("ban", { user_id: userId }), { confirm: _("Ban {name}: are you sure?", { name }) }]);
+    this.openMenu(opener, _("Moderate {name}", { name }), items);
   }
 
   async memberAction(event, payload) {
@@ -685,7 +687,7 @@ export class Classroom {
         badge = el("span", "badge");
         li.querySelector(".name").after(badge);
       }
-      badge.textContent = member.role;
+      badge.textContent = ROLE_NAMES[member.role] || member.role;
     }
     this.showMuted(li, member.muted_until);
     li.querySelector(".member-menu-button")?.remove();
@@ -699,7 +701,7 @@ export class Classroom {
     li.dataset.muted = muted ? "true" : "false";
     li.querySelector(".muted-badge")?.remove();
     if (!muted || !this.moderator) return;
-    const mark = el("span", "badge muted-badge", `muted until ${timeFormat.format(until)}`);
+    const mark = el("span", "badge muted-badge", _("muted until {time}", { time: timeFormat.format(until) }));
     li.querySelector(".name").after(mark);
     const left = until.getTime() - Date.now();
     if (left < 2 ** 31) setTimeout(() => this.showMuted(li, mutedUntil), left + 500);
@@ -741,12 +743,12 @@ export class Classroom {
     for (const ban of ack.bans) {
       const li = el("li");
       li.append(el("span", "name", ban.user.display_name));
-      const lift = button("Unban", "link", async () => {
+      const lift = button(_("Unban"), "link", async () => {
         const result = await this.act("unban", { user_id: ban.user.id });
         if (result.ok) li.remove();
         document.getElementById("bans-empty").hidden = banList.children.length > 0;
       });
-      lift.setAttribute("aria-label", `Unban ${ban.user.display_name}`);
+      lift.setAttribute("aria-label", _("Unban {name}", { name: ban.user.display_name }));
       li.append(document.createTextNode(" "), lift);
       banList.append(li);
     }
@@ -757,42 +759,58 @@ export class Classroom {
 
 // One line of the moderation log, in words.
 export function describe(entry) {
-  const actor = entry.actor?.display_name || "Someone";
-  const target = entry.target_user?.display_name || "someone";
+  const actor = entry.actor?.display_name || _("Someone");
+  const target = entry.target_user?.display_name || _("someone");
   const detail = entry.detail || {};
   switch (entry.action) {
     case "settings": {
       const parts = [];
-      if ("announcement_only" in detail) parts.push(`turned announcement-only ${detail.announcement_only ? "on" : "off"}`);
-      if ("slow_mode_seconds" in detail) {
-        parts.push(detail.slow_mode_seconds ? `set slow mode to ${seconds(detail.slow_mode_seconds)}` : "turned slow mode off");
+      if ("announcement_only" in detail) {
+        parts.push(detail.announcement_only ? _("turned announcement-only on") : _("turned announcement-only off"));
       }
-      return `${actor} ${parts.join(" and ") || "changed the settings"}`;
+      if ("slow_mode_seconds" in detail) {
+        parts.push(detail.slow_mode_seconds
+          ? _("set slow mode to {duration}", { duration: seconds(detail.slow_mode_seconds) })
+          : _("turned slow mode off"));
+      }
+      const actions = parts.length ? new Intl.ListFormat(language()).format(parts) : _("changed the settings");
+      return _("{actor} {actions}", { actor, actions });
     }
     case "join_code":
-      return `${actor} made a new join code${detail.expires_at ? ` (valid until ${dateTimeFormat.format(new Date(detail.expires_at))})` : ""}`;
+      return detail.expires_at
+        ? _("{actor} made a new join code (valid until {when})", { actor, when: dateTimeFormat.format(new Date(detail.expires_at)) })
+        : _("{actor} made a new join code", { actor });
     case "pin":
-      return `${actor} pinned a message by ${target}`;
+      return _("{actor} pinned a message by {target}", { actor, target });
     case "unpin":
-      return `${actor} unpinned a message by ${target}`;
+      return _("{actor} unpinned a message by {target}", { actor, target });
     case "delete_message":
-      return `${actor} removed a message by ${target}${detail.excerpt ? `: “${detail.excerpt}”` : ""}`;
-    case "mute":
-      return `${actor} muted ${target} for ${detail.minutes >= 60 && detail.minutes % 60 === 0 ? `${detail.minutes / 60} h` : `${detail.minutes} min`}`;
+      return detail.excerpt
+        ? _("{actor} removed a message by {target}: “{text}”", { actor, target, text: detail.excerpt })
+        : _("{actor} removed a message by {target}", { actor, target });
+    case "mute": {
+      const minutes = detail.minutes;
+      const duration = minutes >= 60 && minutes % 60 === 0 ? _("{n} h", { n: minutes / 60 }) : _("{n} min", { n: minutes });
+      return _("{actor} muted {target} for {duration}", { actor, target, duration });
+    }
     case "unmute":
-      return `${actor} unmuted ${target}`;
+      return _("{actor} unmuted {target}", { actor, target });
     case "remove":
-      return `${actor} removed ${target} from the room`;
+      return _("{actor} removed {target} from the room", { actor, target });
     case "ban":
-      return `${actor} banned ${target}${detail.reason ? `: ${detail.reason}` : ""}`;
+      return detail.reason
+        ? _("{actor} banned {target}: {reason}", { actor, target, reason: detail.reason })
+        : _("{actor} banned {target}", { actor, target });
     case "unban":
-      return `${actor} lifted the ban on ${target}`;
+      return _("{actor} lifted the ban on {target}", { actor, target });
     case "set_role":
-      return detail.role === "moderator" ? `${actor} made ${target} a moderator` : `${actor} made ${target} a member again`;
+      return detail.role === "moderator"
+        ? _("{actor} made {target} a moderator", { actor, target })
+        : _("{actor} made {target} a member again", { actor, target });
     case "answer_question":
-      return `${actor} marked a question from ${target} answered`;
+      return _("{actor} marked a question from {target} answered", { actor, target });
     case "reopen_question":
-      return `${actor} reopened a question from ${target}`;
+      return _("{actor} reopened a question from {target}", { actor, target });
     default:
       return `${actor}: ${entry.action}`;
   }

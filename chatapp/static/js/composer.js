@@ -1,17 +1,18 @@
 // The composer's emoji picker: plain Unicode emoji (no images), inserted at the cursor.
 // A small dialog of buttons: arrow keys move, Enter or a click inserts, Escape closes.
+import { _ } from "./i18n.js";
 
 const EMOJI = [
-  ["😀", "grinning face"], ["😂", "face with tears of joy"], ["🙂", "slightly smiling face"], ["😉", "winking face"],
-  ["😍", "smiling face with heart-eyes"], ["🤔", "thinking face"], ["😮", "face with open mouth"], ["😢", "crying face"],
-  ["😅", "grinning face with sweat"], ["😎", "smiling face with sunglasses"], ["🙃", "upside-down face"], ["😴", "sleeping face"],
-  ["👍", "thumbs up"], ["👎", "thumbs down"], ["👏", "clapping hands"], ["🙌", "raising hands"],
-  ["🙏", "folded hands"], ["👋", "waving hand"], ["✋", "raised hand"], ["💪", "flexed biceps"],
-  ["❤️", "red heart"], ["🎉", "party popper"], ["🔥", "fire"], ["⭐", "star"],
-  ["✅", "check mark"], ["❌", "cross mark"], ["❓", "question mark"], ["❗", "exclamation mark"],
-  ["💡", "light bulb"], ["📚", "books"], ["📝", "memo"], ["📎", "paperclip"],
-  ["⏰", "alarm clock"], ["☕", "hot beverage"], ["🍕", "pizza"], ["🎂", "birthday cake"],
-  ["🚀", "rocket"], ["🌟", "glowing star"], ["🌈", "rainbow"], ["👀", "eyes"],
+  ["😀", _("grinning face")], ["😂", _("face with tears of joy")], ["🙂", _("slightly smiling face")], ["😉", _("winking face")],
+  ["😍", _("smiling face with heart-eyes")], ["🤔", _("thinking face")], ["😮", _("face with open mouth")], ["😢", _("crying face")],
+  ["😅", _("grinning face with sweat")], ["😎", _("smiling face with sunglasses")], ["🙃", _("upside-down face")], ["😴", _("sleeping face")],
+  ["👍", _("thumbs up")], ["👎", _("thumbs down")], ["👏", _("clapping hands")], ["🙌", _("raising hands")],
+  ["🙏", _("folded hands")], ["👋", _("waving hand")], ["✋", _("raised hand")], ["💪", _("flexed biceps")],
+  ["❤️", _("red heart")], ["🎉", _("party popper")], ["🔥", _("fire")], ["⭐", _("star")],
+  ["✅", _("check mark")], ["❌", _("cross mark")], ["❓", _("question mark")], ["❗", _("exclamation mark")],
+  ["💡", _("light bulb")], ["📚", _("books")], ["📝", _("memo")], ["📎", _("paperclip")],
+  ["⏰", _("alarm clock")], ["☕", _("hot beverage")], ["🍕", _("pizza")], ["🎂", _("birthday cake")],
+  ["🚀", _("rocket")], ["🌟", _("glowing star")], ["🌈", _("rainbow")], ["👀", _("eyes")],
 ];
 const COLUMNS = 8;
 
@@ -34,7 +35,7 @@ export class EmojiPicker {
     const grid = document.createElement("div");
     grid.className = "emoji-grid";
     grid.setAttribute("role", "group");
-    grid.setAttribute("aria-label", "Choose an emoji");
+    grid.setAttribute("aria-label", _("Choose an emoji"));
     grid.append(...this.buttons);
     panel.append(grid);
 

@@ -3,6 +3,7 @@
 // hear the `message` events of those rooms; each new message from someone else adds one.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { TitleCounter, notifyMention } from "./notify.js";
+import { _ } from "./i18n.js";
 
 const page = document.getElementById("rooms-page");
 const myId = Number(page.dataset.userId);
@@ -18,7 +19,7 @@ function badgeOf(item) {
     count.className = "count";
     const label = document.createElement("span");
     label.className = "visually-hidden";
-    label.textContent = " unread";
+    label.textContent = " " + _("unread");
     badge.append(count, label);
     item.querySelector(".room-name").after(badge);
   }

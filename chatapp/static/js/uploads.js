@@ -1,10 +1,12 @@
 // Pictures in the composer: uploaded with XMLHttpRequest (so there is a progress bar and a
 // Cancel button, which fetch() cannot give), shown as thumbnails, then sent with the next
 // message as `attachments: [id, …]`.
+import { _, language } from "./i18n.js";
 
 function megabytes(bytes) {
   const value = bytes / (1024 * 1024);
-  return Number.isInteger(value) ? `${value} MB` : `${value.toFixed(1)} MB`;
+  const number = new Intl.NumberFormat(language(), { maximumFractionDigits: Number.isInteger(value) ? 0 : 1 }).format(value);
+  return _("{number} MB", { number });
 }
 
 export class Uploads {
@@ -77,19 +79,20 @@ export class Uploads {
     li.className = "upload";
     const name = document.createElement("span");
     name.className = "upload-name";
-    name.textContent = file.name || "picture";
+    const label = file.name || _("picture");
+    name.textContent = label;
     const progress = document.createElement("progress");
     progress.max = 100;
     progress.value = 0;
-    progress.setAttribute("aria-label", `Uploading ${file.name || "picture"}`);
+    progress.setAttribute("aria-label", _("Uploading {name}", { name: label }));
     const percent = document.createElement("span");
     percent.className = "upload-percent";
     percent.textContent = "0%";
     const cancel = document.createElement("button");
     cancel.type = "button";
     cancel.className = "link";
-    cancel.textContent = "Cancel";
-    cancel.setAttribute("aria-label", `Cancel upload of ${file.name || "picture"}`);
+    cancel.textContent = _("Cancel");
+    cancel.setAttribute("aria-label", _("Cancel upload of {name}", { name: label }));
     li.append(name, progress, percent, cancel);
     this.trayList.append(li);
     this.tray.hidden = false;
@@ -99,7 +102,7 @@ export class Uploads {
 
     if (file.size > this.maxBytes) {
       // The server checks too; this only spares the wait.
-      this.fail(key, `A picture can be at most ${megabytes(this.maxBytes)}; this one is ${megabytes(file.size)}. Choose a smaller one.`);
+      this.fail(key, _("A picture can be at most {max}; this one is {size}. Choose a smaller one.", { max: megabytes(this.maxBytes), size: megabytes(file.size) }));
       return;
     }
 
@@ -120,13 +123,13 @@ export class Uploads {
       if (xhr.status === 201 && answer.ok) {
         this.done(key, answer.attachment, answer.note);
       } else {
-        this.fail(key, answer.message || `The upload failed (HTTP ${xhr.status}). Try again.`);
+        this.fail(key, answer.message || _("The upload failed (HTTP {status}). Try again.", { status: xhr.status }));
       }
     });
-    xhr.addEventListener("error", () => this.fail(key, "The upload failed: the connection dropped. Try again."));
+    xhr.addEventListener("error", () => this.fail(key, _("The upload failed: the connection dropped. Try again.")));
     xhr.addEventListener("abort", () => {
       this.drop(key);
-      this.announce(`Upload of ${file.name || "the picture"} cancelled.`);
+      this.announce(file.name ? _("Upload of {name} cancelled.", { name: file.name }) : _("Upload of the picture cancelled."));
     });
     cancel.addEventListener("click", () => xhr.abort());
     const form = new FormData();
@@ -145,14 +148,14 @@ export class Uploads {
     li.classList.add("ready");
     const img = document.createElement("img");
     img.src = attachment.thumb_url;
-    img.alt = `Picture to send: ${name}`;
+    img.alt = _("Picture to send: {name}", { name });
     img.width = Math.min(attachment.thumb_width, 96);
     img.height = Math.round((img.width / attachment.thumb_width) * attachment.thumb_height) || 96;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "link";
-    remove.textContent = "Remove";
-    remove.setAttribute("aria-label", `Remove ${name}`);
+    remove.textContent = _("Remove");
+    remove.setAttribute("aria-label", _("Remove {name}", { name }));
     remove.addEventListener("click", () => {
       this.drop(key);
       this.input.focus();
@@ -164,7 +167,7 @@ export class Uploads {
       small.textContent = note;
       li.append(small);
     }
-    this.announce(`${name} uploaded. It goes with your next message.`);
+    this.announce(_("{name} uploaded. It goes with your next message.", { name }));
     this.onChange();
   }
 
@@ -184,7 +187,7 @@ export class Uploads {
     const dismiss = document.createElement("button");
     dismiss.type = "button";
     dismiss.className = "link";
-    dismiss.textContent = "Dismiss";
+    dismiss.textContent = _("Dismiss");
     dismiss.addEventListener("click", () => this.drop(key));
     li.append(error, dismiss);
     this.onChange();

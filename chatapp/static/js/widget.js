@@ -5,6 +5,7 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox } from "./outbox.js";
 import { Thread } from "./thread.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
+import { _ } from "./i18n.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -132,7 +133,7 @@ async function postSession(body) {
     });
     return await response.json();
   } catch {
-    return { ok: false, error: "network", message: "Cannot reach the chat right now. Trying again…" };
+    return { ok: false, error: "network", message: _("Cannot reach the chat right now. Trying again…") };
   }
 }
 
@@ -190,8 +191,8 @@ function applySession(answer) {
 function setAgents(online) {
   agentsLine.dataset.online = online ? "yes" : "no";
   agentsLine.textContent = online
-    ? "We're online. Ask us anything."
-    : "No one is online right now. Leave a message and we'll reply here as soon as we're back.";
+    ? _("We're online. Ask us anything.")
+    : _("No one is online right now. Leave a message and we'll reply here as soon as we're back.");
 }
 
 function setConversation(summary) {
@@ -202,7 +203,7 @@ function setConversation(summary) {
     const rated = summary.rating != null;
     ratingForm.hidden = rated;
     ratingThanks.hidden = !rated;
-    if (rated) ratingThanks.textContent = `You rated our help ${summary.rating} out of 5. Thank you!`;
+    if (rated) ratingThanks.textContent = _("You rated our help {rating} out of 5. Thank you!", { rating: summary.rating });
   }
 }
 
@@ -228,11 +229,11 @@ prechatForm.addEventListener("submit", async (event) => {
   const name = prechatForm.elements.name.value.trim();
   const email = prechatForm.elements.email.value.trim();
   const prechat = session.site.prechat;
-  const missing = [];
-  if (prechat.name_required && !name) missing.push("your name");
-  if (prechat.email_required && !email) missing.push("your e-mail address");
-  if (missing.length) {
-    prechatError.textContent = `Please give ${missing.join(" and ")}.`;
+  const noName = prechat.name_required && !name;
+  const noEmail = prechat.email_required && !email;
+  if (noName || noEmail) {
+    if (noName && noEmail) prechatError.textContent = _("Please give your name and your e-mail address.");
+    else prechatError.textContent = noName ? _("Please give your name.") : _("Please give your e-mail address.");
     prechatError.hidden = false;
     return;
   }
@@ -265,7 +266,7 @@ function connect() {
     myId: session.visitor.id,
     outbox,
     socket,
-    names: (message) => (message.sender.id === session.visitor.id ? "You" : message.sender.display_name),
+    names: (message) => (message.sender.id === session.visitor.id ? _("You") : message.sender.display_name),
     onChange: updateLayout,
   });
   thread.useOlderButton(document.getElementById("load-older"));
@@ -285,8 +286,8 @@ function connect() {
   });
 
   socket.on("disconnect", (reason) => {
-    if (reason === "io server disconnect") showStatus("The chat was closed by the server. Reload the page to start again.");
-    else showStatus("Connection lost. Reconnecting…");
+    if (reason === "io server disconnect") showStatus(_("The chat was closed by the server. Reload the page to start again."));
+    else showStatus(_("Connection lost. Reconnecting…"));
   });
 
   socket.on("connect_error", (error) => {
@@ -298,7 +299,7 @@ function connect() {
       start();
       return;
     }
-    showStatus(socket.active ? "Cannot reach the chat. Reconnecting…" : error?.data?.message || "The chat refused the connection.");
+    showStatus(socket.active ? _("Cannot reach the chat. Reconnecting…") : error?.data?.message || _("The chat refused the connection."));
   });
 
   socket.on("message", (message) => {
@@ -344,7 +345,7 @@ function submit() {
   composerError.hidden = true;
   if (!body || !thread) return;
   if (body.length > MAX_BODY) {
-    composerError.textContent = `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`;
+    composerError.textContent = _("A message can be at most {max} characters; this one has {length}.", { max: MAX_BODY, length: body.length });
     composerError.hidden = false;
     return;
   }
@@ -362,7 +363,7 @@ ratingForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const choice = ratingForm.querySelector("input[name=rating]:checked");
   if (!choice) {
-    ratingError.textContent = "Choose from 1 to 5 stars.";
+    ratingError.textContent = _("Choose from 1 to 5 stars.");
     ratingError.hidden = false;
     return;
   }

@@ -10,6 +10,8 @@
   var POLL_MS = 30000;
   var phone = w.matchMedia("(max-width: 600px)");
   var button, badge, live, panel, frame, ready, open = false, timer;
+  // The page's language: the frame's unless the site sets one.
+  var lang = d.documentElement.lang || "", zh = /^zh(-(cn|sg|hans)\b|$)/i.test(lang || navigator.language);
 
   function attr(n) { return me.getAttribute("data-" + n) || null; }
   function stored(v) {
@@ -40,7 +42,7 @@
       "border-radius": "50%", background: "#2f5fd0", color: "#fff", cursor: "pointer",
       "place-items": "center", "box-shadow": "0 4px 16px #0005"
     }, root);
-    set(button, { type: "button", "aria-label": "Open chat", "aria-expanded": "false" });
+    set(button, { type: "button", "aria-label": zh ? "打开聊天" : "Open chat", "aria-expanded": "false" });
     var ns = "http://www.w3.org/2000/svg";
     var svg = set(d.createElementNS(ns, "svg"), { viewBox: "0 0 24 24", width: 28, height: 28, "aria-hidden": "true" });
     svg.appendChild(set(d.createElementNS(ns, "path"), { fill: "currentColor", d: "M3 4h18v13H9l-6 4z" }));
@@ -89,8 +91,8 @@
     if (frame) return;
     clearTimeout(timer);
     frame = el("iframe", { width: "100%", height: "100%", border: "0", display: "block" });
-    frame.title = "Chat";
-    frame.src = origin + "/widget/frame?site=" + encodeURIComponent(site);
+    frame.title = zh ? "聊天" : "Chat";
+    frame.src = origin + "/widget/frame?site=" + encodeURIComponent(site) + "&lang=" + encodeURIComponent(lang);
     panel.appendChild(frame);
   }
 
@@ -107,7 +109,7 @@
     n = Math.max(0, n | 0);
     badge.textContent = n > 9 ? "9+" : String(n);
     badge.style.display = n && !open ? "block" : "none";
-    live.textContent = n ? n + (n === 1 ? " new message" : " new messages") : "";
+    live.textContent = n ? n + (zh ? " 条新消息" : n === 1 ? " new message" : " new messages") : "";
   }
 
   // A returning visitor: ask now and then whether a reply waits, and only then load the chat.

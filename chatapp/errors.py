@@ -1,10 +1,11 @@
 """Errors answer JSON to the API and HTML to pages; a 500 rolls the session back."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import current_user
 from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 from .services.errors import ServiceError
 from .services.uploads import too_large_error
 
@@ -17,6 +18,17 @@ MESSAGES = {
     413: lazy_gettext("That upload is too large."),
     429: lazy_gettext("Too many requests. Wait a minute and try again."),
     500: lazy_gettext("Something went wrong on our side. Try again in a moment."),
+}
+
+# The heading of each error page; other statuses show their number.
+TITLES = {
+    400: lazy_gettext("That did not work"),
+    401: lazy_gettext("Log in first"),
+    403: lazy_gettext("No access"),
+    404: lazy_gettext("Page not found"),
+    413: lazy_gettext("Too large"),
+    429: lazy_gettext("Slow down a little"),
+    500: lazy_gettext("Something went wrong"),
 }
 
 CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "conflict",
@@ -32,10 +44,21 @@ def wants_json() -> bool:
     )
 
 
+def _settle_current_user() -> None:
+    """Load the current user for the page's top bar; when that fails (a broken database), show a visitor's bar."""
+    try:
+        current_user.is_authenticated  # noqa: B018 - loads the user, from the database
+    except Exception:  # noqa: BLE001 - the error page must render whatever broke
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()
+
+
 def _respond(status: int, code: str, message: str):
     if wants_json():
         return jsonify(ok=False, error=code, message=message), status
-    return render_template("errors/error.html", status=status, message=message), status
+    _settle_current_user()
+    title = str(TITLES.get(status, status))
+    return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -64,4 +87,5 @@ def register_error_handlers(app: Flask) -> None:
     def server_error(error: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
+        _settle_current_user()  # before any text: the locale may come from the user's settings
         return _respond(500, "invalid", str(MESSAGES[500]))

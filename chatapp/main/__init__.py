@@ -1,7 +1,7 @@
 """Health check and the browser's third-party scripts (served from node_modules, never copied)."""
 import os
 
-from flask import Blueprint, abort, jsonify, send_from_directory
+from flask import Blueprint, abort, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from .. import PROJECT_ROOT
@@ -37,3 +37,14 @@ def vendor(name: str):
     package_dir, filename = VENDOR_FILES[name]
     directory = os.path.join(PROJECT_ROOT, "node_modules", package_dir)
     return send_from_directory(directory, filename, max_age=3600)
+
+
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: answer with the SVG icon."""
+    return send_from_directory(current_app.static_folder or "", "favicon.svg", mimetype="image/svg+xml",
+                               max_age=86400)
+
+
+from . import theme  # noqa: E402,F401 - registers /theme on bp

@@ -2,21 +2,72 @@
 // widget.js): the message list item, times, Enter to send, typing both ways, acked requests.
 // Text is always set with textContent, never as HTML.
 
+import { _, language } from "./i18n.js";
+
 export const ACK_TIMEOUT_MS = 8000;
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const MINUTE_MS = 60 * 1000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+const RELATIVE_DAYS = 7; // a week on, a time reads as a date and no longer changes
+
+// The formats, in the page's language (<html lang>, not the browser's), made once.
+let formats = null;
+function dateFormats() {
+  if (!formats) {
+    const lang = language();
+    formats = {
+      time: new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }),
+      weekday: new Intl.DateTimeFormat(lang, { weekday: "long" }),
+      day: new Intl.DateTimeFormat(lang, { month: "short", day: "numeric" }),
+      date: new Intl.DateTimeFormat(lang, { dateStyle: "medium" }),
+      full: new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "medium" }),
+      relative: new Intl.RelativeTimeFormat(lang, { numeric: "auto" }),
+    };
+  }
+  return formats;
+}
 
 // "14:05" for an ISO time (now when there is none).
 export function formatTime(iso) {
-  return timeFormat.format(iso ? new Date(iso) : new Date());
+  return dateFormats().time.format(iso ? new Date(iso) : new Date());
 }
 
-// Fill a <time>: machine-readable dateTime, the short time shown, the full date as its title.
+function startOfDay(date) {
+  const day = new Date(date);
+  day.setHours(0, 0, 0, 0);
+  return day.getTime();
+}
+
+// When, as the message list shows it: "just now", "5 minutes ago", "14:05" (today),
+// "yesterday 14:05", "Monday 14:05" (this week), "Nov 3 14:05", "Nov 3, 2025" (another year).
+export function relativeTime(when, now = new Date()) {
+  const f = dateFormats();
+  const ago = now - when;
+  if (ago < MINUTE_MS) return _("just now"); // a clock a little ahead of ours included
+  if (ago < 60 * MINUTE_MS) return f.relative.format(-Math.floor(ago / MINUTE_MS), "minute");
+  const days = Math.round((startOfDay(now) - startOfDay(when)) / DAY_MS);
+  const time = f.time.format(when);
+  if (days <= 0) return time;
+  if (days === 1) return _("{day} {time}", { day: f.relative.format(-1, "day"), time });
+  if (days < RELATIVE_DAYS) return _("{day} {time}", { day: f.weekday.format(when), time });
+  if (when.getFullYear() === now.getFullYear()) return _("{day} {time}", { day: f.day.format(when), time });
+  return f.date.format(when);
+}
+
+// Fill a <time>: machine-readable dateTime, how long ago shown, the full date and time as its
+// title. Times under a week old are marked data-relative: the page's one timer moves them on.
 export function stampTime(time, when) {
+  const now = new Date();
+  const text = relativeTime(when, now);
   time.dateTime = when.toISOString();
-  time.textContent = timeFormat.format(when);
-  time.title = fullFormat.format(when);
+  if (time.textContent !== text) time.textContent = text; // the log is a live region: no needless changes
+  time.title = dateFormats().full.format(when);
+  if (now - when < RELATIVE_DAYS * DAY_MS) {
+    time.dataset.relative = "";
+    startClock();
+  } else {
+    delete time.dataset.relative;
+  }
 }
 
 // Show the times the server rendered (in UTC) in the reader's own time zone and language.
@@ -24,12 +75,26 @@ export function localizeTimes(root) {
   for (const time of root.querySelectorAll("time[datetime]")) stampTime(time, new Date(time.dateTime));
 }
 
+// One timer for the whole page: once a minute (and on coming back to the tab) every time still
+// marked relative is stamped again; each drops out once a week old, so the work stays bounded.
+let clock = null;
+function startClock() {
+  if (clock !== null) return;
+  const refresh = () => {
+    for (const time of document.querySelectorAll("time[data-relative]")) stampTime(time, new Date(time.dateTime));
+  };
+  clock = setInterval(refresh, MINUTE_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refresh();
+  });
+}
+
 // socket.emitWithAck with a timeout; a timeout answers like an error ack.
 export async function request(socket, event, payload) {
   try {
     return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
   } catch {
-    return { ok: false, error: "timeout", message: "The server did not answer in time." };
+    return { ok: false, error: "timeout", message: _("The server did not answer in time.") };
   }
 }
 
@@ -70,7 +135,7 @@ export function setState(li, state, text) {
 // A refused message: "Not sent: reason", with Retry (back to "Sending…") and Discard (gone).
 export function markFailed(li, reason, { onRetry, onDiscard }) {
   li.classList.add("failed");
-  setState(li, "failed", `Not sent: ${reason}`);
+  setState(li, "failed", _("Not sent: {reason}", { reason }));
   if (li.querySelector(".actions")) return;
   const actions = document.createElement("div");
   actions.className = "actions";
@@ -81,13 +146,13 @@ export function markFailed(li, reason, { onRetry, onDiscard }) {
     element.addEventListener("click", onClick);
     return element;
   };
-  const retry = button("Retry", () => {
+  const retry = button(_("Retry"), () => {
     actions.remove();
     li.classList.remove("failed");
-    setState(li, "sending", "Sending…");
+    setState(li, "sending", _("Sending…"));
     onRetry();
   });
-  const discard = button("Discard", () => {
+  const discard = button(_("Discard"), () => {
     li.remove();
     onDiscard();
   });
@@ -188,8 +253,8 @@ export class TypingDisplay {
   render() {
     const names = Array.from(this.typers.values(), (t) => t.name);
     if (names.length === 0) this.line.textContent = "";
-    else if (names.length === 1) this.line.textContent = `${names[0]} is typing…`;
+    else if (names.length === 1) this.line.textContent = _("{name} is typing…", { name: names[0] });
     else if (names.length > 2 && this.many) this.line.textContent = this.many;
-    else this.line.textContent = `${names.join(" and ")} are typing…`;
+    else this.line.textContent = _("{names} are typing…", { names: new Intl.ListFormat(language()).format(names) });
   }
 }

@@ -4,11 +4,17 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox } from "./outbox.js";
 import { Thread } from "./thread.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, formatTime, request } from "./chatkit.js";
+import { _, language, ngettext, pgettext } from "./i18n.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
 const MAX_BODY = 4000;
-const BASE_TITLE = "Support · chatapp";
+const BASE_TITLE = _("Support") + " · chatapp";
+const STATUS_NAMES = {
+  open: pgettext("conversation status", "Open"),
+  pending: pgettext("conversation status", "Pending"),
+  resolved: pgettext("conversation status", "Resolved"),
+};
 
 const root = document.getElementById("console");
 const myId = Number(root.dataset.userId);
@@ -54,7 +60,7 @@ const thread = new Thread({
   myId,
   outbox: new Outbox(myId),
   socket,
-  names: (message) => (message.sender.id === myId ? "You" : message.sender.display_name),
+  names: (message) => (message.sender.id === myId ? _("You") : message.sender.display_name),
 });
 thread.useOlderButton(document.getElementById("load-older"));
 const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS });
@@ -108,19 +114,24 @@ function queueItem(conversation) {
   name.textContent = visitorName(conversation);
   const dot = document.createElement("span");
   dot.className = `presence-dot ${conversation.visitor_online ? "online" : "offline"}`;
-  dot.title = conversation.visitor_online ? "Visitor online" : "Visitor offline";
+  dot.title = conversation.visitor_online ? _("Visitor online") : _("Visitor offline");
   const time = document.createElement("time");
   time.textContent = formatTime(conversation.last_message_at);
   top.append(dot, name, time);
   const preview = document.createElement("span");
   preview.className = "queue-preview";
   const last = conversation.last_message;
-  preview.textContent = last ? `${last.internal ? "Note: " : ""}${last.sender.id === myId ? "You: " : ""}${last.body}` : "";
+  let text = last ? last.body : "";
+  if (last && last.sender.id === myId) text = _("You: {text}", { text });
+  if (last?.internal) text = _("Note: {text}", { text });
+  preview.textContent = text;
   const bottom = document.createElement("span");
   bottom.className = "queue-bottom";
   const who = document.createElement("span");
   who.className = "queue-assignee";
-  who.textContent = conversation.assignee ? `Assigned to ${conversation.assignee.id === myId ? "you" : conversation.assignee.display_name}` : "Unassigned";
+  if (!conversation.assignee) who.textContent = _("Unassigned");
+  else if (conversation.assignee.id === myId) who.textContent = _("Assigned to you");
+  else who.textContent = _("Assigned to {name}", { name: conversation.assignee.display_name });
   const site = document.createElement("span");
   site.className = "queue-site";
   site.textContent = conversation.site.name;
@@ -132,7 +143,7 @@ function queueItem(conversation) {
     badge.textContent = String(conversation.unread);
     const label = document.createElement("span");
     label.className = "visually-hidden";
-    label.textContent = conversation.unread === 1 ? " unread message" : " unread messages";
+    label.textContent = " " + ngettext("unread message", "unread messages", conversation.unread);
     badge.append(label);
     top.append(badge);
   }
@@ -239,13 +250,15 @@ if ("Notification" in window && Notification.permission === "default") {
 
 function renderConversation(conversation) {
   threadTitle.textContent = visitorName(conversation);
-  const parts = [conversation.site.name, `${conversation.status[0].toUpperCase()}${conversation.status.slice(1)}`];
-  parts.push(conversation.assignee ? `assigned to ${conversation.assignee.id === myId ? "you" : conversation.assignee.display_name}` : "unassigned");
+  const parts = [conversation.site.name, STATUS_NAMES[conversation.status] || conversation.status];
+  if (!conversation.assignee) parts.push(_("unassigned"));
+  else if (conversation.assignee.id === myId) parts.push(_("assigned to you"));
+  else parts.push(_("assigned to {name}", { name: conversation.assignee.display_name }));
   threadMeta.textContent = parts.join(" · ");
   claimButton.hidden = Boolean(conversation.assignee);
   assignSelect.value = conversation.assignee ? String(conversation.assignee.id) : "";
   const resolved = conversation.status === "resolved";
-  resolveButton.textContent = resolved ? "Reopen" : "Resolve";
+  resolveButton.textContent = resolved ? _("Reopen") : _("Resolve");
   resolveButton.classList.toggle("primary", !resolved && Boolean(conversation.assignee));
   pendingButton.hidden = conversation.status === "pending" || resolved;
   transcriptLink.href = transcriptUrl.replace("__room__", encodeURIComponent(conversation.room));
@@ -281,8 +294,8 @@ function browserSummary(userAgent) {
   const browser = browsers.find(([re]) => re.test(userAgent));
   const system = systems.find(([re]) => re.test(userAgent));
   if (!browser && !system) return userAgent;
-  const name = browser ? `${browser[1]} ${userAgent.match(browser[0])[1]}` : "A browser";
-  return system ? `${name} on ${system[1]}` : name;
+  const name = browser ? `${browser[1]} ${userAgent.match(browser[0])[1]}` : _("A browser");
+  return system ? _("{browser} on {system}", { browser: name, system: system[1] }) : name;
 }
 
 function renderDetails(conversation) {
@@ -291,13 +304,13 @@ function renderDetails(conversation) {
   const contact = conversation.contact || {};
   setField("name", contact.name || conversation.visitor.display_name);
   setField("email", contact.email);
-  setField("online", conversation.visitor_online ? "Online now" : `Offline · last seen ${contact.last_seen_at ? formatTime(contact.last_seen_at) : "—"}`);
+  setField("online", conversation.visitor_online ? _("Online now") : _("Offline · last seen {when}", { when: contact.last_seen_at ? formatTime(contact.last_seen_at) : "—" }));
   setField("site", conversation.site.name);
   setField("page", contact.page_url, { link: true });
   setField("browser", browserSummary(contact.user_agent));
   details.querySelector('[data-field="browser"]').title = contact.user_agent || "";
   setField("external", contact.external_id);
-  setField("first_seen", contact.first_seen_at ? new Date(contact.first_seen_at).toLocaleString() : null);
+  setField("first_seen", contact.first_seen_at ? new Date(contact.first_seen_at).toLocaleString(language()) : null);
   setField(
     "rating",
     conversation.rating ? `${conversation.rating}/5${conversation.rating_comment ? ` · “${conversation.rating_comment}”` : ""}` : null,
@@ -418,8 +431,8 @@ function updateMode() {
   const note = noteMode();
   form.classList.toggle("note-mode", note);
   input.placeholder = note
-    ? "Write an internal note (only staff see it)…"
-    : "Reply to the visitor… (type /shortcut and Tab for a canned response)";
+    ? _("Write an internal note (only staff see it)…")
+    : _("Reply to the visitor… (type /shortcut and Tab for a canned response)");
   if (note) typing.stop();
 }
 for (const radio of form.elements.mode) radio.addEventListener("change", updateMode);
@@ -429,7 +442,7 @@ function submit() {
   showError(composerError, "");
   if (!body || !current) return;
   if (body.length > MAX_BODY) {
-    showError(composerError, `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`);
+    showError(composerError, _("A message can be at most {max} characters; this one has {length}.", { max: MAX_BODY, length: body.length }));
     return;
   }
   thread.submit(body, noteMode() ? { internal: true } : {});
@@ -474,19 +487,20 @@ socket.on("typing", ({ room, user, typing: active }) => {
 // ---- connection ----------------------------------------------------------------------------
 
 socket.on("connect", async () => {
-  setStatus("online", "Connected");
+  setStatus("online", _("Connected"));
   await loadQueue();
   if (current) await enterCurrent();
 });
 
 socket.on("disconnect", (reason) => {
-  if (reason === "io server disconnect") setStatus("offline", "Disconnected by the server. Reload the page or log in again.");
-  else setStatus("reconnecting", "Connection lost. Reconnecting…");
+  if (reason === "io server disconnect") setStatus("offline", _("Disconnected by the server. Reload the page or log in again."));
+  else setStatus("reconnecting", _("Connection lost. Reconnecting…"));
 });
 
 socket.on("connect_error", (error) => {
-  if (!socket.active) setStatus("offline", `${error?.data?.message || "The server refused the connection."} Reload the page to try again.`);
-  else setStatus("reconnecting", "Cannot reach the server. Reconnecting…");
+  const reason = error?.data?.message || _("The server refused the connection.");
+  if (!socket.active) setStatus("offline", _("{reason} Reload the page to try again.", { reason }));
+  else setStatus("reconnecting", _("Cannot reach the server. Reconnecting…"));
 });
 
 updateMode();

@@ -1,12 +1,13 @@
 // Messaging on the room page: Markdown bodies, pictures, "edited" marks and editing one's own
 // messages, @mention highlights and notices, the read position and the tab title's count.
-import { TitleCounter, notifyMention, setUpNotifyButton } from "./notify.js";
+import { TitleCounter, mentionText, notifyMention, setUpNotifyButton } from "./notify.js";
+import { _, language } from "./i18n.js";
 
 // One `read` per second at most while messages keep coming: each is a database write.
 const READ_DELAY_MS = 1000;
 const AT_END_PX = 40;
 
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const fullFormat = new Intl.DateTimeFormat(language(), { dateStyle: "medium", timeStyle: "short" });
 
 export class Messaging {
   constructor({ socket, request, root, roomSlug, myId, list }) {
@@ -101,8 +102,8 @@ export class Messaging {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "link edit-button";
-    button.textContent = "Edit";
-    button.setAttribute("aria-label", "Edit message");
+    button.textContent = _("Edit");
+    button.setAttribute("aria-label", _("Edit message"));
     button.addEventListener("click", () => this.startEdit(li));
     li.querySelector(".meta").append(button);
     // The window closes while the page is open: the button goes when it does.
@@ -119,7 +120,7 @@ export class Messaging {
     const form = document.createElement("form");
     form.className = "edit-form";
     const box = document.createElement("textarea");
-    box.setAttribute("aria-label", "Edit message");
+    box.setAttribute("aria-label", _("Edit message"));
     box.maxLength = 4000;
     box.value = this.sources.get(id) ?? body.textContent;
     const fit = () => { box.rows = Math.min(10, Math.max(2, box.value.split("\n").length + 1)); };
@@ -128,10 +129,10 @@ export class Messaging {
     const save = document.createElement("button");
     save.type = "submit";
     save.className = "primary";
-    save.textContent = "Save";
+    save.textContent = _("Save");
     const cancel = document.createElement("button");
     cancel.type = "button";
-    cancel.textContent = "Cancel";
+    cancel.textContent = _("Cancel");
     const error = document.createElement("p");
     error.className = "field-error";
     error.setAttribute("role", "alert");
@@ -195,8 +196,8 @@ export class Messaging {
     const button = document.createElement("button");
     button.type = "submit";
     button.className = "link dm-button";
-    button.setAttribute("aria-label", `Message ${name}`);
-    button.title = `Send ${name} a direct message`;
+    button.setAttribute("aria-label", _("Message {name}", { name }));
+    button.title = _("Send {name} a direct message", { name });
     button.append(envelopeIcon());
     form.append(token, button);
     const label = li.querySelector(".presence-label");
@@ -217,8 +218,7 @@ export class Messaging {
     if (here && !document.hidden) return; // highlighted in the log already
     notifyMention(notice);
     if (!here) {
-      const where = notice.room.kind === "direct" ? "a direct message" : notice.room.name;
-      this.toast(`${notice.message.sender.display_name} mentioned you in ${where}.`,
+      this.toast(mentionText(notice),
         `/rooms/${encodeURIComponent(notice.room.slug)}?around=${notice.message.id}`);
     }
   }
@@ -283,7 +283,7 @@ function renderAttachments(li, attachments) {
     img.src = attachment.thumb_url;
     if (attachment.thumb_width) img.width = attachment.thumb_width;
     if (attachment.thumb_height) img.height = attachment.thumb_height;
-    img.alt = `Picture: ${attachment.filename || "picture"}`;
+    img.alt = _("Picture: {name}", { name: attachment.filename || _("picture") });
     img.loading = "lazy";
     link.append(img);
     box.append(link);
@@ -304,8 +304,8 @@ function setEdited(li, editedAt) {
     const state = li.querySelector(".meta .state");
     (state || li.querySelector(".meta time")).after(mark);
   }
-  mark.textContent = "edited";
-  mark.title = `Edited ${fullFormat.format(new Date(editedAt))}`;
+  mark.textContent = _("edited");
+  mark.title = _("Edited {when}", { when: fullFormat.format(new Date(editedAt)) });
 }
 
 // A small notice at the bottom of the page, with a link; gone after a while.
@@ -321,7 +321,7 @@ function makeToast() {
     if (href) {
       const link = document.createElement("a");
       link.href = href;
-      link.textContent = "Open";
+      link.textContent = _("Open");
       toast.append(link);
     }
     region.append(toast);

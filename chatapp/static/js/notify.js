@@ -1,6 +1,7 @@
 // Desktop notifications of @mentions, and the title's unread count while the tab is hidden.
 // Permission is asked only when the person clicks "Turn on notifications" (browsers ignore,
 // and people resent, a prompt that comes from nowhere).
+import { _ } from "./i18n.js";
 
 export function notificationsSupported() {
   return typeof window.Notification === "function";
@@ -25,9 +26,8 @@ export function setUpNotifyButton(button) {
 // A desktop notification for a `mention` event, when permitted; clicking it opens the message.
 export function notifyMention({ room, message }) {
   if (!notificationsSupported() || Notification.permission !== "granted") return null;
-  const where = room.kind === "direct" ? "a direct message" : room.name;
-  const text = message.body || (message.attachments?.length ? "(a picture)" : "");
-  const notice = new Notification(`${message.sender.display_name} mentioned you in ${where}`, {
+  const text = message.body || (message.attachments?.length ? _("(a picture)") : "");
+  const notice = new Notification(mentionText({ room, message }), {
     body: text.length > 140 ? `${text.slice(0, 139)}…` : text,
     tag: `chatapp-mention-${message.id}`,
   });
@@ -38,7 +38,25 @@ export function notifyMention({ room, message }) {
   return notice;
 }
 
-// "(3) Lobby · chatapp": the count of messages that came while the tab was hidden.
+// "Alice mentioned you in Lobby": the title of a mention's notification, and its notice on the page.
+export function mentionText({ room, message }) {
+  const name = message.sender.display_name;
+  return room.kind === "direct"
+    ? _("{name} mentioned you in a direct message", { name })
+    : _("{name} mentioned you in {room}", { name, room: room.name });
+}
+
+// The tab's icon with a dot (unread messages) or without: base.html's <link rel=icon> names both.
+export function showUnreadDot(on) {
+  const icon = document.querySelector('link[rel="icon"][data-unread-href]');
+  if (!icon) return;
+  icon.dataset.readHref ||= icon.getAttribute("href");
+  const href = on ? icon.dataset.unreadHref : icon.dataset.readHref;
+  if (icon.getAttribute("href") !== href) icon.setAttribute("href", href);
+}
+
+// "(3) Lobby · chatapp", and the dot on the tab's icon: the count of messages that came while
+// the tab was hidden.
 export class TitleCounter {
   constructor() {
     this.base = document.title;
@@ -48,6 +66,7 @@ export class TitleCounter {
   set(count) {
     this.count = count;
     document.title = count > 0 ? `(${count}) ${this.base}` : this.base;
+    showUnreadDot(count > 0);
   }
 
   add(n = 1) {

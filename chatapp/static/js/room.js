@@ -6,6 +6,9 @@ import {
   TypingDisplay, TypingSender, bindEnterToSend, localizeTimes, markFailed, messageItem, request as ackRequest, setState,
 } from "./chatkit.js";
 import { EmojiPicker } from "./composer.js";
+import { arrangeMessages, watchMessages } from "./grouping.js";
+import { enablePicturePreview } from "./preview.js";
+import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
 import { Search, showInPlace } from "./search.js";
 import { Uploads } from "./uploads.js";
@@ -32,7 +35,7 @@ const memberList = document.getElementById("members");
 
 const outbox = new Outbox(myId);
 const retryTimers = new Map(); // client_id -> timeout id
-const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS, many: "Several people are typing…" });
+const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS, many: _("Several people are typing…") });
 
 // ---- rendering -------------------------------------------------------------
 
@@ -110,7 +113,7 @@ function renderMessage(message) {
   li.dataset.id = String(message.id);
   if (message.client_id) li.dataset.clientId = message.client_id;
   if (message.sender.id === myId) {
-    setState(li, "sent", "Sent");
+    setState(li, "sent", _("Sent"));
     if (message.client_id) outbox.remove(message.client_id);
   }
   // Confirmed messages sit in id order, before any still-pending ones.
@@ -167,25 +170,25 @@ function showStatus(state, text) {
 }
 
 socket.on("connect", async () => {
-  showStatus("online", "Connected");
+  showStatus("online", _("Connected"));
   await joinAndCatchUp();
   flushOutbox();
 });
 
 socket.on("disconnect", (reason) => {
   if (reason === "io server disconnect") {
-    showStatus("offline", "Disconnected by the server. Reload the page or log in again.");
+    showStatus("offline", _("Disconnected by the server. Reload the page or log in again."));
   } else {
-    showStatus("reconnecting", "Connection lost. Reconnecting…");
+    showStatus("reconnecting", _("Connection lost. Reconnecting…"));
   }
 });
 
 socket.on("connect_error", (error) => {
   if (!socket.active) {
-    const reason = error?.data?.message || "The server refused the connection.";
-    showStatus("offline", `${reason} Reload the page to try again.`);
+    const reason = error?.data?.message || _("The server refused the connection.");
+    showStatus("offline", _("{reason} Reload the page to try again.", { reason }));
   } else {
-    showStatus("reconnecting", "Cannot reach the server. Reconnecting…");
+    showStatus("reconnecting", _("Cannot reach the server. Reconnecting…"));
   }
 });
 
@@ -241,7 +244,7 @@ function showFailed(entry, reason) {
     onDiscard: () => {
       outbox.remove(entry.client_id);
       clearRetry(entry.client_id);
-      emptyNote.hidden = list.children.length > 0;
+      emptyNote.hidden = list.querySelector("li.msg") !== null;
     },
   });
 }
@@ -255,10 +258,10 @@ function renderPending(entry) {
     return false;
   }
   if (pendingItem(entry.client_id)) return true;
-  const li = buildItem({ senderName: "You", senderId: myId, body: entry.body, createdAt: entry.created_at });
+  const li = buildItem({ senderName: _("You"), senderId: myId, body: entry.body, createdAt: entry.created_at });
   li.classList.add("pending");
   li.dataset.clientId = entry.client_id;
-  setState(li, "sending", "Sending…");
+  setState(li, "sending", _("Sending…"));
   messaging.decoratePending(li, entry);
   list.append(li);
   emptyNote.hidden = true;
@@ -302,14 +305,14 @@ function submit() {
   const body = input.value.trim();
   composerError.hidden = true;
   if (uploads.busy()) {
-    composerError.textContent = "Wait for the picture to finish uploading, or cancel it.";
+    composerError.textContent = _("Wait for the picture to finish uploading, or cancel it.");
     composerError.hidden = false;
     return;
   }
   if (!body && uploads.ready().length === 0) return;
   if (classroom.sendBlocked()) return; // the page says why (slow mode, mute, announcement-only)
   if (body.length > MAX_BODY) {
-    composerError.textContent = `A message can be at most ${MAX_BODY} characters; this one has ${body.length}.`;
+    composerError.textContent = _("A message can be at most {max} characters; this one has {length}.", { max: MAX_BODY, length: body.length });
     composerError.hidden = false;
     return;
   }
@@ -362,7 +365,7 @@ socket.on("presence", ({ room, online }) => {
     const isOnline = onlineIds.has(Number(li.dataset.userId));
     li.className = isOnline ? "online" : "offline";
     const label = li.querySelector(".presence-label");
-    if (label) label.textContent = isOnline ? "online" : "offline";
+    if (label) label.textContent = isOnline ? _("online") : _("offline");
   }
 });
 
@@ -372,10 +375,10 @@ olderButton.addEventListener("click", async () => {
   const before = firstId();
   if (before === null) return;
   olderButton.disabled = true;
-  olderButton.textContent = "Loading…";
+  olderButton.textContent = _("Loading…");
   const page = await request("history", { room: roomSlug, before, limit: 50 });
   olderButton.disabled = false;
-  olderButton.textContent = "Load older messages";
+  olderButton.textContent = _("Load older messages");
   if (!page.ok) {
     composerError.textContent = page.message;
     composerError.hidden = false;
@@ -383,6 +386,7 @@ olderButton.addEventListener("click", async () => {
   }
   const height = list.scrollHeight;
   renderMessages(page.messages);
+  arrangeMessages(list); // now, not after this task: the separators count in the height
   list.scrollTop += list.scrollHeight - height;
   olderButton.hidden = !page.more;
 });
@@ -390,6 +394,8 @@ olderButton.addEventListener("click", async () => {
 // ---- start -----------------------------------------------------------------
 
 localizeTimes(list);
+watchMessages(list); // groups, day separators, avatars: now and after every change
+enablePicturePreview(list);
 for (const entry of outbox.forRoom(roomSlug)) renderPending(entry);
 // ?around=ID (a search result): that message in the middle of the view, marked; else the end.
 const target = list.querySelector("li.msg.target");

@@ -1,7 +1,8 @@
 // Searching the room: the `search` event, results as links that open each message in its context.
+import { _, language, ngettext } from "./i18n.js";
 
 const LIMIT = 20;
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(language(), { dateStyle: "medium", timeStyle: "short" });
 
 export class Search {
   constructor({ request, roomSlug, list, form, input, panel, status, results, close }) {
@@ -35,16 +36,16 @@ export class Search {
     if (!q) return;
     this.panel.hidden = false;
     this.results.replaceChildren();
-    this.status.textContent = "Searching…";
+    this.status.textContent = _("Searching…");
     const ack = await this.request("search", { room: this.roomSlug, q, limit: LIMIT });
     if (!ack.ok) {
-      this.status.textContent = ack.error === "timeout" ? "The server did not answer in time. Try again." : ack.message;
+      this.status.textContent = ack.error === "timeout" ? _("The server did not answer in time. Try again.") : ack.message;
       return;
     }
     const count = ack.messages.length;
-    if (count === 0) this.status.textContent = `No messages match “${q}”.`;
-    else if (ack.more) this.status.textContent = `The newest ${count} messages matching “${q}”:`;
-    else this.status.textContent = `${count} message${count === 1 ? "" : "s"} match “${q}”:`;
+    if (count === 0) this.status.textContent = _("No messages match “{q}”.", { q }) + " " + _("Try other or fewer words.");
+    else if (ack.more) this.status.textContent = _("The newest {count} messages matching “{q}”:", { count, q });
+    else this.status.textContent = ngettext("{count} message match “{q}”:", "{count} messages match “{q}”:", count, { count, q });
     const words = q.toLowerCase().split(/\s+/).map((w) => w.replace(/["*()]/g, "")).filter((w) => w.length > 1);
     for (const message of ack.messages) this.results.append(this.resultItem(message, words));
   }
@@ -62,7 +63,7 @@ export class Search {
     // What the message says as it reads on the page (the Markdown rendering's text, not its source).
     const plain = plainText(message).replace(/\s+/g, " ").trim();
     const shown = plain.length > 240 ? `${plain.slice(0, 239)}…` : plain;
-    appendHighlighted(text, shown || (message.attachments?.length ? "(a picture)" : ""), words);
+    appendHighlighted(text, shown || (message.attachments?.length ? _("(a picture)") : ""), words);
     link.append(meta, text);
     // Already on this page: go there without reloading.
     link.addEventListener("click", (event) => {

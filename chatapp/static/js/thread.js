@@ -4,6 +4,8 @@
 // Retry and Discard. Text is always set with textContent, never as HTML.
 import { newClientId, retryDelay } from "./outbox.js";
 import { markFailed, messageItem, request, setState } from "./chatkit.js";
+import { arrangeMessages, watchMessages } from "./grouping.js";
+import { _ } from "./i18n.js";
 
 export class Thread {
   // list: the <ol role=log>; myId: whose messages are "own"; outbox: an Outbox;
@@ -17,6 +19,7 @@ export class Thread {
     this.onChange = onChange;
     this.room = null;
     this.retryTimers = new Map();
+    watchMessages(list); // groups, day separators, avatars
   }
 
   // olderButton: shown while older messages exist above the first one shown.
@@ -36,16 +39,17 @@ export class Thread {
     const button = this.olderButton;
     if (button) {
       button.disabled = true;
-      button.textContent = "Loading…";
+      button.textContent = _("Loading…");
     }
     const page = await request(this.socket, "history", { room, before: Math.min(...ids), limit });
     if (button) {
       button.disabled = false;
-      button.textContent = "Load older messages";
+      button.textContent = _("Load older messages");
     }
     if (!page.ok || room !== this.room) return;
     const height = this.list.scrollHeight;
     this.renderAll(page.messages);
+    arrangeMessages(this.list); // now: the separators count in the height
     this.list.scrollTop += this.list.scrollHeight - height; // keep the reader's place
     this.setOlder(page.more);
   }
@@ -74,7 +78,7 @@ export class Thread {
       li.classList.add("note");
       const tag = document.createElement("span");
       tag.className = "note-tag";
-      tag.textContent = "Internal note";
+      tag.textContent = _("Internal note");
       li.querySelector(".meta").append(tag);
     }
     return li;
@@ -107,7 +111,7 @@ export class Thread {
     li.dataset.senderId = String(message.sender.id);
     if (message.client_id) li.dataset.clientId = message.client_id;
     if (own) {
-      setState(li, "sent", "Sent");
+      setState(li, "sent", _("Sent"));
       if (message.client_id) {
         this.clearRetry(message.client_id);
         this.outbox.remove(message.client_id);
@@ -155,10 +159,11 @@ export class Thread {
 
   renderPending(entry) {
     if (this.pendingItem(entry.client_id)) return;
-    const li = this.build({ label: "You", own: true, body: entry.body, createdAt: entry.created_at, internal: entry.internal });
+    const li = this.build({ label: _("You"), own: true, body: entry.body, createdAt: entry.created_at, internal: entry.internal });
     li.classList.add("pending");
     li.dataset.clientId = entry.client_id;
-    setState(li, "sending", "Sending…");
+    li.dataset.senderId = String(this.myId); // grouped with the own messages before it
+    setState(li, "sending", _("Sending…"));
     this.list.append(li);
     this.onChange();
     if (entry.failed) this.showFailed(entry, entry.failed);

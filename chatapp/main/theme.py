@@ -1,0 +1,40 @@
+"""The colour theme: light, dark or the system's, chosen in the top bar and kept in a cookie.
+
+The server reads the cookie so that the very first paint is in the chosen theme: base.html puts
+data-theme on <html>, and tokens.css picks the palette from it (no script involved).
+"""
+from __future__ import annotations
+
+from flask import redirect, request
+
+from ..redirects import safe_next
+from . import bp
+
+THEMES = ("light", "dark")  # anything else, "system" included, follows prefers-color-scheme
+THEME_COOKIE = "theme"
+THEME_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def current_theme() -> str:
+    """The theme the reader chose: "light", "dark", or "system" (no choice)."""
+    chosen = request.cookies.get(THEME_COOKIE)
+    return chosen if chosen in THEMES else "system"
+
+
+@bp.app_context_processor
+def theme_context() -> dict:
+    """Templates get current_theme()."""
+    return {"current_theme": current_theme}
+
+
+@bp.post("/theme")
+def set_theme():
+    """Remember the chosen theme (or forget it, for "system") and go back to the page it was chosen on."""
+    response = redirect(safe_next(request.form.get("next")))
+    theme = request.form.get("theme")
+    if theme in THEMES:
+        response.set_cookie(THEME_COOKIE, theme, max_age=THEME_COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    elif theme == "system":
+        response.delete_cookie(THEME_COOKIE, samesite="Lax", httponly=True, secure=request.is_secure)
+    return response

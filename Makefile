@@ -64,3 +64,14 @@ cluster: deps
 translations: deps
 	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o /tmp/chatapp-messages.pot .
 	$(VENV)/bin/pybabel update -i /tmp/chatapp-messages.pot -d chatapp/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+	# The browser scripts' strings (babel-js.cfg: _(), ngettext() and pgettext()) go to the `js` domain, js.po.
+	$(VENV)/bin/pybabel extract -F babel-js.cfg --no-default-keywords -k _ -k ngettext:1,2 -k pgettext:1c,2 --no-location --sort-output -o /tmp/chatapp-js.pot .
+	$(VENV)/bin/pybabel update -D js -i /tmp/chatapp-js.pot -d chatapp/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+
+# The README's pictures (docs/screenshots/), made by Playwright in Chromium from a throwaway
+# server, so they show what the code does today (tests/test_screenshots.py keeps the list honest).
+.PHONY: screenshots
+screenshots: deps
+	$(PY) scripts/screenshots.py
+	$(PY) scripts/classroom_screenshots.py
+	$(PY) scripts/messaging_screenshots.py

@@ -1,6 +1,7 @@
 """Per-user rate limits for socket events, with the `limits` library (as Flask-Limiter uses)."""
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -11,6 +12,10 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import ServiceError
+
+
+# "20 per 10 seconds" parsed once per string, not on every event (it showed in the write path's profile).
+_parse_limit = functools.lru_cache(maxsize=64)(parse)
 
 
 def _limiter() -> MovingWindowRateLimiter:
@@ -26,7 +31,7 @@ def check_rate(*, action: str, key: object) -> None:
     """Count one `action` by `key`; raise rate_limited (with retry_after seconds) when over the limit."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    limit = parse(current_app.config[f"{action.upper()}_RATE_LIMIT"])
+    limit = _parse_limit(current_app.config[f"{action.upper()}_RATE_LIMIT"])
     limiter = _limiter()
     identity = (action, str(key))
     if limiter.hit(limit, *identity):

@@ -205,3 +205,15 @@ def test_the_tab_icon_gets_a_dot_for_messages_that_came_while_it_was_hidden(chat
     }""")
     expect(icon).to_have_attribute("href", "/static/favicon.svg")
     expect(alice.page).to_have_title("Lobby · chatapp")
+
+
+def test_after_midnight_today_becomes_yesterday_without_a_reload(chat_server, open_room):
+    """A page left open overnight: its separators move on with the date, not at the next message."""
+    alice = open_room("alice", setup=lambda context: context.clock.install())
+    alice.send("late last night")
+    alice.expect_sent("late last night")
+    separators = alice.log.locator("li.day-separator")
+    expect(separators).to_have_text(["Today"])
+    alice.page.clock.set_system_time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    alice.page.clock.fast_forward(61_000)  # the minute's check comes round once
+    expect(separators).to_have_text(["Yesterday"])

@@ -124,4 +124,15 @@ export function watchMessages(list) {
   arrangeMessages(list);
   // The observer's own changes call it once more, which finds nothing left to change.
   new MutationObserver(() => arrangeMessages(list)).observe(list, { childList: true });
+  // "Today" and "Yesterday" move at midnight: look once a minute (and when the tab comes back)
+  // whether the day changed, and only then arrange again.
+  let day = dayKey(new Date());
+  const recheck = () => {
+    const today = dayKey(new Date());
+    if (today === day) return;
+    day = today;
+    arrangeMessages(list);
+  };
+  setInterval(recheck, 60 * 1000);
+  document.addEventListener("visibilitychange", recheck);
 }

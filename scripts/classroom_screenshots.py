@@ -19,7 +19,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from chatapp.extensions import db  # noqa: E402
 from chatapp.models import User  # noqa: E402
 from chatapp.services import messages, moderation, questions, rooms  # noqa: E402
-from scripts.screenshots import migrated_database  # noqa: E402
+from tests.conftest import migrated_database  # noqa: E402
 from tests.browser.chat import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 
@@ -85,7 +85,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="chatapp-classroom-") as tmp:
         folder = Path(tmp)
-        server = LiveServer(folder, migrated_database(folder))
+        server = LiveServer(folder, migrated_database(folder / "template.sqlite3"))
         code = seed(server)
         server.start()
         try:

@@ -18,17 +18,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
-from chatapp import create_app  # noqa: E402
 from chatapp.extensions import db  # noqa: E402
 from chatapp.models import Message, User  # noqa: E402
 from chatapp.services import messages, rooms, sites, uploads  # noqa: E402
 from tests.browser.chat import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
-from tests.conftest import PASSWORD, base_config  # noqa: E402
+from tests.conftest import PASSWORD, migrated_database  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
@@ -47,18 +44,6 @@ CONVERSATION = [
     (0, 29, "rivera", "Lab notes are fine. No phones."),
     (0, 12, "mei", "Thanks 🙏 Also: is <b>osmosis</b> on it? (asking for a friend)"),
 ]
-
-
-def migrated_database(folder: Path) -> Path:
-    """An empty database file brought up to date by the real migrations."""
-    path = folder / "template.sqlite3"
-    app = create_app(base_config(path))
-    with app.app_context():
-        upgrade()
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
-        db.engine.dispose()
-    return path
 
 
 def drawing() -> bytes:
@@ -203,7 +188,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chatapp-screens-") as tmp:
         folder = Path(tmp)
-        server = LiveServer(folder, migrated_database(folder))
+        server = LiveServer(folder, migrated_database(folder / "template.sqlite3"))
         site_key = seed(server)
         server.start()
         try:

@@ -39,9 +39,13 @@ def base_config(db_path: Path) -> dict:
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory) -> Path:
     """One database file brought up to date by the real migrations, copied for each test."""
+    return migrated_database(tmp_path_factory.mktemp("template") / "template.sqlite3")
+
+
+def migrated_database(path: Path) -> Path:
+    """A new SQLite file at path brought up to date by the real migrations (tests and scripts/ use it)."""
     from flask_migrate import upgrade
 
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     app = create_app(base_config(path))
     with app.app_context():
         upgrade()

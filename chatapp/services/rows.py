@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import configure_mappers
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..extensions import db
 
@@ -21,17 +20,13 @@ _STATEMENTS: dict[tuple, Any] = {}
 
 def adopt(model: type[M], row: dict[str, Any]) -> M:
     """A persistent, loaded `model` in this session from a row of every column (the one there if it is there)."""
-    mapper = inspect(model)
-    if not mapper.configured:  # the first object of a fresh process: the ORM's own loads do this first
-        configure_mappers()
-    key = mapper.identity_key_from_primary_key((row["id"],))
-    found = db.session.identity_map.get(key)
+    found = db.session.identity_map.get(inspect(model).identity_key_from_primary_key((row["id"],)))
     if found is not None:
         return found
-    # As the ORM's loader does: a bare instance whose attributes are its loaded, unmodified state.
-    instance = mapper.class_manager.new_instance()
-    instance.__dict__.update(row)
-    instance_state(instance).key = key
+    # SQLAlchemy's public way to say "this object is already in the database, as given":
+    # its attributes count as loaded and unchanged, and adding it makes it persistent.
+    instance = model(**row)
+    make_transient_to_detached(instance)
     db.session.add(instance)
     return instance
 

@@ -145,16 +145,20 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
     return bool(predicate())
 
 
+def require(missing: list[str]) -> None:
+    """Skip when a service's programs are missing; in CI (.ci/run installs them) fail instead, never skip silently."""
+    if not missing:
+        return
+    message = f"not installed: {', '.join(missing)} (apt-get install redis-server postgresql nginx)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Redis + PostgreSQL (migrated with `flask db upgrade`) + two app processes + nginx; all stopped after."""
-    missing = missing_binaries()
-    if missing:
-        # In CI (.ci/run installs them) a missing service is a failure, never a silent skip.
-        message = f"not installed: {', '.join(missing)} (apt-get install redis-server postgresql nginx)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require(missing_binaries())
     running = Cluster(tmp_path_factory.mktemp("cluster"), processes=2, extra_env=TEST_ENV)
     running.start()
     harness = ClusterHarness(running)

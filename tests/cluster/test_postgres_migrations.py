@@ -5,12 +5,13 @@ import pytest
 
 from scripts.cluster import Postgres, find_binary, flask_cli
 
+from .conftest import require
+
 pytestmark = pytest.mark.cluster
 
 
 def test_migrations_run_up_down_and_up_on_postgresql(tmp_path):
-    if find_binary("initdb") is None or find_binary("postgres") is None:
-        pytest.skip("PostgreSQL is not installed")
+    require([name for name in ("initdb", "postgres") if find_binary(name) is None])
     server = Postgres(tmp_path)
     server.start()
     try:

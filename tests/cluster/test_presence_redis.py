@@ -8,13 +8,14 @@ import pytest
 from chatapp.services.presence import RedisPresenceTracker
 from scripts.cluster import Redis, find_binary
 
+from .conftest import require
+
 pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
-    if find_binary("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+    require([] if find_binary("redis-server") else ["redis-server"])
     server = Redis(tmp_path_factory.mktemp("redis"))
     server.start()
     try:

@@ -195,9 +195,12 @@ CHATAPP_NODELAY = ServerKind("chatapp-nodelay", "chatapp + TCP_NODELAY (experime
 # (receivers round-robin, the sender on the first), so half the deliveries cross Redis.
 CHATAPP_2PROC = ServerKind("chatapp-2proc-redis", "chatapp, 2 processes + Redis", True, processes=2)
 NODE = ServerKind("node", "Node socket.io 4.8", False)
-ALL_SERVERS = (CHATAPP, CHATAPP_2PROC, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
-FANOUT_SERVERS = (CHATAPP, CHATAPP_2PROC, CHATAPP_DEFLATE, CHATAPP_NODELAY, NODE)
-WRITE_SERVERS = (CHATAPP, CHATAPP_NODELAY, NODE)
+# Node's baseline on chatapp's stack (python-socketio on eventlet, nothing of the app): what the
+# stack costs apart from what the app does on it.
+PYTHON_BASELINE = ServerKind("python-socketio", "bare python-socketio on eventlet", False, entry="bench/python-baseline/server.py")
+ALL_SERVERS = (CHATAPP, CHATAPP_2PROC, CHATAPP_DEFLATE, CHATAPP_NODELAY, PYTHON_BASELINE, NODE)
+FANOUT_SERVERS = (CHATAPP, CHATAPP_2PROC, CHATAPP_DEFLATE, CHATAPP_NODELAY, PYTHON_BASELINE, NODE)
+WRITE_SERVERS = (CHATAPP, CHATAPP_NODELAY, PYTHON_BASELINE, NODE)
 
 
 # -- processes ------------------------------------------------------------------------
@@ -369,6 +372,8 @@ class Server:
             if self.kind.processes > 1:
                 redis_url = self.start_redis()
                 env.update({"SOCKETIO_MESSAGE_QUEUE": redis_url, "RATELIMIT_STORAGE_URI": redis_url, "PRESENCE_URL": redis_url})
+            cmd = [sys.executable, self.kind.entry]
+        elif self.kind is PYTHON_BASELINE:
             cmd = [sys.executable, self.kind.entry]
         else:
             env["PER_MESSAGE_DEFLATE"] = "0"
@@ -921,7 +926,7 @@ class Bench:
 
     def connections(self) -> None:
         plan = self.plan
-        for kind in (CHATAPP, NODE):
+        for kind in (CHATAPP, PYTHON_BASELINE, NODE):
             if not self.kind_wanted(kind):
                 continue
             name = f"connections-n{plan.connections}-{kind.name}"
@@ -946,7 +951,7 @@ class Bench:
 
     def polling(self) -> None:
         plan = self.plan
-        for kind in (CHATAPP, NODE):
+        for kind in (CHATAPP, PYTHON_BASELINE, NODE):
             if not self.kind_wanted(kind):
                 continue
             name = f"polling-p{plan.polling_clients}-{kind.name}"
@@ -1516,9 +1521,11 @@ SHORT_LABELS = {
     CHATAPP_2PROC.name: "chatapp\n2 proc + Redis",
     CHATAPP_DEFLATE.name: "chatapp\ndeflate on",
     CHATAPP_NODELAY.name: "chatapp\nTCP_NODELAY*",
+    PYTHON_BASELINE.name: "bare\npython-socketio",
     NODE.name: "Node\nsocket.io",
 }
-COLORS = {CHATAPP.name: "#1f77b4", CHATAPP_2PROC.name: "#d62728", CHATAPP_DEFLATE.name: "#ff7f0e", CHATAPP_NODELAY.name: "#9467bd", NODE.name: "#2ca02c"}
+COLORS = {CHATAPP.name: "#1f77b4", CHATAPP_2PROC.name: "#d62728", CHATAPP_DEFLATE.name: "#ff7f0e", CHATAPP_NODELAY.name: "#9467bd",
+          PYTHON_BASELINE.name: "#8c564b", NODE.name: "#2ca02c"}
 
 
 def per_message_and_recipient(runs: list[dict], server: str) -> tuple[float, float, int] | None:

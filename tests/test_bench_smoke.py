@@ -39,11 +39,11 @@ def runs(report: dict, scenario: str) -> list[dict]:
     return [run for run in report["runs"] if run["scenario"] == scenario]
 
 
-def test_every_scenario_ran_for_chatapp_and_the_node_baseline(report):
+def test_every_scenario_ran_for_chatapp_and_both_baselines(report):
     assert not report["skipped"] and not report["failures"]
     for scenario in ("fanout", "write", "connections", "polling"):
         servers = {run["server"] for run in runs(report, scenario)}
-        assert {"chatapp", "node"} <= servers, scenario
+        assert {"chatapp", "python-socketio", "node"} <= servers, scenario
     assert {"chatapp", "chatapp-deflate", "node"} <= {run["server"] for run in runs(report, "fanout")}
 
 

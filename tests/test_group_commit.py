@@ -64,49 +64,45 @@ def test_a_failed_commit_fails_every_send_of_the_batch(app, users, public_room, 
     assert _stored(db_path) == []
 
 
-def _statements(app) -> list[str]:
-    """Every SQL statement the app's engine runs from here on (a list that fills as they run)."""
+def _commit_watched(app, users, public_room, sends: list[tuple[str, str]], *, taken: bool) -> tuple[list[_Job], list[str]]:
+    """Commit one batch of alice's (body, client_id) sends, after storing client_id "taken" if asked; the batch and its SQL."""
     seen: list[str] = []
     with app.app_context():
+        alice, room = db.session.get(User, users["alice"].id), db.session.get(Room, public_room.id)
+        if taken:
+            message_service.post_message(sender=alice, room=room, body="first", client_id="taken")
         event.listen(db.engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: seen.append(sql))
-    return seen
+        batch = [_job(alice, room, body, client_id) for body, client_id in sends]
+        committer()._commit(batch)
+    return batch, seen
+
+
+def _savepoints(seen: list[str]) -> int:
+    return sum(1 for sql in seen if sql.upper().startswith("SAVEPOINT"))
 
 
 def test_a_batch_of_good_sends_takes_no_savepoints(app, users, public_room, db_path):
-    with app.app_context():
-        alice, room = db.session.get(User, users["alice"].id), db.session.get(Room, public_room.id)
-        seen = _statements(app)
-        batch = [_job(alice, room, f"body {n}", f"c{n}") for n in range(3)]
-        committer()._commit(batch)
+    batch, seen = _commit_watched(app, users, public_room, [(f"body {n}", f"c{n}") for n in range(3)], taken=False)
     assert [job.error for job in batch] == [None, None, None]
     assert _stored(db_path) == ["c0", "c1", "c2"]
-    assert not [sql for sql in seen if "SAVEPOINT" in sql.upper()]
+    assert _savepoints(seen) == 0
 
 
 def test_a_failing_send_alone_fails_without_a_second_run(app, users, public_room, db_path):
-    with app.app_context():
-        alice, room = db.session.get(User, users["alice"].id), db.session.get(Room, public_room.id)
-        message_service.post_message(sender=alice, room=room, body="first", client_id="taken")
-        seen = _statements(app)
-        batch = [_job(alice, room, "again", "taken")]
-        committer()._commit(batch)
+    batch, seen = _commit_watched(app, users, public_room, [("again", "taken")], taken=True)
     assert isinstance(batch[0].error, IntegrityError) and batch[0].result is None
     assert _stored(db_path) == ["taken"]
     assert len([sql for sql in seen if sql.startswith("INSERT INTO message ")]) == 1
-    assert not [sql for sql in seen if "SAVEPOINT" in sql.upper()]
+    assert _savepoints(seen) == 0
 
 
 def test_the_sends_before_a_failing_one_are_stored_once(app, users, public_room, db_path):
     # The batch's first run is rolled back when "again" fails; its second run stores "a" and
     # "b" again, in savepoints: each once, in order.
-    with app.app_context():
-        alice, room = db.session.get(User, users["alice"].id), db.session.get(Room, public_room.id)
-        message_service.post_message(sender=alice, room=room, body="first", client_id="taken")
-        seen = _statements(app)
-        batch = [_job(alice, room, "before", "a"), _job(alice, room, "again", "taken"), _job(alice, room, "after", "b")]
-        committer()._commit(batch)
+    batch, seen = _commit_watched(app, users, public_room, [("before", "a"), ("again", "taken"), ("after", "b")], taken=True)
+    assert [job.error is None for job in batch] == [True, False, True]
     assert _stored(db_path) == ["taken", "a", "b"]
-    assert [sql.split()[0].upper() for sql in seen if "SAVEPOINT" in sql.upper()].count("SAVEPOINT") == 3
+    assert _savepoints(seen) == 3
 
 
 @pytest.mark.parametrize("group_commit", [True, False])

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from .cluster import init_presence
 from .config import Config, load_or_create_secret_key
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
-from .transport import allow_polling_batches, refuse_websocket_compression
+from .transport import SocketSessionInterface, allow_polling_batches, refuse_websocket_compression
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Connections kept open to a SQLite file (SQLAlchemy's QueuePool; its max_overflow of 10 stays).
@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Against cross-site WebSocket hijacking: the app's own origin, plus those configured.
         cors_allowed_origins=functools.partial(origin_allowed, extra=tuple(app.config["SOCKETIO_ALLOWED_ORIGINS"])),
     )
+    app.session_interface = SocketSessionInterface()
     init_presence(app)
     allow_polling_batches(app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
     if not app.config["SOCKETIO_WEBSOCKET_COMPRESSION"]:

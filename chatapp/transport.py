@@ -1,7 +1,10 @@
-"""Transport settings that Socket.IO has no option for, applied as WSGI middleware."""
+"""Transport settings that Socket.IO has no option for, applied as WSGI middleware, and the socket events' session."""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable
+
+from flask import Flask, Request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 
@@ -49,3 +52,25 @@ def allow_polling_batches(max_http_buffer_size: int) -> None:
     from engineio.payload import Payload
 
     Payload.max_decode_packets = max(Payload.max_decode_packets, max_http_buffer_size // 64)
+
+
+# Where Flask-SocketIO keeps a socket's session, in the socket's WSGI environ, from its
+# connect on (flask_socketio.SocketIO._handle_event, manage_session on).
+SOCKET_SESSION_KEY = "saved_session"
+
+
+class SocketSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a socket's events reuse the session their socket already has.
+
+    Flask opens the session (verifies and decodes the cookie) on every request context it
+    pushes, and Flask-SocketIO pushes one for every event, then replaces that session with
+    the socket's own copy, made at its connect. The decoding was about a twentieth of a
+    send's CPU (docs/performance.md). Handing the socket's copy over at once gives each event
+    the same session as before. A connect, and every HTTP request, still reads the cookie.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        saved = request.environ.get(SOCKET_SESSION_KEY)
+        if saved is not None:
+            return saved
+        return super().open_session(app, request)

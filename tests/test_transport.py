@@ -1,4 +1,4 @@
-"""The WebSocket compression switch (SOCKETIO_WEBSOCKET_COMPRESSION)."""
+"""The WebSocket compression switch (SOCKETIO_WEBSOCKET_COMPRESSION), and the session socket events read."""
 from __future__ import annotations
 
 import base64
@@ -86,3 +86,24 @@ def test_the_real_server_negotiates_deflate_only_when_configured(tmp_path, migra
     finally:
         server.stop()
     assert (answered is not None and answered.startswith("permessage-deflate")) is negotiated, answered
+
+
+def test_socket_events_reuse_their_sockets_session_instead_of_decoding_the_cookie(app, client, auth, socket_for, public_room, monkeypatch):
+    from flask.sessions import SecureCookieSessionInterface
+
+    alice = socket_for("alice")  # its connect decodes alice's cookie, as before
+    decoded = []
+    real = SecureCookieSessionInterface.open_session
+
+    def counting(self, app, request):
+        decoded.append(request.path)
+        return real(self, app, request)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session", counting)
+    assert alice.emit("join", {"room": "lobby"}, callback=True)["ok"]
+    sent = alice.emit("send", {"room": "lobby", "body": "hello", "client_id": "s1"}, callback=True)
+    assert sent["ok"] and sent["message"]["sender"]["username"] == "alice"  # still alice's session
+    assert decoded == []
+    auth.login("bob")
+    assert client.get("/").status_code == 200
+    assert decoded and "/socket.io" not in "".join(decoded)  # HTTP requests still read their cookie

@@ -53,6 +53,7 @@ def test_find_and_exists_miss_cleanly_and_found_objects_are_the_sessions(app, us
         assert rows.exists(Ban, user_id=users["alice"].id, room_id=public_room.id) is False
         assert rows.exists(Room, slug="lobby") is True
         room = rows.find(Room, slug="lobby")
+        assert rows.first_id(Room, slug="lobby") == room.id and rows.first_id(Room, slug="nowhere") is None
         assert room in db.session and not db.session.dirty
         assert rows.by_id(Room, room.id) is room  # the identity map first, no second read
         room.name = "Renamed"

@@ -17,7 +17,7 @@ from .committer import committer, hand_over
 from .errors import ServiceError
 from .moderation import check_can_post
 from .ratelimit import check_rate
-from .rows import adopt
+from .rows import adopt, first_id
 from .rooms import can_see_notes, enter_room, ensure_can_enter
 from .mentions import record_mentions
 from .uploads import check_attachment_ids, check_claimable, link_attachments
@@ -32,9 +32,6 @@ MAX_MESSAGE_ID = 2**63 - 1
 T = TypeVar("T")
 
 _INSERT_MESSAGE = Message.__table__.insert()
-_FIND_BY_CLIENT_ID = db.select(Message.__table__.c.id).where(
-    Message.__table__.c.sender_id == db.bindparam("sender_id"), Message.__table__.c.client_id == db.bindparam("client_id")
-)
 # A new message: no deletion, pin, answer or edit yet.
 _EMPTY_MESSAGE = {
     **{column.name: None for column in Message.__table__.columns if column.name != "id"},
@@ -87,8 +84,8 @@ def check_client_id(client_id: object) -> str:
 
 
 def _find_by_client_id(*, sender: User, client_id: str) -> Message | None:
-    # Core, on the (sender_id, client_id) unique index: nearly every send finds nothing.
-    found = db.session.connection().execute(_FIND_BY_CLIENT_ID, {"sender_id": sender.id, "client_id": client_id}).scalar()
+    # The driver's read on the (sender_id, client_id) unique index: nearly every send finds nothing.
+    found = first_id(Message, sender_id=sender.id, client_id=client_id)
     return None if found is None else db.session.get(Message, found)
 
 

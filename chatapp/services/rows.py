@@ -56,9 +56,15 @@ def find(model: type[M], **where: Any) -> M | None:
     return None if row is None else adopt(model, row)
 
 
-def exists(model: type[M], **where: Any) -> bool:
+def first_id(model: type, **where: Any) -> int | None:
+    """The id of a `model` row matching every column=value in where, or None."""
+    row = _fetch("id", model, where)
+    return None if row is None else row["id"]
+
+
+def exists(model: type, **where: Any) -> bool:
     """Whether a `model` row matches every column=value in where."""
-    return _fetch("id", model, where) is not None
+    return first_id(model, **where) is not None
 
 
 def by_id(model: type[M], object_id: int) -> M | None:

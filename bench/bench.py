@@ -1,4 +1,4 @@
-"""chatapp's benchmark: chatapp and a bare Node Socket.IO server, side by side, in one run.
+"""chatapp's benchmark: chatapp, a bare Node Socket.IO server and a bare python-socketio one, side by side, in one run.
 
     python bench/bench.py --mode full  [--out DIR]     # `make bench`, under 10 minutes
     python bench/bench.py --mode smoke [--out DIR]     # `make bench-smoke`, seconds; run by the tests
@@ -1656,7 +1656,7 @@ def plot(report: dict, out: Path) -> list[str]:
             axes[2].bar(range(len(co)), [run["server_proc"]["bytes_per_connection"] / 1024 for run in co], color=[COLORS[n] for n in names])
             axes[2].set_xticks(range(len(co)), [SHORT_LABELS[n] for n in names], fontsize=8)
             axes[2].set_ylabel("KiB of server RSS per idle connection")
-            axes[2].set_title("Idle WebSocket connections: " + ", ".join(f"{SHORT_LABELS[run['server']].split(chr(10))[0]} held {run['result']['connected']}" for run in co), fontsize=9)
+            axes[2].set_title("Idle WebSockets held\n" + ", ".join(f"{SHORT_LABELS[run['server']].split(chr(10))[0]} {run['result']['connected']}" for run in co), fontsize=10)
         if po:
             names = [run["server"] for run in po]
             axes[3].bar(range(len(po)), [run["result"]["latency_ms"]["p99"] or 0 for run in po], color=[COLORS[n] for n in names])

@@ -86,7 +86,7 @@ class Config:
     # on where bandwidth, not server CPU, is what runs out.
     SOCKETIO_WEBSOCKET_COMPRESSION = _bool("SOCKETIO_WEBSOCKET_COMPRESSION", False)
     # Group commit: the sends that arrive while one transaction is being written share the
-    # next one (each in its own SAVEPOINT; each acked only after that COMMIT). Off: one
+    # next one (each acked only after that COMMIT; a failing send fails alone). Off: one
     # transaction per send (services/committer.py, docs/performance.md).
     GROUP_COMMIT = _bool("GROUP_COMMIT", True)
 

@@ -21,7 +21,6 @@ from ..extensions import db
 M = TypeVar("M")
 
 
-
 @dataclass(frozen=True)
 class _Read:
     """A statement compiled for one dialect: its SQL, how to bind its parameters, how to read its row."""

@@ -42,13 +42,13 @@ def migrated_template(tmp_path_factory) -> Path:
     return migrated_database(tmp_path_factory.mktemp("template") / "template.sqlite3")
 
 
-def migrated_database(path: Path) -> Path:
-    """A new SQLite file at path brought up to date by the real migrations (tests and scripts/ use it)."""
+def migrated_database(path: Path, revision: str = "head") -> Path:
+    """A new SQLite file at path brought up to revision (the newest) by the real migrations (tests and scripts/ use it)."""
     from flask_migrate import upgrade
 
     app = create_app(base_config(path))
     with app.app_context():
-        upgrade()
+        upgrade(revision=revision)
         # Fold the WAL into the main file, so that copying the one file copies the schema.
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         db.session.remove()

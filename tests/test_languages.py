@@ -10,7 +10,7 @@ from chatapp.extensions import db
 from chatapp.models import Site, User
 from chatapp.services import sites, support
 
-from .conftest import AuthActions, base_config, csrf_token_from
+from .conftest import AuthActions, base_config, csrf_token_from, migrated_database
 from .pages import Page, page
 from .support_fixtures import make_site, start_visitor
 
@@ -289,12 +289,8 @@ def test_service_errors_outside_any_context_are_english():
 def test_language_migration_upgrades_and_downgrades(tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    path = tmp_path / "old.sqlite3"
+    path = migrated_database(tmp_path / "old.sqlite3", revision="ec54bb247ea8")
     app = create_app(base_config(path))
-    with app.app_context():
-        upgrade(revision="ec54bb247ea8")
-        db.session.remove()
-        db.engine.dispose()
     connection = sqlite3.connect(path)
     connection.execute(
         "INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch, created_at)"

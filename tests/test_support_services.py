@@ -14,7 +14,7 @@ from chatapp.models import CannedResponse, Conversation, Membership, Message, Ro
 from chatapp.services import accounts, messages, rooms, sites, support, visitors
 from chatapp.services.errors import ServiceError
 
-from .conftest import PASSWORD, base_config
+from .conftest import PASSWORD, base_config, migrated_database
 from .support_fixtures import (  # noqa: F401 - fixtures
     IDENTITY_SECRET,
     OTHER_SHOP,
@@ -664,12 +664,8 @@ def test_migration_keeps_existing_data_and_message_ids(tmp_path):
     """Upgrading a database of the first version rebuilds user and room (new CHECKs) without losing a row."""
     from flask_migrate import downgrade, upgrade
 
-    path = tmp_path / "old.sqlite3"
+    path = migrated_database(tmp_path / "old.sqlite3", revision="e9b3696ba0d2")
     app = create_app(base_config(path))
-    with app.app_context():
-        upgrade(revision="e9b3696ba0d2")
-        db.session.remove()
-        db.engine.dispose()
     connection = sqlite3.connect(path)
     connection.executescript(
         """

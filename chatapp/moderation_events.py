@@ -105,7 +105,8 @@ def broadcast_message_updated(message: Message) -> None:
 
 
 def evict(*, user_id: int, room: Room) -> None:
-    """Make a removed or banned user's sockets (in this process) stop hearing the room."""
+    """Make a removed or banned user's sockets stop hearing the room: on every process that shares the presence
+    backend, since Socket.IO's message queue carries leave_room to the process that holds the socket."""
     went_offline = False
     for sid in presence.sockets_of(user_id=user_id):
         for channel in (room_channel(room.slug), moderators_channel(room.slug), member_channel(room.slug, user_id)):
@@ -276,8 +277,9 @@ def on_unmute(user: User, data: Any) -> dict:
 
 def _removed(room: Room, target: User, *, banned: bool) -> None:
     event = {"room": room.slug, "user": target.to_dict(), "banned": banned}
-    socketio.emit("member_removed", event, to=room_channel(room.slug), namespace=NAMESPACE)
-    socketio.emit("member_removed", event, to=member_channel(room.slug, target.id), namespace=NAMESPACE)
+    # One emit to both channels: Socket.IO sends it once to a socket that is in both.
+    socketio.emit("member_removed", event, to=[room_channel(room.slug), member_channel(room.slug, target.id)],
+                  namespace=NAMESPACE)
     evict(user_id=target.id, room=room)
 
 

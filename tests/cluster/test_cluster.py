@@ -2,7 +2,8 @@
 
 Clients on different processes chat in one room and hear each message exactly once;
 presence is the same from every process; a logout on one process closes the sockets
-on the other; and when a process is killed its clients reconnect through nginx to the
+on the other; a member removed or banned on one process stops hearing the room on the
+other; and when a process is killed its clients reconnect through nginx to the
 survivor and catch up with nothing lost and nothing doubled.
 """
 from __future__ import annotations
@@ -136,3 +137,37 @@ def test_killed_process_clients_reconnect_through_nginx_and_catch_up(cluster):
             client.close()
         if victim.process is None or victim.process.poll() is not None:
             victim.start()  # for any test after this one
+
+
+@pytest.mark.parametrize("action", ["remove_member", "ban"])
+def test_removing_a_member_on_one_process_stops_their_sockets_on_the_other(cluster, action):
+    app1, app2 = cluster.apps
+    slug = f"class-{action.replace('_', '-')}"
+    cluster.add_user(f"teach-{action}", role="admin")
+    student_id = cluster.add_user(f"pupil-{action}")
+    cluster.add_room(slug)
+    teacher = cluster.client(app1.url, f"teach-{action}")
+    student = cluster.client(app2.url, f"pupil-{action}")
+    removals: list[dict] = []
+    student.sio.on("member_removed", removals.append)
+    try:
+        teacher.join(slug)
+        student.join(slug)
+        assert wait_for(lambda: teacher.presence.get(slug) == sorted([f"teach-{action}", f"pupil-{action}"]))
+        before = teacher.send(slug, "before", "r0")
+        assert wait_for(lambda: before["id"] in student.message_ids(slug))
+
+        ack = teacher.call(action, {"room": slug, "user_id": student_id})
+        assert ack["ok"], ack
+        # The student hears that they were taken out, then nothing more of the room...
+        assert wait_for(lambda: [event["user"]["id"] for event in removals] == [student_id]), removals
+        assert wait_for(lambda: teacher.presence.get(slug) == [f"teach-{action}"])
+        after = teacher.send(slug, "after", "r1")
+        assert wait_for(lambda: after["id"] in teacher.message_ids(slug))
+        time.sleep(0.5)  # a message that leaked to the other process would arrive by now
+        assert after["id"] not in student.message_ids(slug)
+        # ...though their socket stays up for their other rooms.
+        assert student.sio.connected
+    finally:
+        teacher.close()
+        student.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from flask import request, session
 from flask_babel import gettext as _
@@ -20,7 +20,6 @@ from .services import uploads as upload_service
 from .services import visitors as visitor_service
 from .services.errors import ServiceError
 from .services.presence import presence
-from .services.ratelimit import check_rate
 from .validation import parse_payload
 
 log = logging.getLogger(__name__)
@@ -98,14 +97,16 @@ def on_connect(auth: Any = None) -> None:
         connect_visitor(auth["visitor_token"])
         return
     if not current_user.is_authenticated:
-        try:
-            check_rate(action="handshake", key=request.remote_addr)
-            raise ServiceError("unauthorized", _("Log in to chat."))
-        except ServiceError as error:
-            # The client's connect_error gets .message (text) and .data (the error object).
-            raise ConnectionRefusedError(error.message, error.to_dict()) from None
+        refuse(ServiceError("unauthorized", _("Log in to chat.")))
     presence.connect(sid=request.sid, user_id=current_user.id)
     messaging_events.subscribe_own(user_id=current_user.id)  # @mention notices, the room list's counts
+
+
+def refuse(error: ServiceError) -> NoReturn:
+    """Refuse this handshake with error (or rate_limited, for an address refused too often)."""
+    answer = accounts.refuse_handshake(address=request.remote_addr, error=error)
+    # The client's connect_error gets .message (text) and .data (the error object).
+    raise ConnectionRefusedError(answer.message, answer.to_dict()) from None
 
 
 def connect_visitor(token: Any) -> None:
@@ -113,11 +114,7 @@ def connect_visitor(token: Any) -> None:
     try:
         visitor = visitor_service.visitor_from_token(token=token)
     except ServiceError as error:
-        try:
-            check_rate(action="handshake", key=request.remote_addr)
-        except ServiceError as limited:
-            error = limited
-        raise ConnectionRefusedError(error.message, error.to_dict()) from None
+        refuse(error)
     session[VISITOR_SESSION_KEY] = visitor.id
     first_socket = not presence.sockets_of(user_id=visitor.id)
     presence.connect(sid=request.sid, user_id=visitor.id)
@@ -174,8 +171,7 @@ def on_join(user: User, data: Any) -> dict:
     """Enter a room: subscribe, then answer the latest messages or those after `after`."""
     payload = parse_payload(data, required={"room": str}, optional={"after": int})
     room = room_service.get_room(payload["room"])
-    check_rate(action="join", key=user.id)
-    membership = room_service.enter_room(user=user, room=room)
+    membership = room_service.join_room(user=user, room=room)
     # Subscribe before reading, so a message stored meanwhile is broadcast or read, never neither.
     join_room(room_channel(room.slug))
     if room_service.can_see_notes(user=user, room=room):
@@ -265,8 +261,7 @@ def on_typing(user: User, data: Any) -> dict:
     """Tell the others in the room that this user started or stopped typing."""
     payload = parse_payload(data, required={"room": str, "typing": bool})
     room = room_service.get_room(payload["room"])
-    room_service.ensure_can_enter(user=user, room=room)
-    check_rate(action="typing", key=user.id)
+    room_service.check_typing(user=user, room=room)
     emit(
         "typing",
         {"room": room.slug, "user": user.to_dict(), "typing": payload["typing"]},

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
 from .errors import ServiceError
+from .ratelimit import check_rate
 from .rows import by_id
 from .text import clean_name
 
@@ -153,3 +154,12 @@ def get_user(user_id: int) -> User:
     if user is None:
         raise ServiceError("not_found", _("No such account."))
     return user
+
+
+def refuse_handshake(*, address: str | None, error: ServiceError) -> ServiceError:
+    """Count a refused Socket.IO handshake from address; answer error, or rate_limited once it has had too many."""
+    try:
+        check_rate(action="handshake", key=address)
+    except ServiceError as limited:
+        return limited
+    return error

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import ROOM_KINDS, Ban, Conversation, Membership, Room, User, utcnow
 from .errors import ServiceError
+from .ratelimit import check_rate
 from .rows import exists, find
 from .text import clean_name
 
@@ -174,6 +175,18 @@ def enter_room(*, user: User, room: Room) -> Membership | None:
             db.session.rollback()
             membership = get_membership(user=user, room=room)
     return membership
+
+
+def join_room(*, user: User, room: Room) -> Membership | None:
+    """A socket joining room: counted against the user's join limit, then entered as a page visit enters it."""
+    check_rate(action="join", key=user.id)
+    return enter_room(user=user, room=room)
+
+
+def check_typing(*, user: User, room: Room) -> None:
+    """Raise unless user may tell room they are typing: they may enter it, and do not say so too often."""
+    ensure_can_enter(user=user, room=room)
+    check_rate(action="typing", key=user.id)
 
 
 def room_for_code(*, user: User, code: object) -> Room:

@@ -169,7 +169,7 @@ def push_conversation(conversation: Conversation, *, to_visitor: bool = True) ->
 @acked
 def on_join(user: User, data: Any) -> dict:
     """Enter a room: subscribe, then answer the latest messages or those after `after`."""
-    payload = parse_payload(data, required={"room": str}, optional={"after": int})
+    payload = parse_payload(data, required={"room": str}, optional={"after": int, "revision": int})
     room = room_service.get_room(payload["room"])
     membership = room_service.join_room(user=user, room=room)
     # Subscribe before reading, so a message stored meanwhile is broadcast or read, never neither.
@@ -177,7 +177,7 @@ def on_join(user: User, data: Any) -> dict:
     if room_service.can_see_notes(user=user, room=room):
         join_room(notes_channel(room.slug))
     came_online = presence.enter(sid=request.sid, room=room.slug)
-    page = message_service.catch_up(user=user, room=room, after=payload["after"])
+    page = message_service.catch_up(user=user, room=room, after=payload["after"], revision=payload["revision"])
     classroom = moderation_events.subscribe(user=user, room=room, membership=membership)
     # The room hears only when its user came online; another tab of someone online changes
     # nothing for it (and broadcasting every join made joining C sockets cost O(C²) events).
@@ -187,6 +187,9 @@ def on_join(user: User, data: Any) -> dict:
         "room": room.to_dict(),
         "messages": [message.to_dict() for message in page.messages],
         "more": page.more,
+        "revision": page.revision,
+        "changed": [message.to_dict() for message in page.changed],
+        "changed_more": page.changed_more,
         **classroom,
     }
 

@@ -115,6 +115,9 @@ class Room(db.Model):
     slow_mode_seconds = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # A direct room's pair, "<smaller user id>:<larger user id>": unique, so a pair has one room.
     direct_key = db.Column(db.String(32), unique=True)
+    # How many times a stored message here has changed (edited, deleted, pinned, asked, answered…):
+    # each change takes the next number, so a client that was away asks for the changes after its own.
+    revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (CheckConstraint("kind IN ('public', 'private', 'support', 'direct')", name="kind"),)
 
@@ -212,6 +215,8 @@ class Message(db.Model):
     answered_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
     # Set when its author last edited the body (services/messages.edit_message).
     edited_at = db.Column(db.DateTime)
+    # The room's revision at this message's latest change (0: never changed since it was sent).
+    revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     sender = db.relationship("User", foreign_keys=[sender_id], lazy="joined")
     room = db.relationship("Room", lazy="joined")
@@ -229,6 +234,8 @@ class Message(db.Model):
         Index("ix_message_room_id_id", "room_id", "id"),
         # Slow mode: one member's latest message in one room.
         Index("ix_message_room_id_sender_id_id", "room_id", "sender_id", "id"),
+        # Catch-up: a room's messages changed after a client's revision.
+        Index("ix_message_room_id_revision", "room_id", "revision"),
         # AUTOINCREMENT: an id is never handed out twice, even after the newest row is deleted.
         {"sqlite_autoincrement": True},
     )

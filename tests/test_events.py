@@ -148,6 +148,8 @@ def test_sender_comes_from_session_not_payload(socket_for, public_room, users):
         ("join", {"room": "lobby", "after": "5"}, "invalid"),
         ("join", {"room": "lobby", "after": -1}, "invalid"),
         ("join", {"room": "lobby", "after": True}, "invalid"),
+        ("join", {"room": "lobby", "after": 1, "revision": -1}, "invalid"),
+        ("join", {"room": "lobby", "after": 1, "revision": "3"}, "invalid"),
         ("join", {"room": "NOT A SLUG"}, "not_found"),
         ("history", {"room": "lobby", "limit": 101}, "invalid"),
         ("history", {"room": "lobby", "limit": 0}, "invalid"),
@@ -317,7 +319,9 @@ def test_deactivated_user_is_refused_on_next_event(app, socket_for, public_room,
     assert ack["error"] == "unauthorized"
 
 
-@pytest.mark.parametrize("event,field", [("history", "before"), ("history", "after"), ("join", "after")])
+@pytest.mark.parametrize(
+    "event,field", [("history", "before"), ("history", "after"), ("join", "after"), ("join", "revision")]
+)
 def test_cursor_beyond_any_database_integer_is_invalid(socket_for, public_room, event, field):
     ack = socket_for("alice").emit(event, {"room": "lobby", field: 2**64}, callback=True)
     assert ack["error"] == "invalid"

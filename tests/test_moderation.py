@@ -7,6 +7,7 @@ slow mode, a banned member cannot come back, only the author (or a moderator) de
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from chatapp.models import Ban, Membership, Message, ModerationAction, Room, Use
 from chatapp.services import moderation, rooms
 from chatapp.services.errors import ERROR_CODES, ServiceError
 
-from .conftest import AuthActions, base_config, csrf_token_from, detached, received
+from .conftest import AuthActions, base_config, csrf_token_from, detached, migrated_database, received
 from .pages import page, redirect_target
 
 SLUG = "maths-7b"
@@ -643,6 +644,107 @@ def test_room_page_shows_open_questions_to_moderators_only(app, socket_for, klas
     assert shown.find(class_="join-code") is None
     item = [li for li in shown.find_all("li", class_="msg") if "What is a prime?" in li.text][0]
     assert item.attrs["data-question"] == "open" and "Question" in item.text
+
+
+# -- catching up on changes ---------------------------------------------------------------------------
+
+
+def test_a_rejoining_socket_gets_the_changes_it_missed_once_each_in_change_order(app, socket_for, klass, users):
+    teacher, alice, bob = joined(socket_for, "staff"), socket_for("alice"), joined(socket_for, "bob")
+    first = alice.emit("join", {"room": SLUG}, callback=True)
+    pin_me, delete_me, ask_me, untouched = (send(alice, body)["message"] for body in ("pin me", "delete me", "ask me", "untouched"))
+    edit_me = send(bob, "edit me")["message"]
+    held = edit_me["id"]  # the newest message alice's page holds when her network goes
+    alice.disconnect()
+
+    # While she is away: one change of each kind, one message changed twice, and a new message
+    # that changes too (it comes whole, among the new messages, not among the changes).
+    assert ask(teacher, "pin", id=pin_me["id"])["ok"]
+    assert ask(bob, "edit_message", id=edit_me["id"], body="edited")["ok"]
+    assert ask(teacher, "delete_message", id=delete_me["id"])["ok"]
+    other_tab = joined(socket_for, "alice")
+    assert ask(other_tab, "mark_question", id=ask_me["id"])["ok"]
+    assert ask(teacher, "answer_question", id=ask_me["id"])["ok"]
+    newer = send(other_tab, "new while away")["message"]
+    assert ask(teacher, "pin", id=newer["id"])["ok"]
+
+    alice = socket_for("alice")
+    ack = alice.emit("join", {"room": SLUG, "after": held, "revision": first["revision"]}, callback=True)
+    assert [m["id"] for m in ack["messages"]] == [newer["id"]] and ack["messages"][0]["pinned"] is True
+    changed = {m["id"]: m for m in ack["changed"]}
+    assert [m["id"] for m in ack["changed"]] == [pin_me["id"], edit_me["id"], delete_me["id"], ask_me["id"]]
+    assert untouched["id"] not in changed and ack["changed_more"] is False
+    assert changed[pin_me["id"]]["pinned"] is True
+    assert changed[edit_me["id"]]["body"] == "edited" and "edited_at" in changed[edit_me["id"]]
+    assert changed[delete_me["id"]]["deleted"] is True and changed[delete_me["id"]]["body"] == ""
+    assert changed[ask_me["id"]]["question"]["answered"] is True
+    # Six changes in all; from the revision this join answered, there is nothing more.
+    assert ack["revision"] == first["revision"] + 6
+    again = alice.emit("join", {"room": SLUG, "after": newer["id"], "revision": ack["revision"]}, callback=True)
+    assert again["changed"] == [] and again["messages"] == [] and again["revision"] == ack["revision"]
+
+
+def test_the_room_page_carries_the_revision_its_messages_are_current_to(app, client, auth, socket_for, klass, users):
+    teacher = joined(socket_for, "staff")
+    message = send(teacher, "to be pinned")["message"]
+    assert ask(teacher, "pin", id=message["id"])["ok"]
+    auth.login("alice")
+    assert 'data-revision="1"' in client.get(f"/rooms/{SLUG}").get_data(as_text=True)
+    # A fresh join (no `after`) gets the latest page as it is now, and no changes.
+    ack = socket_for("alice").emit("join", {"room": SLUG, "revision": 0}, callback=True)
+    assert ack["revision"] == 1 and ack["changed"] == [] and ack["messages"][-1]["pinned"] is True
+
+
+def test_changes_beyond_the_cap_come_in_turns(app, socket_for, klass, users, monkeypatch):
+    monkeypatch.setattr("chatapp.services.messages.MAX_CATCH_UP", 3)
+    teacher = joined(socket_for, "staff")
+    ids = [send(teacher, f"m{n}")["message"]["id"] for n in range(5)]
+    for message_id in ids:
+        assert ask(teacher, "pin", id=message_id)["ok"]
+    alice = socket_for("alice")
+    ack = alice.emit("join", {"room": SLUG, "after": ids[-1], "revision": 0}, callback=True)
+    assert [m["id"] for m in ack["changed"]] == ids[:3] and ack["changed_more"] is True
+    assert ack["revision"] == 3  # the last change given: ask again from there
+    rest = alice.emit("join", {"room": SLUG, "after": ids[-1], "revision": ack["revision"]}, callback=True)
+    assert [m["id"] for m in rest["changed"]] == ids[3:] and rest["changed_more"] is False
+    assert rest["revision"] == 5
+
+
+def test_an_action_that_changes_nothing_takes_no_revision(app, socket_for, klass, users):
+    teacher = joined(socket_for, "staff")
+    message = send(teacher, "plain")["message"]
+    assert ask(teacher, "pin", id=message["id"])["ok"]
+    assert ask(teacher, "pin", id=message["id"])["ok"]  # pinned already: no change, no revision
+    with app.app_context():
+        assert the_room(app).revision == 1
+        assert db.session.get(Message, message["id"]).revision == 1
+
+
+def test_revision_migration_starts_existing_rooms_and_messages_at_zero(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    path = migrated_database(tmp_path / "old.sqlite3", revision="cca921fea4a4")
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch, created_at)"
+        " VALUES (1, 'teacher', 'Teacher', 'x', 'admin', 1, 0, '2026-01-01')"
+    )
+    connection.execute("INSERT INTO room (id, slug, name, kind, created_at) VALUES (1, 'old', 'Old', 'public', '2026-01-01')")
+    connection.execute("INSERT INTO message (id, room_id, sender_id, body, created_at) VALUES (1, 1, 1, 'hi', '2026-01-01')")
+    connection.commit()
+    connection.close()
+    app = create_app(base_config(path))
+    with app.app_context():
+        upgrade()
+        message = db.session.get(Message, 1)
+        assert (message.revision, message.room.revision) == (0, 0)
+        moderation.pin_message(actor=db.session.get(User, 1), message=message)
+        assert db.session.get(Message, 1).revision == 1
+        downgrade(revision="cca921fea4a4")
+        db.session.remove()
+        db.engine.dispose()
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(message)")}
+    assert "revision" not in columns and "body" in columns
 
 
 # -- the moderation log -------------------------------------------------------------------------------

@@ -149,6 +149,15 @@ def test_notes_never_reach_the_visitor(app, users, site_key, socket_for, visitor
     assert "VIP" not in everything(vsock)
     assert [m["body"] for m in staff.emit("history", {"room": visitor.room}, callback=True)["messages"]] == [
         "Customer is on the VIP plan", "Hello! How can I help?"]
+    # Nor as a change: the agent edits the note, and the visitor's catch-up of changes is empty.
+    edited = staff.emit("edit_message", {"room": visitor.room, "id": note["message"]["id"], "body": "VIP until May"},
+                        callback=True)
+    assert edited["ok"], edited
+    caught = vsock.emit("join", {"room": visitor.room, "after": reply["message"]["id"], "revision": 0}, callback=True)
+    assert caught["changed"] == [] and caught["revision"] == 1
+    assert "VIP" not in everything(vsock)
+    staff_view = staff.emit("join", {"room": visitor.room, "after": reply["message"]["id"], "revision": 0}, callback=True)
+    assert [m["body"] for m in staff_view["changed"]] == ["VIP until May"]
 
 
 def test_notes_are_not_in_the_api_for_non_staff(app, users, site_key, client, auth):

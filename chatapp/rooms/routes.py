@@ -106,6 +106,8 @@ def room(slug: str):
         return redirect(url_for("support.console", c=room.slug))
     # ?around=ID (a search result): the page centred on that message, which is highlighted.
     around = request.args.get("around", type=int)
+    # Read before the page: a change made while it renders comes again at the page's first join.
+    revision = message_service.current_revision(room=room)
     page = message_service.list_messages(user=current_user, room=room, around=around)
     members = room_service.list_members(room=room)
     online = set(presence.online(room=room.slug))
@@ -117,6 +119,7 @@ def room(slug: str):
         classroom=classroom,
         messages=page.messages,
         more=page.more,
+        revision=revision,
         members=members,
         online=online,
         around=around,

@@ -7,8 +7,9 @@ from typing import Callable, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
@@ -35,7 +36,7 @@ _INSERT_MESSAGE = Message.__table__.insert()
 # A new message: no deletion, pin, answer or edit yet.
 _EMPTY_MESSAGE = {
     **{column.name: None for column in Message.__table__.columns if column.name != "id"},
-    "internal": False, "deleted_by_moderator": False, "is_question": False,
+    "internal": False, "deleted_by_moderator": False, "is_question": False, "revision": 0,
 }
 
 
@@ -57,6 +58,22 @@ class Page:
 
     messages: list[Message]
     more: bool
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What a joining client needs: new messages (a Page), the changes to those it holds, and the revision now.
+
+    `changed`: messages at or below the client's `after` that changed after its revision, in the
+    order they changed; `changed_more`: cut at MAX_CATCH_UP, ask again from `revision` (then the
+    revision of the last change given, not the room's).
+    """
+
+    messages: list[Message]
+    more: bool
+    changed: list[Message]
+    changed_more: bool
+    revision: int
 
 
 def check_body(body: object, *, allow_empty: bool = False) -> str:
@@ -272,11 +289,68 @@ def _page_around(query, *, around_id: int, size: int) -> Page:  # type: ignore[n
     return Page(messages=kept_older + newer, more=len(older) > older_wanted)
 
 
-def catch_up(*, user: User, room: Room, after: object = None) -> Page:
-    """What a client joining room needs: the latest page, or everything after its last id (capped)."""
+def catch_up(*, user: User, room: Room, after: object = None, revision: object = None) -> CatchUp:
+    """What a client joining room needs: the latest page, or everything after its last id (capped),
+    and, given the room revision it was up to date with, the changes since to the messages it holds."""
+    # The revision is read first: a change committed after this read is either among what is read
+    # below or broadcast to the (already subscribed) socket, and comes again next time at worst.
+    now = current_revision(room=room)
     if after is None:
-        return list_messages(user=user, room=room)
-    return list_messages(user=user, room=room, after=after, limit=MAX_CATCH_UP, max_limit=MAX_CATCH_UP)
+        page = list_messages(user=user, room=room)
+    else:
+        page = list_messages(user=user, room=room, after=after, limit=MAX_CATCH_UP, max_limit=MAX_CATCH_UP)
+    since = check_revision(revision)
+    if after is None or since is None or since >= now:
+        return CatchUp(messages=page.messages, more=page.more, changed=[], changed_more=False, revision=now)
+    rows = list(db.session.scalars(
+        visible_messages(user=user, room=room)
+        .options(db.joinedload(Message.pinned_by), db.joinedload(Message.answered_by))
+        .where(Message.revision > since, Message.id <= after)
+        .order_by(Message.revision.asc())
+        .limit(MAX_CATCH_UP + 1)
+    ))
+    changed, changed_more = rows[:MAX_CATCH_UP], len(rows) > MAX_CATCH_UP
+    return CatchUp(
+        messages=page.messages, more=page.more, changed=changed, changed_more=changed_more,
+        revision=changed[-1].revision if changed_more else now,
+    )
+
+
+def current_revision(*, room: Room) -> int:
+    """The room's revision as stored now (the page a client renders from it is current up to it)."""
+    return db.session.scalar(db.select(Room.revision).where(Room.id == room.id)) or 0
+
+
+def check_revision(value: object) -> int | None:
+    """Return a room revision a client sent or raise invalid."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
+        raise ServiceError("invalid", _("revision is the number the last join answered (a whole number from 0)."))
+    return value
+
+
+@event.listens_for(Session, "before_flush")
+def _revise_changed_messages(session: Session, flush_context: object, instances: object) -> None:
+    """Every change to a stored message (edit, delete, pin, question, answer…) takes its room's next revision.
+
+    In the change's own transaction: the room row's UPDATE orders the room's changes as they
+    commit (PostgreSQL holds its row lock to the commit; SQLite has one writer).
+    """
+    for message in [obj for obj in session.dirty if isinstance(obj, Message)]:
+        if not session.is_modified(message, include_collections=False):
+            continue
+        message.revision = session.connection().execute(
+            _NEXT_REVISION, {"room_id": message.room_id}
+        ).scalar_one()
+
+
+_NEXT_REVISION = (
+    Room.__table__.update()
+    .where(Room.__table__.c.id == db.bindparam("room_id"))
+    .values(revision=Room.__table__.c.revision + 1)
+    .returning(Room.__table__.c.revision)
+)
 
 
 def count_unread(*, user: User, room: Room, last_read_id: int | None = None) -> int:

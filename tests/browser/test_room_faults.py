@@ -8,7 +8,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import Message, User
+from chatapp.services import editing, moderation
 from chatapp.services import messages as message_service
 from chatapp.services import rooms as room_service
 
@@ -230,6 +231,43 @@ def test_catch_up_from_an_empty_room(open_room, chat_server):
     assert bob.message_ids() == ids
     assert bob.bodies() == missed
     expect(bob.page.get_by_text("No messages yet")).to_be_hidden()
+
+
+def test_catch_up_shows_edits_removals_and_pins_made_while_away(open_room, chat_server):
+    """Bob's network goes; meanwhile a message is edited, one removed and one pinned, and nobody
+    tells his page live. When he is back, his page shows all three, without a reload."""
+    chat_server.add_user("mira", role="admin", display_name="Mira")
+    alice = open_room("alice")
+    bob = open_room("bob")
+    bodies = ["Meet at 9", "Wrong room, sorry", "Bring calculators"]
+    for body in bodies:
+        alice.send(body)
+        alice.expect_sent(body)
+        bob.expect_once(body)
+
+    bob.context.set_offline(True)
+    expect_reconnecting(bob)
+    with chat_server.app().app_context():
+        by_body = {m.body: m for m in db.session.scalars(db.select(Message))}
+        author = db.session.scalar(db.select(User).filter_by(username="alice"))
+        admin = db.session.scalar(db.select(User).filter_by(username="mira"))
+        lobby = room_service.get_room("lobby")
+        editing.edit_message(editor=author, room=lobby, message_id=by_body["Meet at 9"].id, body="Meet at *10*")
+        moderation.delete_message(actor=admin, message=by_body["Wrong room, sorry"])
+        moderation.pin_message(actor=admin, message=by_body["Bring calculators"])
+    expect(bob.item("Meet at 9")).to_have_count(1)  # his page has not heard
+
+    bob.context.set_offline(False)
+    bob.expect_connected(timeout=RECONNECT_TIMEOUT_MS)
+    edited = bob.item("Meet at 10")
+    expect(edited.locator(".edited")).to_have_text("edited", timeout=RECONNECT_TIMEOUT_MS)
+    expect(edited.locator(".body em")).to_have_text("10")
+    expect(bob.item("Meet at 9")).to_have_count(0)
+    expect(bob.item("Removed by a moderator")).to_have_count(1)
+    expect(bob.item("Wrong room, sorry")).to_have_count(0)
+    expect(bob.page.get_by_role("region", name="Pinned")).to_contain_text("Bring calculators")
+    assert bob.bodies()[0] == "Meet at 10"  # in place: nothing moved, nothing added
+    assert len(bob.message_ids()) == 3
 
 
 class HistoryHold:

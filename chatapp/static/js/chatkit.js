@@ -98,6 +98,17 @@ export async function request(socket, event, payload) {
   }
 }
 
+// Changes to held messages made while the page was away (the join ack's `changed`), shown by the
+// socket's own message_updated / message_deleted handlers, exactly as if they had come live.
+export function replayChanges(socket, messages) {
+  for (const message of messages) {
+    const [event, payload] = message.deleted
+      ? ["message_deleted", { room: message.room, id: message.id, by: message.deleted_by }]
+      : ["message_updated", message];
+    for (const handler of socket.listeners(event)) handler(payload);
+  }
+}
+
 // One message in a list: <li class="msg"> with .meta (.sender and <time>) and .body.
 // The body is a div: the Markdown rendering put in later may hold paragraphs.
 export function messageItem({ sender, own = false, body, createdAt }) {

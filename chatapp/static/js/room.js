@@ -3,7 +3,8 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { Outbox, newClientId, retryDelay } from "./outbox.js";
 import { Classroom } from "./classroom.js";
 import {
-  TypingDisplay, TypingSender, bindEnterToSend, localizeTimes, markFailed, messageItem, request as ackRequest, setState,
+  TypingDisplay, TypingSender, bindEnterToSend, localizeTimes, markFailed, messageItem, replayChanges,
+  request as ackRequest, setState,
 } from "./chatkit.js";
 import { EmojiPicker } from "./composer.js";
 import { arrangeMessages, watchMessages } from "./grouping.js";
@@ -34,6 +35,8 @@ const olderButton = document.getElementById("load-older");
 const memberList = document.getElementById("members");
 
 const outbox = new Outbox(myId);
+// The room revision the held messages are current to: the server-rendered page's, then each join's.
+let revision = Number(root.dataset.revision || 0);
 const retryTimers = new Map(); // client_id -> timeout id
 const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS, many: _("Several people are typing…") });
 
@@ -198,8 +201,9 @@ function request(event, payload) {
 
 // Everything stored after the newest message this page has is what it missed. An empty page
 // asks for everything after 0: the room was empty when the page was made, so all of it is new.
+// And what changed meanwhile (edits, deletions, pins, answers) among the messages it holds.
 async function joinAndCatchUp() {
-  const ack = await request("join", { room: roomSlug, after: lastId() });
+  const ack = await request("join", { room: roomSlug, after: lastId(), revision });
   if (!ack.ok) {
     if (ack.error !== "timeout") showStatus("offline", ack.message);
     return;
@@ -207,6 +211,12 @@ async function joinAndCatchUp() {
   renderMessages(ack.messages);
   classroom.joined(ack);
   messaging.joined();
+  replayChanges(socket, ack.changed);
+  revision = ack.revision;
+  if (ack.changed_more) {
+    await joinAndCatchUp(); // more changes than one answer holds: the rest, from the last one given
+    return;
+  }
   // Page forward from the last message of the previous page, not from the newest on the page:
   // live messages arrive while we page, and starting after one of them would skip the rest.
   let cursor = ack.messages.length ? ack.messages[ack.messages.length - 1].id : null;

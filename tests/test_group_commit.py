@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+import time
 
 import pytest
 import socketio
@@ -103,6 +104,42 @@ def test_the_sends_before_a_failing_one_are_stored_once(app, users, public_room,
     assert [job.error is None for job in batch] == [True, False, True]
     assert _stored(db_path) == ["taken", "a", "b"]
     assert _savepoints(seen) == 3
+
+
+def test_a_send_that_times_out_is_either_never_stored_or_waited_for(app, users, public_room, db_path, monkeypatch):
+    """A send that gives up while still queued is withdrawn (never stored); one its batch is
+    already writing waits for that COMMIT, so no message is stored that nobody was told of."""
+    monkeypatch.setattr("chatapp.services.committer.WAIT_SECONDS", 1.0)
+    gate, writing = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+    with app.app_context():
+        alice, room = db.session.get(User, users["alice"].id), db.session.get(Room, public_room.id)
+        slow_store, queued_store = _job(alice, room, "slow", "slow").work, _job(alice, room, "queued", "queued").work
+
+    def slow_batch():
+        writing.set()
+        assert gate.wait(10)
+        return slow_store()
+
+    def send(name: str, work) -> None:
+        with app.app_context():
+            try:
+                outcomes[name] = committer().run(work, room_id=public_room.id)
+            except CommitFailed as error:
+                outcomes[name] = error
+
+    first = threading.Thread(target=send, args=("slow", slow_batch))
+    first.start()
+    assert writing.wait(5)  # the committer is writing the first batch...
+    second = threading.Thread(target=send, args=("queued", queued_store))
+    second.start()
+    second.join(10)  # ...so the second send waits its whole second in the queue, and gives up
+    gate.set()
+    first.join(10)
+    assert isinstance(outcomes["queued"], CommitFailed) and "nothing was stored" in str(outcomes["queued"])
+    assert not isinstance(outcomes["slow"], Exception), outcomes["slow"]  # waited past its second for the COMMIT
+    time.sleep(0.2)  # a withdrawn send that still ran would be stored by now
+    assert _stored(db_path) == ["slow"]
 
 
 @pytest.mark.parametrize("group_commit", [True, False])

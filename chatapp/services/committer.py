@@ -70,7 +70,16 @@ class Committer:
                 socketio.start_background_task(self._loop)
         self.wake.set()
         if not job.done.wait(WAIT_SECONDS):
-            raise CommitFailed("the committer did not answer in time")
+            with self.lock:
+                waiting = job in self.pending
+                if waiting:
+                    self.pending.remove(job)
+            if waiting:  # withdrawn before any batch took it: surely not stored, and never will be
+                raise CommitFailed("the committer did not answer in time; nothing was stored")
+            # A batch is writing it: its COMMIT decides, so wait for that (not forever). Giving
+            # up here could leave a stored message that nobody was told of.
+            if not job.done.wait(WAIT_SECONDS):
+                raise CommitFailed("the committer did not answer in time")
         if job.error is not None:
             raise job.error
         return job.result

@@ -254,21 +254,80 @@ def dm(app, users, public_room):
         return detached(direct.open_direct_room(user=users["alice"], other=users["bob"]))
 
 
-@pytest.mark.parametrize("who, allowed", [("alice", True), ("bob", True), ("carol", False), ("staff", False), ("admin", False)])
-def test_only_the_two_enter_a_direct_room(app, socket_for, dm, who, allowed):
+ADMIN_READS_ONLY = "Site admins can read direct messages, but only their two people write there."
+
+
+@pytest.mark.parametrize(
+    "who, access", [("alice", "write"), ("bob", "write"), ("carol", None), ("staff", None), ("admin", "read")]
+)
+def test_only_the_two_write_in_a_direct_room_and_only_admins_also_read_it(app, socket_for, dm, who, access):
     sock = socket_for(who)
     joined = sock.emit("join", {"room": dm.slug}, callback=True)
     history = sock.emit("history", {"room": dm.slug}, callback=True)
+    typing = sock.emit("typing", {"room": dm.slug, "typing": True}, callback=True)
     sent = send(sock, room=dm.slug, client_id=f"dm-{who}")
     searched = sock.emit("search", {"room": dm.slug, "q": "hello"}, callback=True)
     response = logged_in(app, who).get(f"/rooms/{dm.slug}")
-    if allowed:
-        assert joined["ok"] and history["ok"] and sent["ok"] and searched["ok"]
+    if access == "write":
+        assert joined["ok"] and history["ok"] and typing["ok"] and sent["ok"] and searched["ok"]
         assert response.status_code == 200
+    elif access == "read":  # PRODUCT.md: admins see everything; writing stays the two people's
+        assert joined["ok"] and history["ok"] and searched["ok"]
+        assert response.status_code == 200
+        for ack in (typing, sent):
+            assert ack == {"ok": False, "error": "forbidden", "message": ADMIN_READS_ONLY}
     else:
-        for ack in (joined, history, sent, searched):
+        for ack in (joined, history, typing, sent, searched):
             assert ack == {"ok": False, "error": "forbidden", "message": "These direct messages are between two other people."}
         assert response.status_code == 403
+    with app.app_context():  # nobody became a third member by looking
+        assert db.session.scalar(db.select(db.func.count(Membership.id)).filter_by(room_id=dm.id)) == 2
+        stored = db.session.scalars(db.select(Message.client_id).filter_by(room_id=dm.id)).all()
+    assert stored == ([f"dm-{who}"] if access == "write" else [])
+
+
+def test_an_admin_reads_a_direct_room_without_a_composer_and_its_people_are_told(app, socket_for, dm, users):
+    send(socket_for("alice"), room=dm.slug, body="just between us", client_id="secret")
+    admin_view = page(logged_in(app, "admin").get(f"/rooms/{dm.slug}"))
+    assert " ".join(admin_view.find("h1").text.split()) == "Direct messages between Alice and Bob"
+    assert "hidden" in admin_view.find(id="composer").attrs
+    assert admin_view.find(id="composer-closed").text == ADMIN_READS_ONLY
+    assert "just between us" in admin_view.find(id="messages").text
+    assert admin_view.find(id="room").attrs["data-read-only"] == "true"
+    assert admin_view.find("ul", id="members").find_all("form") == []  # no "Message Alice" from inside a DM
+    own_view = page(logged_in(app, "alice").get(f"/rooms/{dm.slug}"))
+    assert own_view.find(id="direct-oversight").text == "Site admins can read direct messages."
+    assert "hidden" not in own_view.find(id="composer").attrs and "data-read-only" not in own_view.find(id="room").attrs
+
+
+def test_admins_list_every_direct_room_newest_activity_first(app, socket_for, dm, users, public_room, monkeypatch):
+    with app.app_context():
+        for name in ("carol",):
+            rooms.enter_room(user=users[name], room=db.session.merge(public_room))
+        quiet = detached(direct.open_direct_room(user=users["carol"], other=users["alice"]))
+    send(socket_for("bob"), room=dm.slug, body="hi", client_id="d1")
+    send(socket_for("alice"), room=dm.slug, body="hello", client_id="d2")
+    admin = logged_in(app, "admin")
+    listing = page(admin.get("/admin/direct"))
+    rows = listing.find("tbody").find_all("tr")
+    assert [row.attrs["data-room"] for row in rows] == [dm.slug, quiet.slug]
+    assert [" ".join(cell.text.split()) for cell in rows[0].find_all("td")][:2] == ["Alice and Bob", "2"]
+    assert rows[0].find("a").attrs["href"] == f"/rooms/{dm.slug}"
+    assert [" ".join(cell.text.split()) for cell in rows[1].find_all("td")] == ["Alice and Carol", "0", "none yet"]
+    # A page at a time.
+    monkeypatch.setattr(direct, "ADMIN_PAGE_SIZE", 1)
+    first = page(admin.get("/admin/direct"))
+    assert [row.attrs["data-room"] for row in first.find("tbody").find_all("tr")] == [dm.slug]
+    pager_links = {link.text: link.attrs["href"] for link in first.find("nav", class_="pager").find_all("a")}
+    assert list(pager_links) == ["Older"]
+    second = page(admin.get(pager_links["Older"]))
+    assert [row.attrs["data-room"] for row in second.find("tbody").find_all("tr")] == [quiet.slug]
+    assert [link.text for link in second.find("nav", class_="pager").find_all("a")] == ["Newer"]
+    for who in ("alice", "staff"):
+        assert logged_in(app, who).get("/admin/direct").status_code == 403
+    with app.app_context(), pytest.raises(ServiceError) as refused:
+        direct.list_direct_rooms(viewer=db.session.merge(users["staff"]))
+    assert refused.value.code == "forbidden"
 
 
 def test_direct_messages_need_a_shared_room_unless_staff(app, socket_for, users):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from chatapp.extensions import db
 from chatapp.models import Attachment, Message, utcnow
-from chatapp.services import rooms, uploads
+from chatapp.services import direct, rooms, uploads
 
 from .conftest import AuthActions, csrf_token_from, received
 
@@ -313,3 +313,14 @@ def test_the_prune_command(app, runner, alice_up):
         db.session.commit()
     result = runner.invoke(args=["uploads", "prune", "--older-than-hours", "24"])
     assert result.exit_code == 0 and result.output == "Removed 1 unsent upload.\n"
+
+
+def test_an_admin_reading_a_direct_room_cannot_put_pictures_in_it(app, users, public_room):
+    with app.app_context():
+        for name in ("alice", "bob"):
+            rooms.enter_room(user=users[name], room=db.session.merge(public_room))
+        slug = direct.open_direct_room(user=users["alice"], other=users["bob"]).slug
+    refused = Uploader(app, "admin").upload(picture(), room=slug)
+    assert refused.status_code == 403
+    assert refused.get_json()["message"] == "Site admins can read direct messages, but only their two people write there."
+    assert uploaded(Uploader(app, "alice").upload(picture(), room=slug))["id"]

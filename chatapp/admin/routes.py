@@ -1,11 +1,11 @@
 """Views of the admin blueprint."""
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..services import accounts
+from ..services import accounts, direct
 from ..services.errors import ServiceError
 from . import bp
 from .forms import ROLE_NAMES, ActiveForm, CreateUserForm, RoleForm
@@ -22,6 +22,15 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+@bp.get("/direct")
+@admin_required
+def direct_rooms():
+    """Every direct conversation, newest activity first: admins see everything, and read these from here."""
+    page = request.args.get("page", 1, type=int)
+    overviews, more = direct.list_direct_rooms(viewer=current_user, page=page)
+    return render_template("admin/direct.html", overviews=overviews, page=max(1, page), more=more)
 
 
 @bp.get("/users")

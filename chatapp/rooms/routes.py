@@ -124,4 +124,5 @@ def room(slug: str):
         online=online,
         around=around,
         partner=direct_service.partner_in(room=room, user=current_user),
+        can_write=room_service.can_write(user=current_user, room=room),
     )

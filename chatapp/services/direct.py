@@ -3,17 +3,22 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import DIRECT_ROOM_KIND, Membership, Room, User
+from ..models import DIRECT_ROOM_KIND, Membership, Message, Room, User
 from .errors import ServiceError
 from .rooms import MAX_ROOM_NAME_LENGTH
 
 # Rooms where meeting someone lets you write to them directly (never support conversations).
 MEETING_KINDS = ("public", "private")
+
+
+# Direct conversations per page of the admins' list.
+ADMIN_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,15 @@ def open_direct_room(*, user: User, other: User | None) -> Room:
 
 
 def partner_in(*, room: Room, user: User) -> User | None:
-    """In a direct room, the other of its two people (None elsewhere)."""
+    """In a direct room, the other of its two people (None elsewhere, and for an admin reading it)."""
     if not room.is_direct:
         return None
-    return db.session.scalar(
-        db.select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.room_id == room.id, User.id != user.id)
-    )
+    people = list(db.session.scalars(
+        db.select(User).join(Membership, Membership.user_id == User.id).where(Membership.room_id == room.id)
+    ))
+    if user.id not in {person.id for person in people}:
+        return None
+    return next((person for person in people if person.id != user.id), None)
 
 
 def direct_rooms_for_user(*, user: User) -> list[DirectRoom]:
@@ -111,3 +118,43 @@ def direct_rooms_for_user(*, user: User) -> list[DirectRoom]:
         .order_by(User.display_name)
     ).all()
     return [DirectRoom(room=room, partner=partner) for room, partner in rows]
+
+
+@dataclass(frozen=True)
+class DirectOverview:
+    """One direct conversation as the admins' list shows it: its two people, how much was said, and when last."""
+
+    room: Room
+    people: list[User]
+    messages: int
+    last_at: datetime | None
+
+
+def list_direct_rooms(*, viewer: User, page: int = 1) -> tuple[list[DirectOverview], bool]:
+    """Every direct conversation, the most recently active first, a page at a time (admins only; more pages?)."""
+    if viewer.role != "admin":
+        raise ServiceError("forbidden", _("Only site admins see other people's direct messages."))
+    page = max(1, page)
+    last_id = db.func.max(Message.id)
+    rows = db.session.execute(
+        db.select(Room, db.func.count(Message.id), db.func.max(Message.created_at))
+        .outerjoin(Message, Message.room_id == Room.id)
+        .where(Room.kind == DIRECT_ROOM_KIND)
+        .group_by(Room.id)
+        .order_by(last_id.is_(None), last_id.desc(), Room.id.desc())
+        .limit(ADMIN_PAGE_SIZE + 1)
+        .offset((page - 1) * ADMIN_PAGE_SIZE)
+    ).all()
+    shown = rows[:ADMIN_PAGE_SIZE]
+    people: dict[int, list[User]] = {}
+    for room_id, person in db.session.execute(
+        db.select(Membership.room_id, User).join(User, User.id == Membership.user_id)
+        .where(Membership.room_id.in_([room.id for room, _count, _last in shown]))
+        .order_by(User.display_name)
+    ):
+        people.setdefault(room_id, []).append(person)
+    overviews = [
+        DirectOverview(room=room, people=people.get(room.id, []), messages=count, last_at=last)
+        for room, count, last in shown
+    ]
+    return overviews, len(rows) > ADMIN_PAGE_SIZE

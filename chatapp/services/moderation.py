@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Ban, Membership, Message, ModerationAction, Room, User, isoformat_utc, utcnow
 from .errors import ServiceError
-from .rooms import ensure_can_enter, get_membership, new_join_code
+from .rooms import ensure_can_enter, ensure_can_write, get_membership, new_join_code
 
 # Who outranks whom: an action aimed at a person needs a higher rank than theirs.
 ROLE_RANKS = {"member": 0, "moderator": 1, "owner": 2}
@@ -117,6 +117,7 @@ def check_can_post(*, user: User, room: Room) -> None:
     A ban needs no check here: a banned user cannot enter the room at all (rooms.can_enter),
     which every send checks first.
     """
+    ensure_can_write(user=user, room=room)
     if room.is_support:
         return
     membership = get_membership(user=user, room=room)

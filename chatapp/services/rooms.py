@@ -134,8 +134,9 @@ def can_enter(*, user: User, room: Room) -> bool:
     if user.is_visitor:
         return False
     if room.is_direct:
-        # Its two people only (services/direct.py makes both members): not even an admin.
-        return get_membership(user=user, room=room) is not None
+        # Its two people (services/direct.py makes both members); and site admins, who see
+        # everything (PRODUCT.md) but only read here: ensure_can_write refuses their writes.
+        return user.role == "admin" or get_membership(user=user, room=room) is not None
     if user.role == "admin":
         return True
     if is_banned(user=user, room=room):
@@ -146,7 +147,7 @@ def can_enter(*, user: User, room: Room) -> bool:
 
 
 def ensure_can_enter(*, user: User, room: Room) -> None:
-    """Raise forbidden unless user may read and write in room."""
+    """Raise forbidden unless user may read (and, with ensure_can_write, write) in room."""
     if not can_enter(user=user, room=room):
         if room.is_support or user.is_visitor:
             raise ServiceError("forbidden", _("This conversation is not open to you."))
@@ -155,6 +156,17 @@ def ensure_can_enter(*, user: User, room: Room) -> None:
         if is_banned(user=user, room=room):
             raise ServiceError("forbidden", BANNED_MESSAGE)
         raise ServiceError("forbidden", _("This room is private; ask its owner for the join code."))
+
+
+def can_write(*, user: User, room: Room) -> bool:
+    """Whether user, who may enter room, may also write there: a direct room's two people only, never an admin reading it."""
+    return not room.is_direct or user.role != "admin" or get_membership(user=user, room=room) is not None
+
+
+def ensure_can_write(*, user: User, room: Room) -> None:
+    """Raise forbidden unless user may write in room (after ensure_can_enter): sends, pictures, typing."""
+    if not can_write(user=user, room=room):
+        raise ServiceError("forbidden", _("Site admins can read direct messages, but only their two people write there."))
 
 
 def can_see_notes(*, user: User, room: Room) -> bool:
@@ -166,7 +178,8 @@ def enter_room(*, user: User, room: Room) -> Membership | None:
     """Check access and make user a member of a public room on first visit."""
     ensure_can_enter(user=user, room=room)
     membership = get_membership(user=user, room=room)
-    if membership is None and not room.is_private:
+    # A direct room has its two members from the start: an admin reading it joins nothing.
+    if membership is None and not room.is_private and not room.is_direct:
         membership = Membership(user_id=user.id, room_id=room.id, role="member")
         db.session.add(membership)
         try:
@@ -184,8 +197,9 @@ def join_room(*, user: User, room: Room) -> Membership | None:
 
 
 def check_typing(*, user: User, room: Room) -> None:
-    """Raise unless user may tell room they are typing: they may enter it, and do not say so too often."""
+    """Raise unless user may tell room they are typing: they may write there, and do not say so too often."""
     ensure_can_enter(user=user, room=room)
+    ensure_can_write(user=user, room=room)
     check_rate(action="typing", key=user.id)
 
 

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import Attachment, Message, Room, User, utcnow
 from .errors import ServiceError
 from .ratelimit import check_rate
-from .rooms import can_see_notes, ensure_can_enter
+from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
 
 # Pillow format name -> (MIME type, file extension).
 FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
@@ -80,6 +80,7 @@ def too_large_error(size: int | None = None) -> ServiceError:
 def ensure_can_upload(*, uploader: User, room: Room) -> None:
     """Raise unless uploader may put pictures in room: whoever may write there, except in support conversations."""
     ensure_can_enter(user=uploader, room=room)
+    ensure_can_write(user=uploader, room=room)
     if room.is_support:
         # The support widget shows text only; a picture a visitor cannot see helps nobody.
         raise ServiceError("forbidden", _("Pictures cannot be sent in support conversations."))

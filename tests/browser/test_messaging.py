@@ -174,6 +174,16 @@ def test_a_direct_message_from_the_member_list(open_room, chat_server):
     response = carol.page.goto(f"{chat_server.url}/rooms/{alice.room}")
     assert response.status == 403
     expect(carol.page.get_by_text("These direct messages are between two other people.")).to_be_visible()
+    # A site admin reads it (and both were told so on their page), with no box to write in.
+    expect(bob.page.get_by_text("Site admins can read direct messages.", exact=True)).to_be_visible()
+    chat_server.add_user("mira", role="admin", display_name="Mira")
+    mira = open_room("mira", room=alice.room)
+    expect(mira.page.get_by_role("heading", level=1)).to_have_text("Direct messages between Alice and Bob")
+    mira.expect_once("Psst, did you finish question 3?")
+    alice.send("Meet at the library?")
+    mira.expect_once("Meet at the library?")  # live, like anyone who may read here
+    expect(mira.textbox).to_be_hidden()
+    expect(mira.page.get_by_text("Site admins can read direct messages, but only their two people write there.")).to_be_visible()
 
 
 def test_a_search_result_opens_the_message_in_its_context(open_room, chat_server):

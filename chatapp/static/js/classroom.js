@@ -62,6 +62,8 @@ export class Classroom {
     this.deleteWindow = Number(data.deleteWindow) || 0;
     this.waitUntil = Date.now() + (Number(data.retryAfter) || 0) * 1000;
     this.removed = null; // "removed" | "banned" once a moderator took this user out
+    // A site admin reading someone's direct messages: the server refuses their writes there.
+    this.readOnly = document.getElementById("room")?.dataset.readOnly === "true";
     this.timer = null;
     this.logOldest = null;
 
@@ -203,7 +205,7 @@ export class Classroom {
   // ---- the composer: announcement-only, mute, slow mode ------------------------------
 
   composerClosed() {
-    return Boolean(this.removed) || (this.announcementOnly && !this.moderator);
+    return this.readOnly || Boolean(this.removed) || (this.announcementOnly && !this.moderator);
   }
 
   isMuted() {
@@ -224,7 +226,9 @@ export class Classroom {
     // Closed (announcement-only, removed) or muted: a note stands where the composer was.
     this.form.hidden = closed || muted;
     this.closedNote.hidden = !closed;
-    if (this.removed) {
+    if (this.readOnly) {
+      this.closedNote.textContent = _("Site admins can read direct messages, but only their two people write there.");
+    } else if (this.removed) {
       this.closedNote.textContent = this.removed === "banned"
         ? _("A moderator banned you from this room.")
         : _("A moderator removed you from this room.");

@@ -1,9 +1,13 @@
 """Error pages in the app's look, the favicon and the theme switch, over HTTP (errors.py, main/)."""
 from __future__ import annotations
 
+import re
 import sqlite3
+from pathlib import Path
 
 import pytest
+
+import chatapp
 
 from .conftest import csrf_token_from
 from .pages import page
@@ -79,3 +83,18 @@ def test_the_theme_switch_refuses_unknown_themes_and_other_sites(client):
     response = client.post("/theme", data={"theme": "neon", "next": "https://evil.example/", "csrf_token": token})
     assert response.headers["Location"] == "/"
     assert "data-theme" not in page(client.get("/auth/login")).find("html").attrs
+
+
+LIGHT_DARK = re.compile(r"(--[\w-]+):\s*light-dark\(\s*([^,]+?)\s*,")
+FALLBACK = re.compile(r"@supports not \(color: light-dark\(#000, #fff\)\) \{\s*:root \{([^}]*)\}\s*\}")
+
+
+@pytest.mark.parametrize("name", ["tokens.css", "app.css", "widget.css"])
+def test_browsers_without_light_dark_get_every_light_colour(name):
+    """Each colour token written with light-dark() has its light half in the file's fallback block."""
+    css = (Path(chatapp.__file__).parent / "static" / "css" / name).read_text()
+    tokens = dict(LIGHT_DARK.findall(css))
+    assert tokens, f"{name} defines no light-dark() tokens"
+    (fallback,) = FALLBACK.findall(css)
+    declared = dict(re.findall(r"(--[\w-]+):\s*([^;]+?)\s*;", fallback))
+    assert declared == tokens

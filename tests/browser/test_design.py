@@ -3,6 +3,7 @@ switch and the favicon's unread dot (static/js/grouping.js, preview.js, notify.j
 from __future__ import annotations
 
 import datetime as dt
+import re
 import io
 
 import pytest
@@ -217,3 +218,26 @@ def test_after_midnight_today_becomes_yesterday_without_a_reload(chat_server, op
     alice.page.clock.set_system_time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
     alice.page.clock.fast_forward(61_000)  # the minute's check comes round once
     expect(separators).to_have_text(["Yesterday"])
+
+
+def as_a_browser_without_light_dark(context) -> None:
+    """Serve the stylesheets as a browser from before 2024 reads them: light-dark() is an unknown function."""
+
+    def rewrite(route):
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace("light-dark(", "no-such-function("))
+
+    context.route(re.compile(r"/static/css/[\w-]+\.css"), rewrite)
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_a_browser_without_light_dark_gets_the_light_colours(chat_server, open_room, color_scheme):
+    alice = open_room("alice", setup=as_a_browser_without_light_dark, color_scheme=color_scheme)
+    alice.send("Still readable")
+    alice.expect_sent("Still readable")
+    send = alice.page.get_by_role("button", name="Send")
+    expect(send).to_have_css("background-color", "rgb(47, 95, 208)")  # --accent, light half
+    expect(send).to_have_css("color", "rgb(255, 255, 255)")
+    expect(alice.page.locator("body")).to_have_css("background-color", "rgb(246, 247, 249)")
+    expect(alice.page.locator("body")).to_have_css("color", "rgb(29, 35, 48)")
+    expect(alice.item("Still readable")).to_have_css("background-color", "rgb(231, 238, 252)")  # --own

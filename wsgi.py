@@ -24,6 +24,8 @@ app = create_app()
 # full collection walks every live connection's objects: 60 to 100 ms pauses, the p99 of a big
 # room (docs/performance.md, "Garbage collection pauses").
 GC_GEN0_THRESHOLD = 10_000
+# Connections the kernel may hold for the server before it accepts them (see serve()).
+LISTEN_BACKLOG = 1024
 
 
 def tune_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
@@ -56,7 +58,11 @@ def serve(host: str, port: int) -> None:
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    listener = eventlet.listen(address, family)
+    # The accept queue: eventlet's default of 50 overflowed when a broadcast woke a hundred
+    # long-polling clients at once; the kernel drops the excess SYNs and each client retries
+    # a second later (the long-polling p99 of ~920 ms; docs/performance.md). The kernel caps
+    # it at net.core.somaxconn.
+    listener = eventlet.listen(address, family, backlog=int(os.environ.get("LISTEN_BACKLOG", str(LISTEN_BACKLOG))))
     # Accepted sockets inherit TCP_NODELAY: without it Nagle's algorithm holds an ack written
     # right after a broadcast frame until the client's delayed ACK (~40 ms; docs/performance.md).
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

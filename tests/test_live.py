@@ -1,8 +1,10 @@
 """The real server with real python-socketio clients, over WebSocket and over long-polling."""
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import socketio
@@ -76,3 +78,20 @@ def test_messages_survive_a_restart(live_server):
         assert again["message"] == sent["message"]  # idempotent across restarts
     finally:
         alice.disconnect()
+
+
+def listen_backlog(port: int) -> int:
+    """The accept queue of the socket listening on 127.0.0.1:port, as the kernel reports it (ss's Send-Q)."""
+    line = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    _state, _queued, backlog, *_ = line.split()
+    return int(backlog)
+
+
+@pytest.mark.parametrize("configured, expected", [(None, 1024), ("300", 300)])
+def test_the_server_queues_a_burst_of_connections(live_server, configured, expected):
+    """A broadcast wakes every long-polling client at once and each opens a connection: eventlet's
+    default queue of 50 overflowed, the kernel dropped the rest, and each retried a second later."""
+    if configured is not None:
+        live_server.env["LISTEN_BACKLOG"] = configured
+    live_server.start()
+    assert listen_backlog(live_server.port) == min(expected, int(Path("/proc/sys/net/core/somaxconn").read_text()))

@@ -3,8 +3,8 @@
 python-socketio on eventlet's WSGI server, with nothing of chatapp: no Flask, no
 login, no database, no rate limits, no presence. The events and answers are the Node
 baseline's (join, send -> broadcast `message`, then ack). The transport settings are
-chatapp's (wsgi.py and chatapp/config.py): TCP_NODELAY, no permessage-deflate, the same
-ping and buffer sizes, the same garbage-collector tuning. So chatapp ÷ this is what the
+chatapp's (wsgi.py and chatapp/config.py): TCP_NODELAY, the accept queue, no permessage-deflate,
+the same ping and buffer sizes, the same garbage-collector tuning. So chatapp ÷ this is what the
 app costs on its stack, and this ÷ Node is what the stack costs (docs/performance.md).
 Serves on HOST:PORT (default 127.0.0.1:5100).
 """
@@ -70,7 +70,8 @@ if __name__ == "__main__":
     gc.collect()
     gc.freeze()
     gc.set_threshold(int(os.environ.get("GC_GEN0_THRESHOLD", "10000")), *gc.get_threshold()[1:])
-    listener = eventlet.listen((os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5100"))))
+    listener = eventlet.listen((os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5100"))),
+                               backlog=int(os.environ.get("LISTEN_BACKLOG", "1024")))
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     print(f"python-socketio baseline serving on http://{listener.getsockname()[0]}:{listener.getsockname()[1]}", flush=True)
     eventlet.wsgi.server(listener, without_compression(socketio.WSGIApp(sio, healthz)), log_output=False, max_size=10000)

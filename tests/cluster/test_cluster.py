@@ -3,7 +3,7 @@
 Clients on different processes chat in one room and hear each message exactly once;
 presence is the same from every process; a logout on one process closes the sockets
 on the other; a member removed or banned on one process stops hearing the room on the
-other; and when a process is killed its clients reconnect through nginx to the
+other; a change to a message made on one process is caught up on the other; and when a process is killed its clients reconnect through nginx to the
 survivor and catch up with nothing lost and nothing doubled.
 """
 from __future__ import annotations
@@ -171,3 +171,26 @@ def test_removing_a_member_on_one_process_stops_their_sockets_on_the_other(clust
     finally:
         teacher.close()
         student.close()
+
+
+def test_a_change_made_on_one_process_is_caught_up_on_the_other(cluster):
+    """On PostgreSQL: an edit and a deletion take the room's next revisions, and a client
+    rejoining on the other process with its revision gets both, in the order they were made."""
+    app1, app2 = cluster.apps
+    cluster.add_user("ines")
+    cluster.add_room("edits")
+    writer = cluster.client(app1.url, "ines")
+    reader = cluster.client(app2.url, "ines", transport="polling")
+    try:
+        first = reader.join("edits")
+        kept = writer.send("edits", "typo here", "e0")
+        gone = writer.send("edits", "wrong room", "e1")
+        assert writer.call("edit_message", {"room": "edits", "id": kept["id"], "body": "no typo"})["ok"]
+        assert writer.call("delete_message", {"room": "edits", "id": gone["id"]})["ok"]
+        again = reader.call("join", {"room": "edits", "after": gone["id"], "revision": first["revision"]})
+        assert [(m["id"], m["body"], m.get("deleted", False)) for m in again["changed"]] == [
+            (kept["id"], "no typo", False), (gone["id"], "", True)]
+        assert again["revision"] == first["revision"] + 2 and again["messages"] == []
+    finally:
+        writer.close()
+        reader.close()

@@ -836,10 +836,6 @@ class Bench:
                 only_at = {CHATAPP_NODELAY: plan.nodelay_fanout, CHATAPP_DEFLATE: plan.deflate_fanout, CHATAPP_2PROC: plan.two_process_fanout}
                 if kind in only_at and clients not in only_at[kind] or not self.kind_wanted(kind):
                     continue
-                name = f"fanout-c{clients}-{kind.name}"
-                if self.over_budget(name):
-                    continue
-                print(f"  [{self.elapsed():.0f} s] {name}: {clients} clients, {rate} msg/s for {plan.fanout_duration_s} s", flush=True)
                 config = {
                     "scenario": "fanout",
                     "clients": clients,
@@ -855,20 +851,29 @@ class Bench:
                     "sender_cookie": self.cookies[0] if kind.is_chatapp else "",
                     "max_runtime_s": 60 + clients * 0.15 + plan.fanout_duration_s + plan.fanout_drain_s + plan.fanout_saturate_s + 15,
                 }
-                profile = None
-                if self.profile and kind is CHATAPP and clients == plan.profile_clients:
-                    profile = self._profile_plan(f"fanout-c{clients}", plan.fanout_saturate_s)
-                measured = self.measure(kind, config, name, profile)
-                if measured is None:
-                    continue
-                if profile is not None:
-                    measured["profile"] = self._profile_result(
-                        profile,
-                        title=f"py-spy profile of chatapp (eventlet) during fan-out at full load (the saturation phase), "
-                        f"{clients} clients in one room, compression off",
-                    )
-                self.record("fanout", kind, {"clients": clients, "rate": rate}, measured)
-                self._print(measured)
+                profiled = self.profile and kind is CHATAPP and clients == plan.profile_clients
+                self._run(
+                    "fanout", kind, name=f"fanout-c{clients}-{kind.name}", params={"clients": clients, "rate": rate}, config=config,
+                    what=f"{clients} clients, {rate} msg/s for {plan.fanout_duration_s} s",
+                    profile=self._profile_plan(f"fanout-c{clients}", plan.fanout_saturate_s) if profiled else None,
+                    profile_title=f"py-spy profile of chatapp (eventlet) during fan-out at full load (the saturation phase), "
+                    f"{clients} clients in one room, compression off",
+                )
+
+    def _run(self, scenario: str, kind: ServerKind, *, name: str, what: str, params: dict, config: dict,
+             profile: dict | None = None, profile_title: str = "") -> None:
+        """Measure one server in one scenario (unless the time budget is spent; py-spy alongside when
+        profile is a plan), print it and record it under params."""
+        if self.over_budget(name):
+            return
+        print(f"  [{self.elapsed():.0f} s] {name}: {what}", flush=True)
+        measured = self.measure(kind, config, name, profile)
+        if measured is None:
+            return
+        if profile is not None:
+            measured["profile"] = self._profile_result(profile, title=profile_title)
+        self.record(scenario, kind, params, measured)
+        self._print(measured)
 
     def _profile_plan(self, label: str, seconds: float) -> dict:
         return {
@@ -897,10 +902,6 @@ class Bench:
                 if not self.kind_wanted(kind):
                     continue
                 rooms = write_rooms(kind, senders, room_count)
-                name = f"write-s{senders}-{kind.name}"
-                if self.over_budget(name):
-                    continue
-                print(f"  [{self.elapsed():.0f} s] {name}: {senders} senders in {room_count} rooms for {plan.write_duration_s} s", flush=True)
                 config = {
                     "scenario": "write",
                     "senders": senders,
@@ -911,28 +912,19 @@ class Bench:
                     "body_chars": 100,
                     "max_runtime_s": 60 + plan.write_duration_s + plan.write_warmup_s + 30,
                 }
-                profile = None
-                if self.profile and kind is CHATAPP and senders == plan.profile_senders:
-                    profile = self._profile_plan(f"write-s{senders}", plan.write_duration_s)
-                measured = self.measure(kind, config, name, profile)
-                if measured is None:
-                    continue
-                if profile is not None:
-                    measured["profile"] = self._profile_result(
-                        profile, title=f"py-spy profile of chatapp (eventlet) on the write path, {senders} senders in {room_count} rooms"
-                    )
-                self.record("write", kind, {"senders": senders, "rooms": room_count}, measured)
-                self._print(measured)
+                profiled = self.profile and kind is CHATAPP and senders == plan.profile_senders
+                self._run(
+                    "write", kind, name=f"write-s{senders}-{kind.name}", params={"senders": senders, "rooms": room_count},
+                    config=config, what=f"{senders} senders in {room_count} rooms for {plan.write_duration_s} s",
+                    profile=self._profile_plan(f"write-s{senders}", plan.write_duration_s) if profiled else None,
+                    profile_title=f"py-spy profile of chatapp (eventlet) on the write path, {senders} senders in {room_count} rooms",
+                )
 
     def connections(self) -> None:
         plan = self.plan
         for kind in (CHATAPP, PYTHON_BASELINE, NODE):
             if not self.kind_wanted(kind):
                 continue
-            name = f"connections-n{plan.connections}-{kind.name}"
-            if self.over_budget(name):
-                continue
-            print(f"  [{self.elapsed():.0f} s] {name}: {plan.connections} idle WebSocket connections", flush=True)
             config = {
                 "scenario": "connections",
                 "clients": plan.connections,
@@ -943,26 +935,20 @@ class Bench:
                 "connect_timeout_s": 10,
                 "max_runtime_s": 60 + plan.connections * 0.05 + plan.connections_hold_s,
             }
-            measured = self.measure(kind, config, name)
-            if measured is None:
-                continue
-            self.record("connections", kind, {"clients": plan.connections}, measured)
-            self._print(measured)
+            self._run("connections", kind, name=f"connections-n{plan.connections}-{kind.name}",
+                      params={"clients": plan.connections}, config=config,
+                      what=f"{plan.connections} idle WebSocket connections")
 
     def polling(self) -> None:
         plan = self.plan
         for kind in (CHATAPP, PYTHON_BASELINE, NODE):
             if not self.kind_wanted(kind):
                 continue
-            name = f"polling-p{plan.polling_clients}-{kind.name}"
-            if self.over_budget(name):
-                continue
-            print(f"  [{self.elapsed():.0f} s] {name}: {plan.polling_clients} long-polling clients, {plan.polling_rate} msg/s", flush=True)
             config = {
                 "scenario": "polling",
                 "clients": plan.polling_clients,
                 "rate": plan.polling_rate,
-                "room": "polling" if kind.is_chatapp else "polling",
+                "room": "polling",
                 "duration_s": plan.polling_duration_s,
                 "drain_s": 10,
                 "warmup_messages": plan.warmup_messages,
@@ -972,11 +958,9 @@ class Bench:
                 "connect_concurrency": 20,
                 "max_runtime_s": 60 + plan.polling_clients * 0.2 + plan.polling_duration_s + 25,
             }
-            measured = self.measure(kind, config, name)
-            if measured is None:
-                continue
-            self.record("polling", kind, {"clients": plan.polling_clients, "rate": plan.polling_rate}, measured)
-            self._print(measured)
+            self._run("polling", kind, name=f"polling-p{plan.polling_clients}-{kind.name}",
+                      params={"clients": plan.polling_clients, "rate": plan.polling_rate}, config=config,
+                      what=f"{plan.polling_clients} long-polling clients, {plan.polling_rate} msg/s")
 
     def history(self) -> None:
         """50-message pages from a room of plan.history_messages: in-process, end to end, and the query plan."""

@@ -315,7 +315,7 @@ def test_the_prune_command(app, runner, alice_up):
     assert result.exit_code == 0 and result.output == "Removed 1 unsent upload.\n"
 
 
-def test_an_admin_reading_a_direct_room_cannot_put_pictures_in_it(app, users, public_room):
+def test_an_admin_reading_a_direct_room_cannot_put_pictures_in_it(app, socket_for, users, public_room):
     with app.app_context():
         for name in ("alice", "bob"):
             rooms.enter_room(user=users[name], room=db.session.merge(public_room))
@@ -323,4 +323,8 @@ def test_an_admin_reading_a_direct_room_cannot_put_pictures_in_it(app, users, pu
     refused = Uploader(app, "admin").upload(picture(), room=slug)
     assert refused.status_code == 403
     assert refused.get_json()["message"] == "Site admins can read direct messages, but only their two people write there."
-    assert uploaded(Uploader(app, "alice").upload(picture(), room=slug))["id"]
+    shared = uploaded(Uploader(app, "alice").upload(picture(), room=slug))
+    send(socket_for("alice"), room=slug, attachments=[shared["id"]])
+    # Sent, the picture is seen as the room is read: by its two people and by admins, no one else.
+    for who, status in [("bob", 200), ("admin", 200), ("staff", 403), ("carol", 403)]:
+        assert Uploader(app, who).fetch(shared["url"]).status_code == status, who

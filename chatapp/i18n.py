@@ -9,13 +9,12 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from wtforms.fields.choices import SelectChoice
 
 from .extensions import babel
-from .redirects import safe_next
+from .redirects import back_remembering, safe_next
 from .services import preferences
 from .services.preferences import LANGUAGE_NAMES, LANGUAGES
 
 DEFAULT_LOCALE = "en"
 LANG_COOKIE = "lang"
-LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 TRANSLATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
 
 bp = Blueprint("i18n", __name__)
@@ -74,14 +73,12 @@ def html_lang() -> str:
 @bp.post("/lang")
 def set_language():
     """Remember the chosen language in a cookie (and in a logged-in account) and go back to the page."""
-    response = redirect(safe_next(request.form.get("next")))
     language = request.form.get("lang")
-    if language in LANGUAGES:
-        if current_user.is_authenticated and not current_user.is_visitor:
-            preferences.set_language(user=current_user._get_current_object(), language=language)
-        response.set_cookie(LANG_COOKIE, language, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True,
-                            secure=request.is_secure)
-    return response
+    if language not in LANGUAGES:
+        return redirect(safe_next(request.form.get("next")))
+    if current_user.is_authenticated and not current_user.is_visitor:
+        preferences.set_language(user=current_user._get_current_object(), language=language)
+    return back_remembering(cookie=LANG_COOKIE, value=language)
 
 
 def compile_catalogues(source: str, target: str, domain: str = "messages") -> None:

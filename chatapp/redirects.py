@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import redirect, request, url_for
+from werkzeug.wrappers import Response
+
+# How long a reader's choice (language, theme) is remembered in their browser.
+PREFERENCE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def safe_next(target: str | None) -> str:
@@ -14,3 +18,14 @@ def safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc and "\\" not in target.split("?", 1)[0]:
             return target
     return url_for("rooms.index")
+
+
+def back_remembering(*, cookie: str, value: str | None) -> Response:
+    """Redirect to the form's `next` (same site only), keeping a reader's choice in cookie (None: forget it)."""
+    response = redirect(safe_next(request.form.get("next")))
+    options = {"samesite": "Lax", "httponly": True, "secure": request.is_secure}
+    if value is None:
+        response.delete_cookie(cookie, **options)
+    else:
+        response.set_cookie(cookie, value, max_age=PREFERENCE_COOKIE_MAX_AGE, **options)
+    return response

@@ -85,6 +85,17 @@ def test_the_theme_switch_refuses_unknown_themes_and_other_sites(client):
     assert "data-theme" not in page(client.get("/auth/login")).find("html").attrs
 
 
+@pytest.mark.parametrize("path, field, value, cookie", [("/theme", "theme", "dark", "theme"), ("/lang", "lang", "zh_CN", "lang")])
+def test_a_readers_choice_is_kept_a_year_in_a_cookie_scripts_cannot_read(client, path, field, value, cookie):
+    token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
+    response = client.post(path, data={field: value, "next": "/auth/login", "csrf_token": token})
+    (header,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{cookie}=")]
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in header.split(";")[1:]}
+    assert header.startswith(f"{cookie}={value};")
+    assert attributes["max-age"] == "Max-Age=31536000" and attributes["samesite"] == "SameSite=Lax"
+    assert "httponly" in attributes and "secure" not in attributes  # plain http here; https sets Secure
+
+
 LIGHT_DARK = re.compile(r"(--[\w-]+):\s*light-dark\(\s*([^,]+?)\s*,")
 FALLBACK = re.compile(r"@supports not \(color: light-dark\(#000, #fff\)\) \{\s*:root \{([^}]*)\}\s*\}")
 

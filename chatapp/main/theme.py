@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from flask import redirect, request
 
-from ..redirects import safe_next
+from ..redirects import back_remembering, safe_next
 from . import bp
 
 THEMES = ("light", "dark")  # anything else, "system" included, follows prefers-color-scheme
 THEME_COOKIE = "theme"
-THEME_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def current_theme() -> str:
@@ -30,11 +29,9 @@ def theme_context() -> dict:
 @bp.post("/theme")
 def set_theme():
     """Remember the chosen theme (or forget it, for "system") and go back to the page it was chosen on."""
-    response = redirect(safe_next(request.form.get("next")))
     theme = request.form.get("theme")
     if theme in THEMES:
-        response.set_cookie(THEME_COOKIE, theme, max_age=THEME_COOKIE_MAX_AGE, samesite="Lax", httponly=True,
-                            secure=request.is_secure)
-    elif theme == "system":
-        response.delete_cookie(THEME_COOKIE, samesite="Lax", httponly=True, secure=request.is_secure)
-    return response
+        return back_remembering(cookie=THEME_COOKIE, value=theme)
+    if theme == "system":
+        return back_remembering(cookie=THEME_COOKIE, value=None)
+    return redirect(safe_next(request.form.get("next")))

@@ -295,6 +295,8 @@ def test_an_admin_reads_a_direct_room_without_a_composer_and_its_people_are_told
     assert "just between us" in admin_view.find(id="messages").text
     assert admin_view.find(id="room").attrs["data-read-only"] == "true"
     assert admin_view.find("ul", id="members").find_all("form") == []  # no "Message Alice" from inside a DM
+    in_chinese = page(logged_in(app, "admin").get(f"/rooms/{dm.slug}", headers={"Accept-Language": "zh-CN"}))
+    assert " ".join(in_chinese.find("h1").text.split()) == "私信双方 Alice和Bob"
     own_view = page(logged_in(app, "alice").get(f"/rooms/{dm.slug}"))
     assert own_view.find(id="direct-oversight").text == "Site admins can read direct messages."
     assert "hidden" not in own_view.find(id="composer").attrs and "data-read-only" not in own_view.find(id="room").attrs

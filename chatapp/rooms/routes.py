@@ -124,5 +124,6 @@ def room(slug: str):
         online=online,
         around=around,
         partner=direct_service.partner_in(room=room, user=current_user),
+        direct_people=direct_service.people_in(room=room),
         can_write=room_service.can_write(user=current_user, room=room),
     )

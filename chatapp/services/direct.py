@@ -93,14 +93,20 @@ def open_direct_room(*, user: User, other: User | None) -> Room:
 
 def partner_in(*, room: Room, user: User) -> User | None:
     """In a direct room, the other of its two people (None elsewhere, and for an admin reading it)."""
-    if not room.is_direct:
-        return None
-    people = list(db.session.scalars(
-        db.select(User).join(Membership, Membership.user_id == User.id).where(Membership.room_id == room.id)
-    ))
+    people = people_in(room=room)
     if user.id not in {person.id for person in people}:
         return None
     return next((person for person in people if person.id != user.id), None)
+
+
+def people_in(*, room: Room) -> list[User]:
+    """A direct room's two people, by name (none for any other room)."""
+    if not room.is_direct:
+        return []
+    return list(db.session.scalars(
+        db.select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.room_id == room.id).order_by(User.display_name)
+    ))
 
 
 def direct_rooms_for_user(*, user: User) -> list[DirectRoom]:

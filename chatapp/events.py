@@ -168,7 +168,7 @@ def push_conversation(conversation: Conversation, *, to_visitor: bool = True) ->
 @socketio.on("join")
 @acked
 def on_join(user: User, data: Any) -> dict:
-    """Enter a room: subscribe, then answer the latest messages or those after `after`."""
+    """Enter a room: subscribe, then answer the latest messages or those after `after`, and what changed since `revision`."""
     payload = parse_payload(data, required={"room": str}, optional={"after": int, "revision": int})
     room = room_service.get_room(payload["room"])
     membership = room_service.join_room(user=user, room=room)

@@ -123,7 +123,8 @@ def can_enter(*, user: User, room: Room) -> bool:
 
     A support conversation is open to staff and admins and to its own visitor only; a
     visitor may enter nothing else. Public rooms are open to every account; private ones
-    to members and admins. Nobody enters a room they are banned from.
+    to members and admins; direct ones to their two people, and to admins for reading
+    only (ensure_can_write). Nobody enters a room they are banned from.
     """
     if room.is_support:
         if user.is_staff:

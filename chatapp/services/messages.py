@@ -244,6 +244,15 @@ def visible_messages(*, user: User, room: Room):  # type: ignore[no-untyped-def]
     return query
 
 
+def shown_messages(*, user: User, room: Room):  # type: ignore[no-untyped-def]
+    """visible_messages, loading with each message who pinned or answered it (for to_dict)."""
+    # In the page's one query: lazily, each such user not yet in the session cost a query of its
+    # own (tests/test_history_queries.py counts them).
+    return visible_messages(user=user, room=room).options(
+        db.joinedload(Message.pinned_by), db.joinedload(Message.answered_by)
+    )
+
+
 def list_messages(
     *, user: User, room: Room, before: object = None, after: object = None, limit: object = None,
     max_limit: int = MAX_PAGE, around: object = None,
@@ -260,11 +269,7 @@ def list_messages(
     before_id = check_cursor(before, "before")
     after_id = check_cursor(after, "after")
     around_id = check_cursor(around, "around")
-    # Who pinned or answered comes with the page's one query: lazily, each such user not yet in
-    # the session cost a query of its own (tests/test_history_queries.py counts them).
-    query = visible_messages(user=user, room=room).options(
-        db.joinedload(Message.pinned_by), db.joinedload(Message.answered_by)
-    )
+    query = shown_messages(user=user, room=room)
     if around_id is not None:
         if before_id is not None or after_id is not None:
             raise ServiceError("invalid", _("around cannot be combined with before or after."))
@@ -303,8 +308,7 @@ def catch_up(*, user: User, room: Room, after: object = None, revision: object =
     if after is None or since is None or since >= now:
         return CatchUp(messages=page.messages, more=page.more, changed=[], changed_more=False, revision=now)
     rows = list(db.session.scalars(
-        visible_messages(user=user, room=room)
-        .options(db.joinedload(Message.pinned_by), db.joinedload(Message.answered_by))
+        shown_messages(user=user, room=room)
         .where(Message.revision > since, Message.id <= after)
         .order_by(Message.revision.asc())
         .limit(MAX_CATCH_UP + 1)

@@ -112,6 +112,7 @@ def room(slug: str):
     members = room_service.list_members(room=room)
     online = set(presence.online(room=room.slug))
     classroom = classroom_service.room_view(user=current_user, room=room, membership=membership)
+    people = direct_service.people_in(room=room)
     return render_template(
         "rooms/room.html",
         room=room,
@@ -123,7 +124,7 @@ def room(slug: str):
         members=members,
         online=online,
         around=around,
-        partner=direct_service.partner_in(room=room, user=current_user),
-        direct_people=direct_service.people_in(room=room),
+        partner=direct_service.partner_of(people=people, user=current_user),
+        direct_people=people,
         can_write=room_service.can_write(user=current_user, room=room),
     )

@@ -91,22 +91,27 @@ def open_direct_room(*, user: User, other: User | None) -> Room:
     return room
 
 
-def partner_in(*, room: Room, user: User) -> User | None:
-    """In a direct room, the other of its two people (None elsewhere, and for an admin reading it)."""
-    people = people_in(room=room)
+def people_in(*, room: Room) -> list[User]:
+    """A direct room's two people, by name (none for any other room)."""
+    return people_of(room_ids=[room.id]).get(room.id, []) if room.is_direct else []
+
+
+def people_of(*, room_ids: list[int]) -> dict[int, list[User]]:
+    """The members of each of these rooms, by name, in one query."""
+    people: dict[int, list[User]] = {}
+    for room_id, person in db.session.execute(
+        db.select(Membership.room_id, User).join(User, User.id == Membership.user_id)
+        .where(Membership.room_id.in_(room_ids)).order_by(User.display_name)
+    ):
+        people.setdefault(room_id, []).append(person)
+    return people
+
+
+def partner_of(*, people: list[User], user: User) -> User | None:
+    """Of a direct room's people, the other one for user (None if user is not one of them: an admin reading)."""
     if user.id not in {person.id for person in people}:
         return None
     return next((person for person in people if person.id != user.id), None)
-
-
-def people_in(*, room: Room) -> list[User]:
-    """A direct room's two people, by name (none for any other room)."""
-    if not room.is_direct:
-        return []
-    return list(db.session.scalars(
-        db.select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.room_id == room.id).order_by(User.display_name)
-    ))
 
 
 def direct_rooms_for_user(*, user: User) -> list[DirectRoom]:
@@ -152,13 +157,7 @@ def list_direct_rooms(*, viewer: User, page: int = 1) -> tuple[list[DirectOvervi
         .offset((page - 1) * ADMIN_PAGE_SIZE)
     ).all()
     shown = rows[:ADMIN_PAGE_SIZE]
-    people: dict[int, list[User]] = {}
-    for room_id, person in db.session.execute(
-        db.select(Membership.room_id, User).join(User, User.id == Membership.user_id)
-        .where(Membership.room_id.in_([room.id for room, _count, _last in shown]))
-        .order_by(User.display_name)
-    ):
-        people.setdefault(room_id, []).append(person)
+    people = people_of(room_ids=[room.id for room, _count, _last in shown])
     overviews = [
         DirectOverview(room=room, people=people.get(room.id, []), messages=count, last_at=last)
         for room, count, last in shown

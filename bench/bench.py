@@ -56,7 +56,7 @@ GENEROUS_LIMIT = "100000 per 10 seconds"
 RATE_LIMIT_ENV = {
     name: GENEROUS_LIMIT
     for name in (
-        "LOGIN_RATE_LIMIT",
+        "LOGIN_FAILURE_RATE_LIMIT",
         "REGISTER_RATE_LIMIT",
         "API_RATE_LIMIT",
         "SEND_RATE_LIMIT",

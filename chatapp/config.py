@@ -49,16 +49,33 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per minute")
+    # A whole class signs in from one school address (NAT), so nothing per address counts
+    # people: logins count only failures (docs/security.md, "Guessing passwords"). Per account,
+    # and per account and address, failures past the free ones make the next try wait
+    # LOGIN_FAILURE_DELAY_SECONDS, doubling each time up to LOGIN_MAX_DELAY_SECONDS; the count
+    # is forgotten on a good login or LOGIN_FAILURE_WINDOW_SECONDS after its first failure.
+    LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", 5))  # per account and address
+    LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", 20))  # per account, any address
+    LOGIN_FAILURE_DELAY_SECONDS = int(os.environ.get("LOGIN_FAILURE_DELAY_SECONDS", 2))
+    LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", 15 * 60))
+    LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", 3600))
+    # Failed logins per address, whatever the account: stops one address trying passwords
+    # across many accounts, with room for hundreds of students who each mistype now and then.
+    LOGIN_FAILURE_RATE_LIMIT = os.environ.get("LOGIN_FAILURE_RATE_LIMIT", "200 per 10 minutes")
+    # Accounts created per address (a class registering at once fits many times over).
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "100 per 10 minutes")
+    # The JSON API, per logged-in account (per address only for requests with no account).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
     SEND_RATE_LIMIT = os.environ.get("SEND_RATE_LIMIT", "30 per 10 seconds")
     TYPING_RATE_LIMIT = os.environ.get("TYPING_RATE_LIMIT", "20 per 10 seconds")
     JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "60 per minute")
-    # Refused (not logged-in) Socket.IO connections per client address.
-    HANDSHAKE_RATE_LIMIT = os.environ.get("HANDSHAKE_RATE_LIMIT", "30 per minute")
-    # The support widget's JSON API (visitor sessions, the loader's unread poll), per address.
-    WIDGET_RATE_LIMIT = os.environ.get("WIDGET_RATE_LIMIT", "60 per minute")
+    # Refused (not logged-in) Socket.IO connections per client address: a class whose
+    # sessions all ended (a logout everywhere, a new SECRET_KEY) reconnects at once, and
+    # each of its 40 tabs retries with backoff; forged tokens from one address still stop.
+    HANDSHAKE_RATE_LIMIT = os.environ.get("HANDSHAKE_RATE_LIMIT", "300 per minute")
+    # The support widget's JSON API (visitor sessions, the loader's unread poll every 30 s),
+    # per address: an office of 40 visitors uses about 100 a minute.
+    WIDGET_RATE_LIMIT = os.environ.get("WIDGET_RATE_LIMIT", "600 per minute")
 
     # Behind a reverse proxy (nginx): trust one hop of X-Forwarded-For/-Proto/-Host.
     BEHIND_PROXY = _bool("BEHIND_PROXY", False)

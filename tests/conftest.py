@@ -27,8 +27,6 @@ def base_config(db_path: Path) -> dict:
         "UPLOAD_FOLDER": str(db_path.parent / "uploads"),  # pictures beside the database, never in instance/
         "SOCKETIO_ASYNC_MODE": "threading",
         "RATELIMIT_ENABLED": True,
-        "LOGIN_RATE_LIMIT": "1000 per minute",
-        "REGISTER_RATE_LIMIT": "1000 per minute",
         "API_RATE_LIMIT": "1000 per minute",
         "SEND_RATE_LIMIT": "1000 per minute",
         "TYPING_RATE_LIMIT": "1000 per minute",

@@ -29,8 +29,6 @@ class LiveServer:
             "DATABASE_URL": f"sqlite:///{self.db_path}",
             "UPLOAD_FOLDER": str(workdir / "uploads"),
             "SECRET_KEY": "live-test-secret-key",
-            "LOGIN_RATE_LIMIT": "10000 per minute",
-            "REGISTER_RATE_LIMIT": "10000 per minute",
             "API_RATE_LIMIT": "10000 per minute",
             "SEND_RATE_LIMIT": "10000 per minute",
             "TYPING_RATE_LIMIT": "10000 per minute",

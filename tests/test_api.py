@@ -189,3 +189,15 @@ def test_api_is_rate_limited_with_json(alice, public_room):
         assert history(alice)[0] == 200
     status, body = history(alice)
     assert_error(status, body, 429, "rate_limited")
+
+
+@pytest.mark.config(API_RATE_LIMIT="3 per minute")
+def test_api_limit_is_per_account_not_per_school_address(app, alice, public_room):
+    from .conftest import AuthActions
+
+    for _ in range(3):
+        assert history(alice)[0] == 200
+    assert history(alice)[0] == 429
+    bob = app.test_client()  # the same address (127.0.0.1), another account
+    AuthActions(bob).login("bob")
+    assert [history(bob)[0] for _ in range(3)] == [200, 200, 200]

@@ -77,7 +77,7 @@ query_or_form = st.dictionaries(
 )
 
 
-@pytest.mark.config(WTF_CSRF_ENABLED=False, LOGIN_RATE_LIMIT="100000 per minute", REGISTER_RATE_LIMIT="100000 per minute")
+@pytest.mark.config(WTF_CSRF_ENABLED=False)
 @FUZZ
 @given(path=paths, method=st.sampled_from(["GET", "POST"]), data=query_or_form, logged_in=st.booleans())
 def test_generated_http_requests_never_answer_500(app, users, public_room, path, method, data, logged_in):

@@ -1,10 +1,9 @@
 """Views of the auth blueprint."""
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter
 from ..redirects import safe_next
 from ..services import accounts, preferences
 from ..services.errors import ServiceError
@@ -12,50 +11,48 @@ from . import bp
 from .forms import AccountForm, LoginForm, RegisterForm
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _register_limit() -> str:
-    return current_app.config["REGISTER_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
-    """Show the login form; log in on a good POST."""
+    """Show the login form; log in on a good POST (guessing is slowed per account, never per class)."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(username=form.username.data, password=form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-        flash(_("Wrong username or password."), "error")
-        return render_template("auth/login.html", form=form), 401
+        try:
+            user = accounts.log_in(username=form.username.data, password=form.password.data,
+                                   address=request.remote_addr)
+        except ServiceError as error:
+            flash(error.message, "error")
+            response = make_response(render_template("auth/login.html", form=form), error.http_status)
+            if "retry_after" in error.extra:
+                response.headers["Retry-After"] = str(error.extra["retry_after"])
+            return response
+        login_user(user)
+        return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
 def register():
     """Create a member account (when registration is open) and log in."""
     if not current_app.config["ALLOW_REGISTRATION"]:
         abort(404)
     form = RegisterForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
+            user = accounts.register_member(
                 username=form.username.data,
                 password=form.password.data,
                 display_name=form.display_name.data or None,
+                address=request.remote_addr,
             )
         except ServiceError as error:
             flash(error.message, "error")
+            status = 429 if error.code == "rate_limited" else 400  # a form's own mistakes stay 400
         else:
             login_user(user)
             flash(_("Welcome, %(name)s!", name=user.display_name), "success")
             return redirect(url_for("rooms.index"))
-    return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form), status
 
 
 @bp.post("/logout")

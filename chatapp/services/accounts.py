@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
 from .errors import ServiceError
-from .ratelimit import check_rate
+from .ratelimit import Backoff, check_rate, check_under_rate, count_rate, wait_in_words
 from .rows import by_id
 from .text import clean_name
 
@@ -77,6 +78,14 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
     return user
 
 
+def register_member(*, username: str, password: str, display_name: str | None, address: str | None) -> User:
+    """Open registration: a member account; an address counts only the accounts it created (a class registers at once)."""
+    check_under_rate(action="register", key=address)
+    user = create_user(username=username, password=password, display_name=display_name)
+    count_rate(action="register", key=address)
+    return user
+
+
 def authenticate(*, username: str, password: str) -> User | None:
     """Return the active user these credentials belong to, or None (never saying which half was wrong)."""
     user = db.session.scalar(db.select(User).filter_by(username=normalize_username(username)))
@@ -89,6 +98,63 @@ def authenticate(*, username: str, password: str) -> User | None:
     if not user.check_password(password or "") or not user.is_active:
         return None
     db.session.commit()  # check_password may have upgraded the hash
+    return user
+
+
+def _login_backoffs() -> tuple[Backoff, Backoff]:
+    """Failed logins per account and address (a person mistyping), and per account from anywhere (a spread-out guesser)."""
+    config = current_app.config
+    shared = dict(first_delay=config["LOGIN_FAILURE_DELAY_SECONDS"], max_delay=config["LOGIN_MAX_DELAY_SECONDS"],
+                  window=config["LOGIN_FAILURE_WINDOW_SECONDS"])
+    return (Backoff(name="login-account-address", free=config["LOGIN_FREE_FAILURES"], **shared),
+            Backoff(name="login-account", free=config["LOGIN_ACCOUNT_FREE_FAILURES"], **shared))
+
+
+def check_login_allowed(*, username: str, address: str | None) -> None:
+    """Raise rate_limited (saying when, in words) while this account, from here or anywhere, or this address must wait.
+
+    The same for an account that does not exist, so a wait never tells whether it does.
+    """
+    name = normalize_username(username)
+    per_pair, per_account = _login_backoffs()
+    wait = max(per_pair.wait(f"{name}|{address}"), per_account.wait(name))
+    if wait:
+        raise ServiceError(
+            "rate_limited",
+            _("Too many failed sign-ins for this account. Try again %(when)s.", when=wait_in_words(wait)),
+            retry_after=wait,
+        )
+    try:
+        check_under_rate(action="login_failure", key=address)
+    except ServiceError as limited:
+        seconds = int(limited.extra["retry_after"])
+        raise ServiceError(
+            "rate_limited",
+            _("Too many failed sign-ins from your network. Try again %(when)s.", when=wait_in_words(seconds)),
+            retry_after=seconds,
+        ) from None
+
+
+def record_login(*, username: str, address: str | None, succeeded: bool) -> None:
+    """Count a failed login against the account, the account and address, and the address; a good one clears the account's."""
+    name = normalize_username(username)
+    per_pair, per_account = _login_backoffs()
+    if succeeded:
+        per_pair.clear(f"{name}|{address}")
+        per_account.clear(name)
+        return
+    per_pair.fail(f"{name}|{address}")
+    per_account.fail(name)
+    count_rate(action="login_failure", key=address)
+
+
+def log_in(*, username: str, password: str, address: str | None) -> User:
+    """The user these credentials belong to, or unauthorized; rate_limited, before any check, while guessing must wait."""
+    check_login_allowed(username=username, address=address)
+    user = authenticate(username=username, password=password)
+    record_login(username=username, address=address, succeeded=user is not None)
+    if user is None:
+        raise ServiceError("unauthorized", _("Wrong username or password."))
     return user
 
 

@@ -27,7 +27,6 @@ TEST_ENV = {
     "PRESENCE_TTL_SECONDS": str(PRESENCE_TTL_SECONDS),
     "SOCKETIO_PING_INTERVAL": "5",
     "SOCKETIO_PING_TIMEOUT": "5",
-    "LOGIN_RATE_LIMIT": "10000 per minute",
     "API_RATE_LIMIT": "10000 per minute",
     "SEND_RATE_LIMIT": "10000 per minute",
     "TYPING_RATE_LIMIT": "10000 per minute",

@@ -3,8 +3,10 @@
 Clients on different processes chat in one room and hear each message exactly once;
 presence is the same from every process; a logout on one process closes the sockets
 on the other; a member removed or banned on one process stops hearing the room on the
-other; a change to a message made on one process is caught up on the other; and when a process is killed its clients reconnect through nginx to the
-survivor and catch up with nothing lost and nothing doubled.
+other; a change to a message made on one process is caught up on the other; failed
+logins on one process slow that account on the other (and no classmate); and when a
+process is killed its clients reconnect through nginx to the survivor and catch up
+with nothing lost and nothing doubled.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import time
 import pytest
 import requests
 
-from ..conftest import csrf_token_from
+from ..conftest import PASSWORD, csrf_token_from
 from .conftest import PRESENCE_TTL_SECONDS, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -194,3 +196,20 @@ def test_a_change_made_on_one_process_is_caught_up_on_the_other(cluster):
     finally:
         writer.close()
         reader.close()
+
+
+def test_failed_logins_on_one_process_slow_that_account_on_the_other(cluster):
+    app1, app2 = cluster.apps
+    for name in ("guesser", "classmate"):
+        cluster.add_user(name)
+
+    def attempt(url: str, username: str, password: str) -> int:
+        session = requests.Session()
+        token = csrf_token_from(session.get(url + "/auth/login", timeout=10).text)
+        return session.post(url + "/auth/login", data={"username": username, "password": password, "csrf_token": token},
+                            allow_redirects=False, timeout=10).status_code
+
+    free = 5  # LOGIN_FREE_FAILURES's default
+    assert [attempt(app1.url, "guesser", "wrong-password") for _ in range(free)] == [401] * free
+    assert attempt(app2.url, "guesser", "wrong-password") == 429
+    assert attempt(app2.url, "classmate", PASSWORD) == 302

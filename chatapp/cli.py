@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 from .models import ROLES, User
-from .services import accounts, rooms, sites
+from .services import accounts, class_lists, rooms, sites
 from .services.errors import ServiceError
 from .services.preferences import LANGUAGES
 
@@ -27,6 +27,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(room_cli)
     app.cli.add_command(site_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(class_cli)
 
 
 # AppGroup and with_appcontext: the commands need the app's database whether they are run
@@ -134,3 +135,44 @@ def seed_demo() -> None:
     click.echo("This password is shown once; change roles and add staff at /admin/users.")
     click.echo(f"Support widget demo: {demo_url}/support/demo (answer it at {demo_url}/support).")
     click.echo("=" * 60)
+
+
+@click.group("class", cls=AppGroup)
+def class_cli() -> None:
+    """Manage classes."""
+
+
+@class_cli.command("import")
+@click.argument("slug")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--teacher", help="Import as this moderator of the class (default: whoever created it).")
+@click.option("--days", type=int, default=None, help="How many days the new sign-in codes work (default 7).")
+@click.option("--url", "sign_in_url", default="http://127.0.0.1:5000/auth/code", show_default=True,
+              help="The sign-in address printed with each code.")
+@with_appcontext
+def import_class_command(slug: str, csv_file, teacher: str | None, days: int | None, sign_in_url: str) -> None:
+    """Enrol a class list (CSV: name, username, e-mail) and print the new sign-in codes as CSV; all or nothing."""
+    try:
+        room = rooms.get_room(slug)
+        actor = _class_teacher(room, teacher)
+        text, encoding = class_lists.decode_class_file(csv_file.read())
+        result = class_lists.import_class_list(actor=actor, room=room, text=text, days=days, decoded_from=encoding)
+    except ServiceError as error:
+        for line in error.extra.get("lines", []):
+            click.echo(f"line {line['line']}: {line['message']}", err=True)
+        raise click.ClickException(error.message) from None
+    rows = [(s.user.display_name, s.user.username, s.code) for s in result.students]
+    click.echo(class_lists.codes_as_csv(rows, sign_in_url=sign_in_url).lstrip("\ufeff"), nl=False)
+    click.echo(f"{result.created} accounts created, {len(rows) - result.created} existing enrolled in {room.slug}; "
+               f"codes work until {result.expires_at:%Y-%m-%d %H:%M} UTC.", err=True)
+
+
+def _class_teacher(room, username: str | None) -> User:
+    """The account an import acts as: the named one, else the class's creator."""
+    if username:
+        user = db.session.scalar(db.select(User).filter_by(username=accounts.normalize_username(username)))
+    else:
+        user = db.session.get(User, room.created_by_id) if room.created_by_id else None
+    if user is None:
+        raise ServiceError("not_found", "No such teacher: name one with --teacher USERNAME.")
+    return user

@@ -125,3 +125,9 @@ class Config:
     MAX_ATTACHMENTS_PER_MESSAGE = 10
     UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "30 per minute")
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")
+
+    # Class lists: how long a new student's one-time sign-in code works (days; a teacher may
+    # choose up to SIGN_IN_CODE_MAX_DAYS), and the most students one list may have.
+    SIGN_IN_CODE_DAYS = int(os.environ.get("SIGN_IN_CODE_DAYS", 7))
+    SIGN_IN_CODE_MAX_DAYS = int(os.environ.get("SIGN_IN_CODE_MAX_DAYS", 90))
+    CLASS_LIST_MAX_LINES = int(os.environ.get("CLASS_LIST_MAX_LINES", 500))

@@ -50,6 +50,8 @@ class User(UserMixin, db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # The interface language ("en", "zh_CN"); None: follow the browser.
     language = db.Column(db.String(16))
+    # Optional contact address (a teacher's class list may carry it); never shown to visitors.
+    email = db.Column(db.String(254))
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'staff', 'member', 'visitor')", name="role"),)
 
@@ -93,6 +95,25 @@ class User(UserMixin, db.Model):
             "display_name": self.display_name,
             "role": self.role,
         }
+
+
+class SignInCode(db.Model):
+    """A one-time code that lets a student from a class list sign in once and choose a password.
+
+    Only its SHA-256 is stored (the code is random, ~60 bits, and lives for days, so a
+    slow password hash would add nothing but cost on a 500-line import).
+    """
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    code_hash = db.Column(db.String(64), nullable=False, unique=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="SET NULL"))
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    used_at = db.Column(db.DateTime)  # set when redeemed, or when a newer code replaced it
+
+    user = db.relationship("User", foreign_keys=[user_id])
 
 
 class Room(db.Model):

@@ -32,3 +32,14 @@ class AccountForm(FlaskForm):
     # Checked by the service, which says clearly what is wrong with an unknown value.
     language = SelectField(_l("Language"), choices=lambda: language_choices(_l("Automatic (the browser's language)")),
                            validate_choice=False)
+
+
+class FirstSignInForm(FlaskForm):
+    """A student's first sign-in: username and the code from the teacher's slip, then a password of their own."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    code = StringField(_l("Sign-in code"), validators=[DataRequired(), Length(max=32)])
+    password = PasswordField(_l("Choose a password"), validators=[DataRequired(), Length(min=8, max=256)])
+    confirm = PasswordField(
+        _l("Repeat password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
+    )

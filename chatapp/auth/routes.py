@@ -5,10 +5,10 @@ from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..redirects import safe_next
-from ..services import accounts, preferences
+from ..services import accounts, class_lists, preferences
 from ..services.errors import ServiceError
 from . import bp
-from .forms import AccountForm, LoginForm, RegisterForm
+from .forms import AccountForm, FirstSignInForm, LoginForm, RegisterForm
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -20,14 +20,38 @@ def login():
             user = accounts.log_in(username=form.username.data, password=form.password.data,
                                    address=request.remote_addr)
         except ServiceError as error:
-            flash(error.message, "error")
-            response = make_response(render_template("auth/login.html", form=form), error.http_status)
-            if "retry_after" in error.extra:
-                response.headers["Retry-After"] = str(error.extra["retry_after"])
-            return response
+            return _refused("auth/login.html", form, error)
         login_user(user)
         return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
+
+
+def _refused(template: str, form, error: ServiceError):
+    """The form again, with the error said above it (and when to retry, for a wait)."""
+    flash(error.message, "error")
+    response = make_response(render_template(template, form=form), error.http_status)
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
+
+
+@bp.route("/code", methods=["GET", "POST"])
+def first_sign_in():
+    """Sign in with a teacher's one-time code and choose one's own password (?username= fills it in)."""
+    form = FirstSignInForm()
+    if not form.is_submitted():
+        form.username.data = request.args.get("username", "")[:64]
+    if form.validate_on_submit():
+        try:
+            user = class_lists.redeem_sign_in_code(username=form.username.data, code=form.code.data,
+                                                   password=form.password.data, address=request.remote_addr)
+        except ServiceError as error:
+            return _refused("auth/first_sign_in.html", form, error)
+        login_user(user)
+        flash(_("Welcome, %(name)s! From now on, log in with your username and this password.",
+                name=user.display_name), "success")
+        return redirect(url_for("rooms.index"))
+    return render_template("auth/first_sign_in.html", form=form), 400 if form.is_submitted() else 200
 
 
 @bp.route("/register", methods=["GET", "POST"])

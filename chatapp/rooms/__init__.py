@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("rooms", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import class_list, routes  # noqa: E402,F401

@@ -1,9 +1,10 @@
 """Forms of the rooms blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class CreateRoomForm(FlaskForm):
@@ -32,3 +33,16 @@ class JoinCodeForm(FlaskForm):
 
 class JoinConfirmForm(FlaskForm):
     """Confirm joining the room of a join link (only its CSRF token)."""
+
+
+class ClassListForm(FlaskForm):
+    """A class list, pasted or uploaded as CSV (checked line by line by the service)."""
+
+    students = TextAreaField(_l("Students, one a line: name, username (optional), e-mail (optional)"),
+                             validators=[Length(max=200_000)])
+    file = FileField(_l("Or upload a CSV file"))
+    days = IntegerField(_l("Sign-in codes work for (days)"), default=7, validators=[Optional()])
+
+
+class IssueCodeForm(FlaskForm):
+    """A new sign-in code for one student (only its CSRF token)."""

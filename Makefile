@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test setup deps npm db clean
+.PHONY: run test test-fast system-deps setup deps npm db clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,8 +28,19 @@ db: deps
 run: db
 	$(PY) wsgi.py
 
-test: deps
+# The whole suite needs Chromium, Redis, PostgreSQL and nginx too: scripts/system-deps.sh
+# installs what is missing (as root), or stops at once with the command that would.
+system-deps:
+	bash scripts/system-deps.sh
+
+test: system-deps deps
 	$(PY) -m pytest
+
+# The inner loop: unit, HTTP and socket-test-client tests; no browser, live server or cluster.
+FAST_TESTS := -m "not browser and not live and not cluster" --ignore=tests/browser --ignore=tests/cluster
+
+test-fast: deps
+	$(PY) -m pytest $(FAST_TESTS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

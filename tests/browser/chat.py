@@ -61,7 +61,7 @@ def chromium_missing() -> str | None:
     if os.access(CHROMIUM_PATH, os.X_OK):
         return None
     return (
-        f"Chromium not found at {CHROMIUM_PATH}: install it (apt-get install chromium, as .ci/run does) "
+        f"Chromium not found at {CHROMIUM_PATH}: install it (`make test` does, as root: scripts/system-deps.sh) "
         "or point CHROMIUM_PATH at it."
     )
 

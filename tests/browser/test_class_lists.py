@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .chat import DESKTOP, PHONE, log_in
+from ..conftest import PASSWORD
+from .chat import DESKTOP, PHONE
 from .test_accessibility import assert_accessible
 
 pytestmark = pytest.mark.browser
@@ -18,11 +19,12 @@ WORDS = {
     "en": {"students": "Students, one a line: name, username (optional), e-mail (optional)",
            "import": "Import and make sign-in slips", "print": "Print slips", "code": "Sign-in code",
            "username": "Username", "password": "Choose a password", "repeat": "Repeat password",
-           "redeem": "Sign in and save my password", "fix": "2 lines to fix"},
+           "redeem": "Sign in and save my password", "fix": "2 lines to fix", "login_password": "Password",
+           "log_in": "Log in"},
     "zh": {"students": "学生名单，每行一人：姓名、用户名（可选）、电子邮件（可选）",
            "import": "导入并生成登录条", "print": "打印登录条", "code": "登录码",
-           "username": "用户名", "password": "设置密码", "repeat": "重复密码",
-           "redeem": "登录并保存密码", "fix": "有 2 行需要改正"},
+           "username": "用户名", "password": "设置密码", "repeat": "确认密码",
+           "redeem": "登录并保存密码", "fix": "有 2 行需要改正", "login_password": "密码", "log_in": "登录"},
 }
 
 
@@ -39,7 +41,11 @@ def class_server(live_server):
 def test_a_teacher_imports_a_class_and_a_student_signs_in_with_the_slip_on_a_phone(class_server, contexts, language):
     words = WORDS[language]
     teacher = contexts.new(viewport=DESKTOP, **LANGUAGES[language])
-    log_in(teacher, class_server.url, "teacher", next_path="/rooms/maths-7b")
+    teacher.goto(class_server.url + "/auth/login?next=/rooms/maths-7b")
+    teacher.get_by_label(words["username"]).fill("teacher")
+    teacher.get_by_label(words["login_password"]).fill(PASSWORD)
+    teacher.get_by_role("button", name=words["log_in"]).click()
+    teacher.wait_for_url(class_server.url + "/rooms/maths-7b")
     teacher.locator(".class-list-link a").click()
     box = teacher.get_by_label(words["students"])
     # A list with two mistakes first: nothing is stored and both lines are named, the text kept.

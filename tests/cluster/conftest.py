@@ -1,7 +1,7 @@
 """The cluster: Redis, PostgreSQL, two `python wsgi.py` processes and nginx, all on 127.0.0.1.
 
 Started once for the module (about 10 s) and stopped after it, whatever happened.
-Skipped when the machine lacks the servers (.ci/run installs them).
+Skipped when the machine lacks the servers (`make test` installs them: scripts/system-deps.sh).
 """
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
 
 
 def require(missing: list[str]) -> None:
-    """Skip when a service's programs are missing; in CI (.ci/run installs them) fail instead, never skip silently."""
+    """Skip when a service's programs are missing; in CI (`make test` installs them) fail instead, never skip silently."""
     if not missing:
         return
     message = f"not installed: {', '.join(missing)} (apt-get install redis-server postgresql nginx)"

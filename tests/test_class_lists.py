@@ -272,3 +272,18 @@ def test_the_csv_never_carries_a_formula_and_excel_reads_its_chinese(app):
     lines = text.lstrip("\ufeff").splitlines()
     assert lines[1].startswith('"\'=HYPERLINK')
     assert lines[2] == "李明,liming,,https://school.example/auth/code"
+
+
+def test_an_admin_gives_any_account_a_code_and_a_teacher_cannot_there(app, users):
+    admin = logged_in(app, "admin")
+    listing = admin.get("/admin/users")
+    assert page(listing).find("button", **{"aria-label": "New sign-in code for staff"}) is not None
+    token = csrf_token_from(listing.get_data(as_text=True))
+    answer = admin.post(f"/admin/users/{users['staff'].id}/sign-in-code", data={"csrf_token": token})
+    assert answer.status_code == 200
+    code = CODE_RE.findall(answer.get_data(as_text=True))[0]
+    assert redeem(app.test_client(), "staff", code, password="staff-new-password").status_code == 302
+    teacher = logged_in(app, "bob")
+    refused = teacher.post(f"/admin/users/{users['alice'].id}/sign-in-code",
+                           data={"csrf_token": csrf_token_from(teacher.get("/").get_data(as_text=True))})
+    assert refused.status_code == 403

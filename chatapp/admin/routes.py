@@ -5,7 +5,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..services import accounts, direct
+from ..rooms.class_list import render_sheet
+from ..services import accounts, class_lists, direct
 from ..services.errors import ServiceError
 from . import bp
 from .forms import ROLE_NAMES, ActiveForm, CreateUserForm, RoleForm
@@ -106,3 +107,15 @@ def toggle_active(user_id: int):
         flash(_("%(username)s is active.", username=user.username) if user.is_active_account
               else _("%(username)s is deactivated.", username=user.username), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/sign-in-code")
+@admin_required
+def issue_code(user_id: int):
+    """A one-time sign-in code for any account (a lost password): shown once, on a slip."""
+    form = ActiveForm()  # only its CSRF token
+    if not form.validate_on_submit():
+        abort(400)
+    target = accounts.get_user(user_id)
+    code, expires_at = class_lists.issue_sign_in_code(actor=current_user, user=target)
+    return render_sheet(room=None, rows=[(target.display_name, target.username, code)], expires_at=expires_at)

@@ -26,7 +26,7 @@ def render_sheet(*, room, rows, expires_at, status: int = 200, notice: str | Non
     return render_template(
         "rooms/class_sheet.html", room=room, rows=rows, expires_at=expires_at, sign_in_url=url, notice=notice,
         csv_href="data:text/csv;charset=utf-8," + quote(csv_text),
-        csv_name=f"{room.slug}-sign-in-codes.csv",
+        csv_name=f"{room.slug if room else 'account'}-sign-in-codes.csv",
     ), status
 
 

@@ -9,10 +9,15 @@ set -euo pipefail
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# tests/browser/chat.py launches CHROMIUM_PATH, /usr/bin/chromium unless told otherwise.
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
-fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || missing+=(fonts-noto-color-emoji)
+command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
+# Read the font list once: `fc-list | grep -q` under pipefail fails at random when grep
+# exits at the first match and fc-list dies of SIGPIPE, so present fonts looked missing.
+fonts="$(fc-list : family 2>/dev/null || true)"
+grep -qi "Noto Sans CJK" <<<"$fonts" || missing+=(fonts-noto-cjk)
+grep -qi "Noto Color Emoji" <<<"$fonts" || missing+=(fonts-noto-color-emoji)
 # tests/cluster starts these itself (no systemd needed); PostgreSQL's binaries live
 # under /usr/lib/postgresql/<version>/bin, nginx's under /usr/sbin.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -27,6 +32,10 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "Install them with:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   echo "(make test-fast runs the unit, HTTP and socket tests without them.)" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "The test suite needs these (Debian names; install them with your system's tools): ${missing[*]}" >&2
   exit 1
 fi
 echo "installing: ${missing[*]}"

@@ -271,7 +271,7 @@ def test_only_the_two_write_in_a_direct_room_and_only_admins_also_read_it(app, s
     if access == "write":
         assert joined["ok"] and history["ok"] and typing["ok"] and sent["ok"] and searched["ok"]
         assert response.status_code == 200
-    elif access == "read":  # PRODUCT.md: admins see everything; writing stays the two people's
+    elif access == "read":  # docs/product.md: admins see everything; writing stays the two people's
         assert joined["ok"] and history["ok"] and searched["ok"]
         assert response.status_code == 200
         for ack in (typing, sent):

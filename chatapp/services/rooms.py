@@ -136,7 +136,7 @@ def can_enter(*, user: User, room: Room) -> bool:
         return False
     if room.is_direct:
         # Its two people (services/direct.py makes both members); and site admins, who see
-        # everything (PRODUCT.md) but only read here: ensure_can_write refuses their writes.
+        # everything (docs/product.md) but only read here: ensure_can_write refuses their writes.
         return user.role == "admin" or get_membership(user=user, room=room) is not None
     if user.role == "admin":
         return True

@@ -20,7 +20,7 @@ SMOKE_TIMEOUT_S = 300  # a hang guard for a loaded CI machine, not a performance
 def report(tmp_path_factory) -> dict:
     """One smoke run of bench/bench.py into a temporary folder; its results.json."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.fail("the benchmark needs node and npm (.ci/run installs them)")
+        pytest.fail("the benchmark needs node and npm (make test installs them: scripts/system-deps.sh)")
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
         [sys.executable, "bench/bench.py", "--mode", "smoke", "--out", str(out)],

@@ -52,6 +52,7 @@ def test_quick_messages_by_one_sender_share_one_header(chat_server, open_room):
         alice.send(body)
         alice.expect_sent(body)
     bob.send("bob cuts in")
+    bob.expect_sent("bob cuts in")  # stored before Alice's next: otherwise it may take the later id
     alice.send("after bob")
     alice.expect_sent("after bob")
 

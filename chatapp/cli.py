@@ -155,8 +155,8 @@ def import_class_command(slug: str, csv_file, teacher: str | None, days: int | N
     try:
         room = rooms.get_room(slug)
         actor = _class_teacher(room, teacher)
-        text, encoding = class_lists.decode_class_file(csv_file.read())
-        result = class_lists.import_class_list(actor=actor, room=room, text=text, days=days, decoded_from=encoding)
+        text, _encoding = class_lists.decode_class_file(csv_file.read())
+        result = class_lists.import_class_list(actor=actor, room=room, text=text, days=days)
     except ServiceError as error:
         for line in error.extra.get("lines", []):
             click.echo(f"line {line['line']}: {line['message']}", err=True)

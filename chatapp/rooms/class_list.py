@@ -48,8 +48,7 @@ def class_list(slug: str):
             if upload is not None and upload.filename:
                 text, decoded_from = class_lists.decode_class_file(upload.read())
                 form.students.data = text  # shown again if a line is wrong, to fix in place
-            result = class_lists.import_class_list(actor=current_user, room=room, text=text, days=form.days.data,
-                                                   decoded_from=decoded_from)
+            result = class_lists.import_class_list(actor=current_user, room=room, text=text, days=form.days.data)
         except ServiceError as error:
             form.students.errors = [*form.students.errors, error.message]
             problems = list(error.extra.get("lines", []))

@@ -65,7 +65,6 @@ class Enrolled:
     user: User
     code: str | None
     created: bool
-    already_member: bool = False
 
 
 @dataclass
@@ -75,7 +74,6 @@ class ImportResult:
     room: Room
     students: list[Enrolled] = field(default_factory=list)
     expires_at: object = None
-    decoded_from: str | None = None
 
     @property
     def created(self) -> int:
@@ -293,8 +291,7 @@ def ensure_can_import(*, actor: User, room: Room) -> None:
         raise ServiceError("invalid", _("Class lists are for classes and private rooms; anyone can already join this one."))
 
 
-def import_class_list(*, actor: User, room: Room, text: str, days: object = None,
-                      decoded_from: str | None = None) -> ImportResult:
+def import_class_list(*, actor: User, room: Room, text: str, days: object = None) -> ImportResult:
     """Enrol every student of the list in room, creating accounts with sign-in codes; all or nothing."""
     ensure_can_import(actor=actor, room=room)
     lifetime = _code_lifetime(days)
@@ -305,7 +302,7 @@ def import_class_list(*, actor: User, room: Room, text: str, days: object = None
             _("Nothing was imported: fix the lines below and try again."),
             lines=[problem.to_dict() for problem in problems],
         )
-    result = ImportResult(room=room, expires_at=utcnow() + lifetime, decoded_from=decoded_from)
+    result = ImportResult(room=room, expires_at=utcnow() + lifetime)
     for line, existing, username in planned:
         if existing is None:
             user = User(username=username, display_name=line.name, role="member", email=line.email,
@@ -321,8 +318,6 @@ def import_class_list(*, actor: User, room: Room, text: str, days: object = None
             result.students.append(Enrolled(user=user, code=None, created=False))
         if get_membership(user=user, room=room) is None:
             db.session.add(Membership(user_id=user.id, room_id=room.id, role="member"))
-        else:
-            result.students[-1].already_member = True
     try:
         db.session.commit()
     except IntegrityError:  # a username taken meanwhile by another import or a registration

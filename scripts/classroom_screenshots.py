@@ -1,6 +1,6 @@
 """Screenshots of a class, for docs/screenshots/classroom-*.png: `.venv/bin/python scripts/classroom_screenshots.py`.
 
-Starts the real server (tests.live.LiveServer) on a throwaway database, makes a class with a
+Starts the real server (harness.live.LiveServer) on a throwaway database, makes a class with a
 teacher and students through the services, then photographs the teacher's and the students'
 pages in headless Chromium at desktop and phone size.
 """
@@ -19,9 +19,9 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from chatapp.extensions import db  # noqa: E402
 from chatapp.models import User  # noqa: E402
 from chatapp.services import messages, moderation, questions, rooms  # noqa: E402
-from tests.conftest import migrated_database  # noqa: E402
-from tests.browser.chat import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from harness.browser import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
+from harness.database import migrated_database  # noqa: E402
+from harness.live import LiveServer  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 SLUG = "physics-9a"

@@ -1,6 +1,6 @@
 """Screenshots of messaging, for docs/screenshots/messaging-*.png: `.venv/bin/python scripts/messaging_screenshots.py`.
 
-Starts the real server (tests.live.LiveServer) on a throwaway database, adds a teacher and
+Starts the real server (harness.live.LiveServer) on a throwaway database, adds a teacher and
 three students through the services, then in headless Chromium: Markdown and @mentions, the
 emoji picker, a picture upload, an edit, search and a result in its context, a direct
 message from the member list, the room list's unread counts (live), and a phone.
@@ -20,9 +20,9 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from chatapp.extensions import db  # noqa: E402
 from chatapp.models import User  # noqa: E402
 from chatapp.services import messages, rooms  # noqa: E402
-from tests.conftest import migrated_database  # noqa: E402
-from tests.browser.chat import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from harness.browser import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
+from harness.database import migrated_database  # noqa: E402
+from harness.live import LiveServer  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 SLUG = "maths-7b"

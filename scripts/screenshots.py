@@ -1,6 +1,6 @@
 """The README's screenshots, for docs/screenshots/: `make screenshots` (or `.venv/bin/python scripts/screenshots.py`).
 
-Starts the real server (tests.live.LiveServer) on a throwaway database with demo people, a
+Starts the real server (harness.live.LiveServer) on a throwaway database with demo people, a
 class conversation over three days (day separators, grouped messages, a picture) and a
 support conversation, then photographs the pages in headless Chromium: desktop and phone,
 light and dark, English and Chinese. `make screenshots` also runs classroom_screenshots.py
@@ -24,9 +24,9 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from chatapp.extensions import db  # noqa: E402
 from chatapp.models import Message, User  # noqa: E402
 from chatapp.services import messages, rooms, sites, uploads  # noqa: E402
-from tests.browser.chat import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
-from tests.conftest import PASSWORD, migrated_database  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from harness.browser import DESKTOP, PHONE, ChatPage, launch_chromium, log_in  # noqa: E402
+from harness.database import PASSWORD, migrated_database  # noqa: E402
+from harness.live import LiveServer  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 # Tall enough for the three days of the class conversation: separators, groups and the picture.

@@ -1,57 +1,23 @@
 """Fixtures: a fresh migrated SQLite file per test, the app, clients and logged-in sockets."""
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from chatapp import create_app
-from sqlalchemy import text
-
 from chatapp.extensions import db, socketio
 from chatapp.services import accounts, rooms
 from chatapp.services.presence import presence
-
-PASSWORD = "correct-horse-42"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-
-
-def base_config(db_path: Path) -> dict:
-    """The configuration every test app starts from."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-        "UPLOAD_FOLDER": str(db_path.parent / "uploads"),  # pictures beside the database, never in instance/
-        "SOCKETIO_ASYNC_MODE": "threading",
-        "RATELIMIT_ENABLED": True,
-        "API_RATE_LIMIT": "1000 per minute",
-        "SEND_RATE_LIMIT": "1000 per minute",
-        "TYPING_RATE_LIMIT": "1000 per minute",
-        "JOIN_RATE_LIMIT": "1000 per minute",
-    }
+from harness.database import PASSWORD, base_config, migrated_database
+from harness.forms import csrf_token_from
 
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory) -> Path:
     """One database file brought up to date by the real migrations, copied for each test."""
     return migrated_database(tmp_path_factory.mktemp("template") / "template.sqlite3")
-
-
-def migrated_database(path: Path, revision: str = "head") -> Path:
-    """A new SQLite file at path brought up to revision (the newest) by the real migrations (tests and scripts/ use it)."""
-    from flask_migrate import upgrade
-
-    app = create_app(base_config(path))
-    with app.app_context():
-        upgrade(revision=revision)
-        # Fold the WAL into the main file, so that copying the one file copies the schema.
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
-        db.engine.dispose()
-    return path
 
 
 @pytest.fixture
@@ -85,13 +51,6 @@ def client(app):
 def runner(app):
     """A CLI runner."""
     return app.test_cli_runner()
-
-
-def csrf_token_from(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    match = CSRF_RE.search(html)
-    assert match, "no csrf_token in the page"
-    return match.group(1) or match.group(2)
 
 
 class AuthActions:
@@ -200,7 +159,7 @@ def seed_messages(app, sender, room, count: int, prefix: str = "m") -> list[int]
 @pytest.fixture
 def live_server(tmp_path, migrated_template):
     """The real eventlet server on a free 127.0.0.1 port, on a fresh database; stopped after the test."""
-    from .live import LiveServer
+    from harness.live import LiveServer
 
     server = LiveServer(tmp_path, migrated_template)
     yield server

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from .conftest import CSRF_RE
+from harness.forms import CSRF_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH_PO = ROOT / "chatapp" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"

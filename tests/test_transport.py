@@ -74,7 +74,7 @@ def handshake_extensions(url: str) -> str | None:
 @pytest.mark.live
 @pytest.mark.parametrize(("setting", "negotiated"), [(None, False), ("0", False), ("1", True)])
 def test_the_real_server_negotiates_deflate_only_when_configured(tmp_path, migrated_template, setting, negotiated):
-    from .live import LiveServer
+    from harness.live import LiveServer
 
     env = {} if setting is None else {"SOCKETIO_WEBSOCKET_COMPRESSION": setting}
     server = LiveServer(tmp_path, migrated_template, env=env)

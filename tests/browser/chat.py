@@ -1,34 +1,14 @@
-"""Driving the room page in Chromium: launch, log in, and read what a person would see."""
+"""What only the browser tests need beside harness/browser.py: the reconnect timeout, the state recorder, polling, the stored messages."""
 from __future__ import annotations
 
-import json
-import os
 import time
 from typing import Callable
-from urllib.parse import quote
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect
+from playwright.sync_api import Page
 
 from chatapp.extensions import db
 from chatapp.models import Message, Room
 
-from ..conftest import PASSWORD
-
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# Playwright's own browser download does not work here; Debian's Chromium does, with these.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
-
-ACTION_TIMEOUT_MS = 15_000  # one click, one page load, one message showing up
 # A server restart, then socket.io-client's backoff (at most 10 s between tries), then catch-up.
 RECONNECT_TIMEOUT_MS = 45_000
 
@@ -52,37 +32,6 @@ STATE_RECORDER = """
 """
 
 
-class ChromiumMissing(RuntimeError):
-    """The browser the tests drive is not installed."""
-
-
-def chromium_missing() -> str | None:
-    """Why Chromium cannot be launched, or None when it can."""
-    if os.access(CHROMIUM_PATH, os.X_OK):
-        return None
-    return (
-        f"Chromium not found at {CHROMIUM_PATH}: install it (`make test` does, as root: scripts/system-deps.sh) "
-        "or point CHROMIUM_PATH at it."
-    )
-
-
-def launch_chromium(playwright: Playwright) -> Browser:
-    """Headless Debian Chromium; raise ChromiumMissing when it is not there."""
-    problem = chromium_missing()
-    if problem:
-        raise ChromiumMissing(problem)
-    return playwright.chromium.launch(executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS)
-
-
-def log_in(page: Page, base_url: str, username: str, next_path: str = "/", password: str = PASSWORD) -> None:
-    """Log in through the real login form and land on next_path."""
-    page.goto(f"{base_url}/auth/login?next={quote(next_path)}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(base_url + next_path)
-
-
 def wait_until(page: Page, predicate: Callable[[], object], timeout_s: float, message: str) -> None:
     """Poll predicate until it is true; fail with message after timeout_s.
 
@@ -104,140 +53,3 @@ def stored_messages(server, room: str) -> list[dict]:
             db.select(Message).join(Room).where(Room.slug == room).order_by(Message.id)
         ).all()
         return [{"id": m.id, "body": m.body, "sender": m.sender.username, "client_id": m.client_id} for m in rows]
-
-
-class ChatPage:
-    """One logged-in person on one room page, and what they can see there."""
-
-    def __init__(self, context: BrowserContext, page: Page, base_url: str, username: str, room: str) -> None:
-        self.context = context
-        self.page = page
-        self.base_url = base_url
-        self.username = username
-        self.room = room
-        self.page_errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.console: list[str] = []
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
-        page.on("dialog", self._on_dialog)
-
-    def _on_dialog(self, dialog) -> None:
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    # -- getting there -------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"{self.base_url}/rooms/{self.room}"
-
-    def log_in_and_open(self) -> None:
-        """Log in through the form, land on the room, wait until it is live."""
-        log_in(self.page, self.base_url, self.username, next_path=f"/rooms/{self.room}")
-        self.expect_connected()
-
-    def expect_connected(self, timeout: float = ACTION_TIMEOUT_MS) -> None:
-        """The connection status says the page is live and has joined the room."""
-        expect(self.connection).to_have_attribute("data-state", "online", timeout=timeout)
-        # "Connected" shows before the join ack; a round trip after it means the join is done too.
-        self.round_trip(timeout=timeout)
-
-    # -- what is on the page ---------------------------------------------------------
-
-    @property
-    def log(self) -> Locator:
-        return self.page.get_by_role("log", name="Messages")
-
-    @property
-    def textbox(self) -> Locator:
-        return self.page.get_by_role("textbox", name="Message")
-
-    @property
-    def send_button(self) -> Locator:
-        return self.page.get_by_role("button", name="Send")
-
-    @property
-    def connection(self) -> Locator:
-        return self.page.locator("#connection[role=status]")
-
-    @property
-    def typing_line(self) -> Locator:
-        return self.page.locator("#typing")
-
-    def member(self, display_name: str) -> Locator:
-        """A row of the member list."""
-        members = self.page.get_by_role("complementary", name="Members")
-        return members.locator("li").filter(has=self.page.locator(".name", has_text=display_name))
-
-    def item(self, body: str) -> Locator:
-        """Every message in the log whose text is exactly body."""
-        return self.log.locator("li.msg").filter(has=self.page.locator(".body").get_by_text(body, exact=True))
-
-    def bodies(self) -> list[str]:
-        """The texts of the messages in the log, top to bottom."""
-        return self.log.locator("li.msg .body").all_text_contents()
-
-    def message_ids(self) -> list[int]:
-        """The ids of the stored messages in the log, top to bottom."""
-        return [int(i) for i in self.log.locator("li.msg[data-id]").evaluate_all("els => els.map(e => e.dataset.id)")]
-
-    def states_seen(self, body: str) -> list[str]:
-        """Every state text the own message `body` has shown, in order."""
-        return self.page.evaluate("body => (window.__chatappStates || {})[body] || []", body)
-
-    def outbox(self) -> list[dict]:
-        """The unacked messages this page keeps in localStorage."""
-        raw = self.page.evaluate(
-            "() => Object.keys(localStorage).filter(k => k.startsWith('chatapp.outbox.'))"
-            ".flatMap(k => JSON.parse(localStorage.getItem(k) || '[]'))"
-        )
-        return list(raw)
-
-    def transport(self) -> str:
-        """The Engine.IO transport the page uses now: 'websocket' or 'polling'."""
-        return self.page.evaluate("() => window.chatapp.socket.io.engine.transport.name")
-
-    # -- doing things ----------------------------------------------------------------
-
-    def send(self, body: str, *, press_enter: bool = False) -> None:
-        """Type body into the message box and send it with the button (or Enter)."""
-        self.textbox.fill(body)
-        if press_enter:
-            self.textbox.press("Enter")
-        else:
-            self.send_button.click()
-
-    def expect_once(self, body: str, timeout: float = ACTION_TIMEOUT_MS) -> Locator:
-        """body shows in the log, exactly once; return it."""
-        item = self.item(body)
-        expect(item).to_have_count(1, timeout=timeout)
-        return item
-
-    def expect_sent(self, body: str, timeout: float = ACTION_TIMEOUT_MS) -> None:
-        """Own message body shows once, marked Sent, after having shown Sending…."""
-        item = self.expect_once(body, timeout=timeout)
-        expect(item.locator(".state")).to_have_text("Sent", timeout=timeout)
-        states = self.states_seen(body)
-        assert states and states[-1] == "Sent", states
-        assert states[0] == "Sending…", f"{body!r} went {states}, not Sending… first"
-
-    def round_trip(self, timeout: float = ACTION_TIMEOUT_MS) -> None:
-        """Ask the server something over this page's socket and wait for the answer.
-
-        The server answers events in order on one connection, so once this returns, every
-        broadcast it sent this page before the answer has arrived: a doubled message would show.
-        """
-        ack = self.page.evaluate(
-            "([room, ms]) => window.chatapp.socket.timeout(ms).emitWithAck('history', {room, limit: 1})",
-            [self.room, int(timeout)],
-        )
-        assert ack["ok"], ack
-
-    def debug_state(self) -> str:
-        """What to print when a test fails."""
-        try:
-            status = self.connection.text_content(timeout=1000)
-        except Exception as error:  # noqa: BLE001 - a closed page still gets reported
-            status = f"<{error.__class__.__name__}>"
-        return json.dumps({"user": self.username, "status": status, "errors": self.page_errors}, ensure_ascii=False)

@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from chatapp import PROJECT_ROOT
+from harness.browser import ACTION_TIMEOUT_MS, DESKTOP, ChatPage, chromium_missing, launch_chromium
 
-from .chat import ACTION_TIMEOUT_MS, DESKTOP, STATE_RECORDER, ChatPage, chromium_missing, launch_chromium
+from .chat import STATE_RECORDER
 
 ARTIFACTS = Path(PROJECT_ROOT) / "test-artifacts"
 

@@ -19,8 +19,8 @@ from playwright.sync_api import Frame, Page, expect
 
 from chatapp import PROJECT_ROOT
 from chatapp.services import messages, rooms, sites
+from harness.browser import DESKTOP, PHONE, log_in
 
-from .chat import DESKTOP, PHONE, log_in
 
 pytestmark = pytest.mark.browser
 

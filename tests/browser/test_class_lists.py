@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..conftest import PASSWORD
-from .chat import DESKTOP, PHONE
+from harness.browser import DESKTOP, PHONE
 from .test_accessibility import assert_accessible
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from chatapp.extensions import db
 from chatapp.models import Message, ModerationAction, Room
+from harness.browser import PHONE
 
-from .chat import PHONE
 
 pytestmark = pytest.mark.browser
 

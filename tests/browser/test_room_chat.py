@@ -7,7 +7,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from .chat import ACTION_TIMEOUT_MS, PHONE, stored_messages
+from harness.browser import ACTION_TIMEOUT_MS, PHONE
+
+from .chat import stored_messages
 
 pytestmark = pytest.mark.browser
 

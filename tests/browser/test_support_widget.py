@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 from chatapp.extensions import db
 from chatapp.models import Conversation, User
 from chatapp.services import sites, support
+from harness.browser import DESKTOP, PHONE, log_in
 
-from .chat import DESKTOP, PHONE, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .chat import ChatPage, log_in
+from harness.browser import ChatPage, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""The real server in a subprocess on 127.0.0.1, for live-client, fault and browser tests."""
+"""The real server in a subprocess on 127.0.0.1, for live-client, fault and browser tests and the screenshot scripts."""
 from __future__ import annotations
 
 import shutil
@@ -12,7 +12,8 @@ from chatapp.extensions import db
 from chatapp.services import accounts, rooms
 from scripts.cluster import AppProcess
 
-from .conftest import PASSWORD, base_config, csrf_token_from
+from .database import PASSWORD, base_config
+from .forms import csrf_token_from
 
 USER_AGENT = "chatapp-tests/1"
 

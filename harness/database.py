@@ -1,0 +1,41 @@
+"""A test database: the configuration every test app starts from, and a SQLite file brought up by the real migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from chatapp import create_app
+from chatapp.extensions import db
+
+PASSWORD = "correct-horse-42"  # every account the tests and the screenshot scripts make has it
+
+
+def base_config(db_path: Path) -> dict:
+    """The configuration every test app starts from."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "UPLOAD_FOLDER": str(db_path.parent / "uploads"),  # pictures beside the database, never in instance/
+        "SOCKETIO_ASYNC_MODE": "threading",
+        "RATELIMIT_ENABLED": True,
+        "API_RATE_LIMIT": "1000 per minute",
+        "SEND_RATE_LIMIT": "1000 per minute",
+        "TYPING_RATE_LIMIT": "1000 per minute",
+        "JOIN_RATE_LIMIT": "1000 per minute",
+    }
+
+
+def migrated_database(path: Path, revision: str = "head") -> Path:
+    """A new SQLite file at path brought up to revision (the newest) by the real migrations (tests and scripts/ use it)."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(path))
+    with app.app_context():
+        upgrade(revision=revision)
+        # Fold the WAL into the main file, so that copying the one file copies the schema.
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    return path

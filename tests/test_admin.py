@@ -3,23 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.extensions import db
-from chatapp.models import User
-
 from .conftest import PASSWORD, AuthActions, csrf_token_from
+from .helpers import stored_user as account
 from .pages import page, redirect_target
 
 
 def admin_token(client) -> str:
     return csrf_token_from(client.get("/admin/users").get_data(as_text=True))
-
-
-def account(app, username: str) -> User | None:
-    with app.app_context():
-        user = db.session.scalar(db.select(User).filter_by(username=username))
-        if user is not None:
-            db.session.expunge(user)
-        return user
 
 
 def account_row(response, username: str):

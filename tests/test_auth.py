@@ -10,6 +10,7 @@ from chatapp.models import User
 from chatapp.services import accounts
 
 from .conftest import PASSWORD, AuthActions, csrf_token_from
+from .helpers import stored_user
 from .pages import page, redirect_target
 
 WRONG_CREDENTIALS = "Wrong username or password."
@@ -39,14 +40,6 @@ def assert_logged_out(client) -> None:
     response = client.get("/")
     assert response.status_code == 302
     assert redirect_target(response)[1] == "/auth/login"
-
-
-def stored_user(app, username: str) -> User | None:
-    with app.app_context():
-        user = db.session.scalar(db.select(User).filter_by(username=username))
-        if user is not None:
-            db.session.expunge(user)
-        return user
 
 
 # Registration

@@ -13,6 +13,7 @@ from chatapp.services import accounts, class_lists, rooms
 from chatapp.services.errors import ServiceError
 
 from .conftest import PASSWORD, AuthActions, csrf_token_from, detached
+from .helpers import logged_in
 from .pages import page
 
 CODE_RE = re.compile(r'class="slip-code">([A-Z0-9-]+)<')
@@ -24,12 +25,6 @@ def klass(app, users):
     with app.app_context():
         room = rooms.create_class(name="Maths 7B", teacher=db.session.get(User, users["staff"].id))
         return detached(room)
-
-
-def logged_in(app, username: str):
-    client = app.test_client()
-    assert AuthActions(client).login(username).status_code == 302
-    return client
 
 
 def post_list(client, slug: str, text: str = "", *, file: tuple[bytes, str] | None = None, days=7, headers=None):

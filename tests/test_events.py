@@ -7,10 +7,7 @@ from chatapp.models import Message
 from chatapp.extensions import db
 
 from .conftest import received, seed_messages
-
-
-def send(sock, room="lobby", body="hello", client_id="c1", **extra):
-    return sock.emit("send", {"room": room, "body": body, "client_id": client_id, **extra}, callback=True)
+from .helpers import send
 
 
 def test_connect_refused_without_login(socket_for, users):

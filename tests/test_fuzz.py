@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from chatapp.services.errors import ERROR_CODES
 
+from .helpers import fuzz_socket
+
 EVENTS = ["join", "leave", "send", "history", "typing"]
 FIELDS = ["room", "body", "client_id", "after", "before", "limit", "typing"]
 # Messaging (edits, search, direct messages, unread counts, pictures).
@@ -39,7 +41,7 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 @given(event=st.sampled_from(EVENTS), payload=payloads)
 def test_generated_payloads_get_a_protocol_answer(socket_for, public_room, private_room, caplog, event, payload):
     caplog.set_level(logging.ERROR, logger="chatapp.events")
-    sock = fuzz_socket(socket_for)
+    sock = fuzz_socket(socket_for, "bob")
     ack = sock.emit(event, payload, callback=True)
     assert isinstance(ack, dict)
     assert ack["ok"] in (True, False)
@@ -50,18 +52,6 @@ def test_generated_payloads_get_a_protocol_answer(socket_for, public_room, priva
     assert not [r for r in caplog.records if r.name == "chatapp.events"], "an exception escaped a handler"
     # Still usable after whatever came before.
     assert sock.emit("history", {"room": "lobby", "limit": 1}, callback=True)["ok"] is True
-
-
-_sockets: dict = {}
-
-
-def fuzz_socket(socket_for):
-    """One connected socket per test function (hypothesis reruns the body many times)."""
-    sock = _sockets.get(id(socket_for))
-    if sock is None or not sock.is_connected():
-        _sockets.clear()
-        sock = _sockets[id(socket_for)] = socket_for("bob")
-    return sock
 
 
 paths = st.sampled_from(

@@ -10,20 +10,13 @@ from chatapp.extensions import db
 from chatapp.models import Site, User
 from chatapp.services import sites, support
 
-from .conftest import AuthActions, base_config, csrf_token_from, migrated_database
+from .conftest import base_config, csrf_token_from, migrated_database
+from .helpers import logged_in
 from .pages import Page, page
 from .support_fixtures import make_site, start_visitor
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
-
-
-def logged_in(app, username: str, headers: dict | None = None):
-    http = app.test_client()
-    if headers:
-        http.environ_base.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
-    assert AuthActions(http).login(username).status_code == 302
-    return http
 
 
 def language_of(app, username: str) -> str | None:

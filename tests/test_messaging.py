@@ -13,22 +13,13 @@ from chatapp.services import direct, messages, rooms
 from chatapp.services.errors import ServiceError
 from chatapp.services.markup import render_markdown
 
-from .conftest import AuthActions, csrf_token_from, detached, received, seed_messages
+from .conftest import csrf_token_from, detached, received, seed_messages
+from .helpers import logged_in, send
 from .pages import page
-
-
-def send(sock, room="lobby", body="hello", client_id="c1", **extra):
-    return sock.emit("send", {"room": room, "body": body, "client_id": client_id, **extra}, callback=True)
 
 
 def edit(sock, message_id, body, room="lobby"):
     return sock.emit("edit_message", {"room": room, "id": message_id, "body": body}, callback=True)
-
-
-def logged_in(app, username):
-    client = app.test_client()
-    assert AuthActions(client).login(username).status_code == 302
-    return client
 
 
 # -- the safe Markdown subset -------------------------------------------------------------

@@ -20,6 +20,7 @@ from chatapp.models import Ban, Membership, Message, ModerationAction, Room, Use
 from chatapp.services import moderation, rooms
 from chatapp.services.errors import ERROR_CODES, ServiceError
 
+from . import helpers
 from .conftest import AuthActions, base_config, csrf_token_from, detached, migrated_database, received
 from .pages import page, redirect_target
 
@@ -45,7 +46,8 @@ def ask(sock, event: str, **payload) -> dict:
 
 
 def send(sock, body: str, client_id: str | None = None, **extra) -> dict:
-    return sock.emit("send", {"room": SLUG, "body": body, "client_id": client_id or body, **extra}, callback=True)
+    """A send to the class whose client_id is its body unless given."""
+    return helpers.send(sock, SLUG, body, client_id or body, **extra)
 
 
 def joined(socket_for, username: str):
@@ -836,21 +838,10 @@ values = st.one_of(
 @given(event=st.sampled_from(CLASSROOM_EVENTS), payload=st.one_of(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), values))
 def test_generated_payloads_get_a_protocol_answer(socket_for, klass, caplog, event, payload):
     caplog.set_level(logging.ERROR, logger="chatapp.events")
-    sock = _fuzz_socket(socket_for)
+    sock = helpers.fuzz_socket(socket_for, "staff")
     ack = sock.emit(event, payload, callback=True)
     assert isinstance(ack, dict) and ack["ok"] in (True, False)
     if not ack["ok"]:
         assert ack["error"] in ERROR_CODES and ack["message"]
     assert sock.is_connected()
     assert not [r for r in caplog.records if r.name == "chatapp.events"], "an exception escaped a handler"
-
-
-_sockets: dict = {}
-
-
-def _fuzz_socket(socket_for):
-    sock = _sockets.get(id(socket_for))
-    if sock is None or not sock.is_connected():
-        _sockets.clear()
-        sock = _sockets[id(socket_for)] = socket_for("staff")
-    return sock

@@ -13,6 +13,7 @@ from chatapp.models import Message, User
 from chatapp.services import accounts
 from chatapp.services.errors import ERROR_CODES
 
+from . import helpers
 from .conftest import received
 from .support_fixtures import (  # noqa: F401 - fixtures
     IDENTITY_SECRET,
@@ -24,7 +25,8 @@ from .support_fixtures import (  # noqa: F401 - fixtures
 
 
 def send(sock, room, body="hello", client_id=None, **extra):
-    return sock.emit("send", {"room": room, "body": body, "client_id": client_id or body, **extra}, callback=True)
+    """A send whose client_id is its body unless given."""
+    return helpers.send(sock, room, body, client_id or body, **extra)
 
 
 def console(socket_for, username="staff", **filters):

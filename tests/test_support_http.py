@@ -11,7 +11,8 @@ from chatapp.extensions import db
 from chatapp.models import Site, User
 from chatapp.services import messages, rooms, support
 
-from .conftest import AuthActions, csrf_token_from
+from .conftest import csrf_token_from
+from .helpers import logged_in
 from .pages import page
 from .support_fixtures import (  # noqa: F401 - fixtures
     IDENTITY_SECRET,
@@ -25,12 +26,6 @@ from .support_fixtures import (  # noqa: F401 - fixtures
 
 LOADER = Path(PROJECT_ROOT) / "chatapp" / "static" / "widget" / "loader.js"
 LOADER_BUDGET_BYTES = 6 * 1024
-
-
-def logged_in(app, username: str):
-    http = app.test_client()
-    assert AuthActions(http).login(username).status_code == 302
-    return http
 
 
 # -- the loader -------------------------------------------------------------------------------------

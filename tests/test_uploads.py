@@ -12,6 +12,7 @@ from chatapp.extensions import db
 from chatapp.models import Attachment, Message, utcnow
 from chatapp.services import direct, rooms, uploads
 
+from . import helpers
 from .conftest import AuthActions, csrf_token_from, received
 
 MAKE, GPS = 0x010F, 0x8825
@@ -205,7 +206,8 @@ def test_a_non_member_cannot_upload_to_a_private_room(app, users, private_room):
 
 
 def send(sock, room="lobby", body="", client_id="p1", **extra):
-    return sock.emit("send", {"room": room, "body": body, "client_id": client_id, **extra}, callback=True)
+    """A send with no text unless given: the pictures are the message."""
+    return helpers.send(sock, room, body, client_id, **extra)
 
 
 def test_a_picture_goes_out_with_a_message_even_without_text(app, socket_for, alice_up, users):

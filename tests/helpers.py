@@ -1,8 +1,11 @@
-"""Helpers that several test modules use, written once: a socket send, a logged-in HTTP client, a stored account, the fuzz socket."""
+"""Helpers that several test modules use, written once: a socket send, a logged-in HTTP client, polling, what is stored, the fuzz socket."""
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import Message, Room, User
 
 from .conftest import AuthActions
 
@@ -19,6 +22,27 @@ def logged_in(app, username: str, headers: dict | None = None):
         http.environ_base.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
     assert AuthActions(http).login(username).status_code == 302
     return http
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll predicate until it holds or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def stored_messages(server, room: str) -> list[dict]:
+    """The room's messages as the (live) server's database holds them, oldest first."""
+    with server.app().app_context():
+        rows = db.session.scalars(
+            db.select(Message).join(Room).where(Room.slug == room).order_by(Message.id)
+        ).all()
+        found = [{"id": m.id, "body": m.body, "sender": m.sender.username, "client_id": m.client_id} for m in rows]
+        db.session.remove()
+    return found
 
 
 def stored_user(app, username: str) -> User | None:

@@ -29,8 +29,10 @@ import requests
 import socketio
 
 from chatapp.extensions import db
-from chatapp.models import Message, Room, User
+from chatapp.models import Room, User
 from chatapp.services.messages import post_message
+
+from .helpers import stored_messages, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -316,24 +318,8 @@ class SimClient(threading.Thread):
             self.drop()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-def stored_messages(server) -> list[dict]:
-    """Every message of ROOM in the database, oldest first."""
-    app = server.app()
-    with app.app_context():
-        room = db.session.scalar(db.select(Room).filter_by(slug=ROOM))
-        rows = db.session.scalars(db.select(Message).where(Message.room_id == room.id).order_by(Message.id))
-        found = [{"id": m.id, "sender": m.sender.username, "client_id": m.client_id, "body": m.body} for m in rows]
-        db.session.remove()
-    return found
+# Polls every 10 ms, as this module always has: the fault loop checks often while clients converge.
+wait_until = functools.partial(wait_for, interval=0.01)
 
 
 def plant_stored_unacked(server, clients: list[SimClient]) -> tuple[str, str, int]:
@@ -342,7 +328,7 @@ def plant_stored_unacked(server, clients: list[SimClient]) -> tuple[str, str, in
     Kills often land in that gap by themselves, but not always; this makes every run exercise the
     retry that must get the stored message back. A message that was emitted is preferred.
     """
-    stored = {(row["sender"], row["client_id"]) for row in stored_messages(server)}
+    stored = {(row["sender"], row["client_id"]) for row in stored_messages(server, ROOM)}
     candidates = []
     for client in clients:
         with client.lock:
@@ -409,7 +395,7 @@ def test_no_message_lost_or_doubled_across_two_sigkills(live_server, monkeypatch
                 kills.append({"burst": burst, "t": round(time.monotonic() - begun, 2)})
             elif burst in TYPED_WHILE_DOWN:
                 time.sleep(DOWN_FOR_S)  # acks that left the server before it died land meanwhile
-                stored = {(row["sender"], row["client_id"]) for row in stored_messages(live_server)}
+                stored = {(row["sender"], row["client_id"]) for row in stored_messages(live_server, ROOM)}
                 acked = {(c.username, cid) for c in clients for cid in c.acked}
                 assert acked <= stored, f"acked but not stored at a kill: {sorted(acked - stored)}"
                 planted = plant_stored_unacked(live_server, clients)
@@ -434,7 +420,7 @@ def test_no_message_lost_or_doubled_across_two_sigkills(live_server, monkeypatch
     assert not [c.label for c in clients if c.is_alive()], "a client thread did not stop"
     assert not failures(), failures()
 
-    rows = stored_messages(live_server)
+    rows = stored_messages(live_server, ROOM)
     stored_ids = [row["id"] for row in rows]
     by_id = {row["id"]: row for row in rows}
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import socketio
 
+from .helpers import wait_for
+
 pytestmark = pytest.mark.live
 
 
@@ -20,15 +22,6 @@ def connect(server, username: str, transport: str) -> tuple[socketio.Client, lis
     client.connect(server.url, headers=server.socket_headers(session), transports=[transport], wait_timeout=10)
     assert client.transport() == transport
     return client, inbox
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_websocket_and_polling_clients_chat(live_server):

@@ -1,13 +1,10 @@
-"""What only the browser tests need beside harness/browser.py: the reconnect timeout, the state recorder, polling, the stored messages."""
+"""What only the browser tests need beside harness/browser.py: the reconnect timeout, the state recorder, polling a page."""
 from __future__ import annotations
 
 import time
 from typing import Callable
 
 from playwright.sync_api import Page
-
-from chatapp.extensions import db
-from chatapp.models import Message, Room
 
 # A server restart, then socket.io-client's backoff (at most 10 s between tries), then catch-up.
 RECONNECT_TIMEOUT_MS = 45_000
@@ -44,12 +41,3 @@ def wait_until(page: Page, predicate: Callable[[], object], timeout_s: float, me
             return
         page.wait_for_timeout(100)
     assert predicate(), message
-
-
-def stored_messages(server, room: str) -> list[dict]:
-    """The room's messages as the database holds them, oldest first."""
-    with server.app().app_context():
-        rows = db.session.scalars(
-            db.select(Message).join(Room).where(Room.slug == room).order_by(Message.id)
-        ).all()
-        return [{"id": m.id, "body": m.body, "sender": m.sender.username, "client_id": m.client_id} for m in rows]

@@ -13,7 +13,8 @@ from chatapp.models import Attachment, User
 from chatapp.services import messages as message_service
 from chatapp.services import rooms as room_service
 
-from .chat import stored_messages, wait_until
+from ..helpers import stored_messages
+from .chat import wait_until
 
 pytestmark = pytest.mark.browser
 

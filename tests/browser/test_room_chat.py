@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from harness.browser import ACTION_TIMEOUT_MS, PHONE
 
-from .chat import stored_messages
+from ..helpers import stored_messages
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,8 @@ from chatapp.services import editing, moderation
 from chatapp.services import messages as message_service
 from chatapp.services import rooms as room_service
 
-from .chat import RECONNECT_TIMEOUT_MS, stored_messages, wait_until
+from ..helpers import stored_messages
+from .chat import RECONNECT_TIMEOUT_MS, wait_until
 
 pytestmark = pytest.mark.browser
 

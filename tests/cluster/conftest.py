@@ -6,7 +6,6 @@ Skipped when the machine lacks the servers (`make test` installs them: scripts/s
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 import requests
@@ -132,16 +131,6 @@ class Client:
             self.sio.disconnect()
         except Exception:  # noqa: BLE001 - already gone
             pass
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
-    """Poll predicate until it holds or timeout seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
 
 
 def require(missing: list[str]) -> None:

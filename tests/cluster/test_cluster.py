@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from ..conftest import PASSWORD, csrf_token_from
-from .conftest import PRESENCE_TTL_SECONDS, wait_for
+from ..helpers import wait_for
+from .conftest import PRESENCE_TTL_SECONDS
 
 pytestmark = pytest.mark.cluster
 

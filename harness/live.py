@@ -18,6 +18,27 @@ from .forms import csrf_token_from
 USER_AGENT = "chatapp-tests/1"
 
 
+def logged_in_session(url: str, username: str, password: str = PASSWORD, *, user_agent: str = USER_AGENT) -> requests.Session:
+    """An HTTP session logged in through the real form of the server at url (any process of a cluster too)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    token = csrf_token_from(session.get(url + "/auth/login", timeout=10).text)
+    response = session.post(
+        url + "/auth/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text[:500]
+    return session
+
+
+def socket_headers(session: requests.Session, *, user_agent: str = USER_AGENT) -> dict[str, str]:
+    """Headers that carry a logged-in session to a python-socketio client (the same User-Agent: session protection is strong)."""
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    return {"Cookie": cookie, "User-Agent": user_agent}
+
+
 class LiveServer:
     """`python wsgi.py` (eventlet) on a free port, on its own SQLite file; killable and restartable."""
 
@@ -95,19 +116,8 @@ class LiveServer:
 
     def login(self, username: str, password: str = PASSWORD) -> requests.Session:
         """An HTTP session logged in through the real form."""
-        session = requests.Session()
-        session.headers["User-Agent"] = USER_AGENT
-        token = csrf_token_from(session.get(self.url + "/auth/login", timeout=10).text)
-        response = session.post(
-            self.url + "/auth/login",
-            data={"username": username, "password": password, "csrf_token": token},
-            allow_redirects=False,
-            timeout=10,
-        )
-        assert response.status_code == 302, response.text
-        return session
+        return logged_in_session(self.url, username, password)
 
     def socket_headers(self, session: requests.Session) -> dict[str, str]:
         """Headers that carry a logged-in session to a python-socketio client."""
-        cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-        return {"Cookie": cookie, "User-Agent": USER_AGENT}
+        return socket_headers(session)

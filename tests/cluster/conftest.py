@@ -14,9 +14,10 @@ import socketio
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.services import accounts, rooms
+from harness.live import logged_in_session, socket_headers
 from scripts.cluster import Cluster, missing_binaries
 
-from ..conftest import PASSWORD, csrf_token_from
+from ..conftest import PASSWORD
 
 USER_AGENT = "chatapp-cluster-tests/1"
 # A killed process's sockets go offline within PRESENCE_TTL_SECONDS plus one heartbeat.
@@ -65,13 +66,7 @@ class ClusterHarness:
 
     def login(self, url: str, username: str) -> requests.Session:
         """An HTTP session logged in through the real form at url."""
-        session = requests.Session()
-        session.headers["User-Agent"] = USER_AGENT
-        token = csrf_token_from(session.get(url + "/auth/login", timeout=10).text)
-        response = session.post(url + "/auth/login", data={"username": username, "password": PASSWORD,
-                                                          "csrf_token": token}, allow_redirects=False, timeout=10)
-        assert response.status_code == 302, response.text[:500]
-        return session
+        return logged_in_session(url, username, user_agent=USER_AGENT)
 
     def client(self, url: str, username: str, *, transport: str = "websocket", reconnection: bool = False) -> "Client":
         """A python-socketio client of username, connected to url."""
@@ -97,8 +92,7 @@ class Client:
         self.sio.on("presence", self._on_presence)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
-        cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-        self.sio.connect(url, headers={"Cookie": cookie, "User-Agent": USER_AGENT}, transports=[transport],
+        self.sio.connect(url, headers=socket_headers(session, user_agent=USER_AGENT), transports=[transport],
                          wait_timeout=10)
 
     def _on_presence(self, payload: dict) -> None:

@@ -6,6 +6,7 @@ use these; scripts/ (the screenshots) use them without pytest.
 
     database.py  PASSWORD, base_config(), migrated_database()
     forms.py     csrf_token_from(): the CSRF token of a rendered form
-    live.py      LiveServer: `python wsgi.py` on a free port and its own SQLite file
+    live.py      LiveServer: `python wsgi.py` on a free port and its own SQLite file;
+                 logged_in_session(), socket_headers(): a login over HTTP, carried to a socket
     browser.py   headless Chromium, log_in(), ChatPage (one person on one room page)
 """

@@ -9,7 +9,7 @@ set -euo pipefail
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
-# tests/browser/chat.py launches CHROMIUM_PATH, /usr/bin/chromium unless told otherwise.
+# harness/browser.py launches CHROMIUM_PATH, /usr/bin/chromium unless told otherwise.
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from chatapp.extensions import db, socketio
 from chatapp.services import accounts, rooms
-from chatapp.services.presence import presence
+from chatapp.realtime.presence import presence
 
 PASSWORD = "correct-horse-42"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')

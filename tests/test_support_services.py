@@ -647,7 +647,7 @@ def test_notify_token_reveals_only_the_unread_count_to_the_sites_origins(app, us
 
 
 def test_agents_online_follows_console_presence(app):
-    from chatapp.services.presence import presence
+    from chatapp.realtime.presence import presence
 
     presence.connect(sid="s1", user_id=1)
     assert not support.agents_online()

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..rooms.class_list import render_sheet
 from ..services import accounts, class_lists, direct
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import ROLE_NAMES, ActiveForm, CreateUserForm, RoleForm
 
 
@@ -91,8 +91,6 @@ def change_role(user_id: int):
 @admin_required
 def toggle_active(user_id: int):
     """Deactivate an active account (closing its sockets) or reactivate an inactive one."""
-    from ..events import disconnect_user
-
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400)
@@ -102,8 +100,6 @@ def toggle_active(user_id: int):
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        if not user.is_active_account:
-            disconnect_user(user.id)
         flash(_("%(username)s is active.", username=user.username) if user.is_active_account
               else _("%(username)s is deactivated.", username=user.username), "success")
     return redirect(url_for("admin.users"))

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 
 from ..services import sites as site_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import SiteForm
 from .routes import admin_required
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
+from ..realtime.connections import disconnect_user
 from .errors import ServiceError
 from .ratelimit import Backoff, check_rate, check_under_rate, count_rate, wait_in_words
 from .rows import by_id
@@ -171,9 +172,10 @@ def load_user_by_session_id(session_id: str) -> User | None:
 
 
 def end_sessions(*, user: User) -> None:
-    """Invalidate every session of user (logout everywhere)."""
+    """Invalidate every session of user (logout everywhere) and close their open sockets."""
     user.session_epoch += 1
     db.session.commit()
+    disconnect_user(user.id)
 
 
 def set_role(*, actor: User, user: User, role: str) -> User:
@@ -190,7 +192,7 @@ def set_role(*, actor: User, user: User, role: str) -> User:
 
 
 def set_active(*, actor: User, user: User, active: bool) -> User:
-    """Deactivate or reactivate user; deactivation ends their sessions."""
+    """Deactivate or reactivate user; deactivation ends their sessions and closes their sockets."""
     if actor.role != "admin":
         raise ServiceError("forbidden", _("Only an admin can deactivate accounts."))
     if actor.id == user.id:
@@ -199,6 +201,8 @@ def set_active(*, actor: User, user: User, active: bool) -> User:
     if not active:
         user.session_epoch += 1
     db.session.commit()
+    if not active:
+        disconnect_user(user.id)
     return user
 
 

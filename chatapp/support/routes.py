@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import CannedForm, DeleteForm
 
 

@@ -39,7 +39,7 @@ def direct_rooms():
 def users():
     """List every account with forms to change it."""
     return render_template(
-        "admin/users.html", users=accounts.list_users(), form=CreateUserForm(), role_form=RoleForm(), active_form=ActiveForm()
+        "admin/users.html", users=accounts.list_users(actor=current_user), form=CreateUserForm(), role_form=RoleForm(), active_form=ActiveForm()
     )
 
 
@@ -50,7 +50,8 @@ def create_user():
     form = CreateUserForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
+            user = accounts.create_account(
+                actor=current_user,
                 username=form.username.data,
                 password=form.password.data,
                 role=form.role.data,
@@ -67,7 +68,7 @@ def create_user():
             for message in errors:
                 flash(message, "error")
     return render_template(
-        "admin/users.html", users=accounts.list_users(), form=form, role_form=RoleForm(), active_form=ActiveForm()
+        "admin/users.html", users=accounts.list_users(actor=current_user), form=form, role_form=RoleForm(), active_form=ActiveForm()
     ), 400
 
 

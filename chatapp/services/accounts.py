@@ -79,6 +79,18 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
     return user
 
 
+def ensure_admin(actor: User | None) -> None:
+    """Raise forbidden unless actor is an admin; None is the operator at the server's command line (the CLI)."""
+    if actor is not None and actor.role != "admin":
+        raise ServiceError("forbidden", _("Only an admin can do that."))
+
+
+def create_account(*, actor: User, username: str, password: str, role: str, display_name: str | None) -> User:
+    """An admin creates an account of any role (staff, by default on the admin page)."""
+    ensure_admin(actor)
+    return create_user(username=username, password=password, role=role, display_name=display_name)
+
+
 def register_member(*, username: str, password: str, display_name: str | None, address: str | None) -> User:
     """Open registration: a member account; an address counts only the accounts it created (a class registers at once)."""
     check_under_rate(action="register", key=address)
@@ -206,8 +218,9 @@ def set_active(*, actor: User, user: User, active: bool) -> User:
     return user
 
 
-def list_users() -> list[User]:
-    """Every account, by username (website visitors are not accounts: see the support console)."""
+def list_users(*, actor: User | None) -> list[User]:
+    """Every account, by username (website visitors are not accounts: see the support console); admins only."""
+    ensure_admin(actor)
     return list(db.session.scalars(db.select(User).where(User.role != "visitor").order_by(User.username)))
 
 

@@ -415,8 +415,9 @@ def transcript(*, agent: User, conversation: Conversation) -> str:
 # -- canned responses ----------------------------------------------------------------------
 
 
-def list_canned() -> list[CannedResponse]:
-    """Every canned response, by shortcut."""
+def list_canned(*, agent: User) -> list[CannedResponse]:
+    """Every canned response, by shortcut; support staff only."""
+    ensure_agent(agent)
     return list(db.session.scalars(db.select(CannedResponse).order_by(CannedResponse.shortcut)))
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import socketio
 
-pytestmark = pytest.mark.live
+from .live import under_every_async_mode
+
+pytestmark = [pytest.mark.live, under_every_async_mode]
 
 
 def connect(server, username: str, transport: str) -> tuple[socketio.Client, list]:
@@ -78,6 +80,17 @@ def test_messages_survive_a_restart(live_server):
         assert again["message"] == sent["message"]  # idempotent across restarts
     finally:
         alice.disconnect()
+
+
+def test_the_server_runs_under_the_async_mode_asked_for(live_server, async_mode):
+    """Not only ASYNC_MODE set: the Socket.IO server chose that mode, and the process loaded its library alone."""
+    live_server.start()
+    log = live_server.log()
+    assert f"chatapp serving on {live_server.url} under {async_mode}" in log
+    loaded = Path(f"/proc/{live_server.process.pid}/maps").read_text()  # the shared objects mapped into the process
+    assert ("/gevent/_gevent_c" in loaded) == (async_mode == "gevent")
+    # eventlet says so itself at import; under gevent nothing imports it.
+    assert ("Eventlet is deprecated" in log) == (async_mode == "eventlet")
 
 
 def listen_backlog(port: int) -> int:

@@ -4,7 +4,13 @@
 when ASYNC_MODE=gevent (docs/deployment.md, "Eventlet or gevent"). Only this file knows which
 one runs. `flask --app wsgi ...` imports this module for the CLI, where no monkey-patching is wanted.
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotations; the code imports what it uses after the monkey-patching
+    import socket
 
 # psycopg 3 (PostgreSQL) waits on its socket in C unless told to use select(), which eventlet
 # and gevent (here, or in gunicorn's workers) make cooperative: without this, one slow query
@@ -30,6 +36,7 @@ if __name__ == "__main__":
         eventlet.monkey_patch()
 
 from chatapp import create_app  # noqa: E402
+from chatapp.extensions import socketio  # noqa: E402
 
 # Flask-SocketIO would pick eventlet whenever it is installed: tell it the one that runs.
 app = create_app({"SOCKETIO_ASYNC_MODE": ASYNC_MODE})
@@ -67,7 +74,7 @@ def serve(host: str, port: int) -> None:
     listener = listen(host, port, int(os.environ.get("LISTEN_BACKLOG", str(LISTEN_BACKLOG))))
     access_log = os.environ.get("ACCESS_LOG", "") == "1"
     # The mode the Socket.IO server itself chose, which tests/test_live.py checks against ASYNC_MODE.
-    print(f"chatapp serving on http://{host}:{port} under {app.extensions['socketio'].server.eio.async_mode}", flush=True)
+    print(f"chatapp serving on http://{host}:{port} under {socketio.server.eio.async_mode}", flush=True)
     if ASYNC_MODE == "gevent":
         from gevent.pool import Pool
         from gevent.pywsgi import WSGIServer
@@ -82,7 +89,7 @@ def serve(host: str, port: int) -> None:
         eventlet.wsgi.server(listener, app, log_output=access_log, max_size=max_connections)
 
 
-def gevent_handler():  # type: ignore[no-untyped-def]
+def gevent_handler() -> type:
     """gevent's WSGI request handler, closing the connection once a WebSocket on it has ended.
 
     python-engineio serves WebSocket upgrades on gevent's own WSGI server with simple-websocket,
@@ -113,7 +120,7 @@ def raise_open_files_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def listen(host: str, port: int, backlog: int):  # type: ignore[no-untyped-def]
+def listen(host: str, port: int, backlog: int) -> socket.socket:
     """The listening socket, green under either mode's monkey-patching (as eventlet.listen made it)."""
     import socket
 

@@ -108,3 +108,50 @@ def test_the_server_queues_a_burst_of_connections(live_server, configured, expec
         live_server.env["LISTEN_BACKLOG"] = configured
     live_server.start()
     assert listen_backlog(live_server.port) == min(expected, int(Path("/proc/sys/net/core/somaxconn").read_text()))
+
+
+def open_files_limit(pid: int) -> tuple[int, int]:
+    """The soft and hard limits on open files of process pid (/proc/PID/limits; "unlimited" as a huge number)."""
+    def number(value: str) -> int:
+        return 2**63 if value == "unlimited" else int(value)
+
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return number(soft), number(hard)
+    raise AssertionError("no open-files line")
+
+
+def test_the_server_lifts_its_open_files_limit_for_max_connections(live_server):
+    """Each socket is a file descriptor: the usual soft limit of 1024 would refuse the 1000th client."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 1024), hard))  # what the server inherits
+    try:
+        live_server.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    server_soft, server_hard = open_files_limit(live_server.process.pid)
+    assert server_soft == min(server_hard, 10_000 + 256)
+
+
+def test_the_server_holds_at_most_max_connections_at_once(live_server):
+    """The cap (MAX_CONNECTIONS) is what the server holds; the next connection waits in the accept queue."""
+    import socket
+
+    import requests
+
+    live_server.env["MAX_CONNECTIONS"] = "2"
+    live_server.start()
+    time.sleep(0.5)  # the start-up check's connection is over
+    idle = [socket.create_connection(("127.0.0.1", live_server.port)) for _ in range(2)]
+    try:
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(live_server.url + "/healthz", timeout=2)  # accepted by the kernel, never served
+    finally:
+        idle.pop().close()
+    try:
+        assert requests.get(live_server.url + "/healthz", timeout=10).status_code == 200
+    finally:
+        idle.pop().close()

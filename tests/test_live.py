@@ -64,6 +64,16 @@ def test_connection_without_login_is_refused(live_server):
         client.connect(live_server.url, transports=["websocket"], wait_timeout=5)
 
 
+def test_a_connection_whose_websocket_ended_is_closed(live_server):
+    """Not read as HTTP again: gevent's handler took the client's closing frames for requests ("Invalid HTTP method")."""
+    live_server.start()
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):  # the server ends this WebSocket at once
+        client.connect(live_server.url, transports=["websocket"], wait_timeout=5)
+    time.sleep(0.5)
+    assert "Invalid HTTP method" not in live_server.log()
+
+
 def test_messages_survive_a_restart(live_server):
     live_server.add_user("alice")
     live_server.add_room("lobby")

@@ -23,7 +23,7 @@ def canonical(name: str) -> str:
 
 def named_in(requirements_in: Path) -> set[str]:
     """The distributions a requirements .in file names, without versions, extras or markers."""
-    names = set()
+    names: set[str] = set()
     for line in requirements_in.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
@@ -33,7 +33,7 @@ def named_in(requirements_in: Path) -> set[str]:
 
 def imported_modules(path: Path) -> set[str]:
     """The top-level modules one file imports (relative imports are the file's own package)."""
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)

@@ -198,10 +198,16 @@ def seed_messages(app, sender, room, count: int, prefix: str = "m") -> list[int]
 
 
 @pytest.fixture
-def live_server(tmp_path, migrated_template):
-    """The real eventlet server on a free 127.0.0.1 port, on a fresh database; stopped after the test."""
+def async_mode() -> str:
+    """What live_server runs under: eventlet, unless the test is parametrized over both (tests/live.py)."""
+    return "eventlet"
+
+
+@pytest.fixture
+def live_server(tmp_path, migrated_template, async_mode):
+    """The real server (`python wsgi.py`) on a free 127.0.0.1 port, on a fresh database; stopped after the test."""
     from .live import LiveServer
 
-    server = LiveServer(tmp_path, migrated_template)
+    server = LiveServer(tmp_path, migrated_template, async_mode=async_mode)
     yield server
     server.stop()

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import requests
 
 from chatapp import create_app
@@ -15,13 +16,19 @@ from scripts.cluster import AppProcess
 from .conftest import PASSWORD, base_config, csrf_token_from
 
 USER_AGENT = "chatapp-tests/1"
+# What `python wsgi.py` may run under (its ASYNC_MODES). A live or fault test marked
+# `under_every_async_mode` runs once under each, its id naming the mode (`[gevent]`).
+ASYNC_MODES = ("eventlet", "gevent")
+under_every_async_mode = pytest.mark.parametrize("async_mode", ASYNC_MODES)
 
 
 class LiveServer:
-    """`python wsgi.py` (eventlet) on a free port, on its own SQLite file; killable and restartable."""
+    """`python wsgi.py` (eventlet, or gevent) on a free port, on its own SQLite file; killable and restartable."""
 
-    def __init__(self, workdir: Path, template_db: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, template_db: Path, env: dict[str, str] | None = None,
+                 async_mode: str = "eventlet") -> None:
         self.workdir = workdir
+        self.async_mode = async_mode
         self.db_path = workdir / "live.sqlite3"
         shutil.copy(template_db, self.db_path)
         # The process itself is the cluster's AppProcess: one way to start, wait for and kill wsgi.py.
@@ -33,6 +40,7 @@ class LiveServer:
             "SEND_RATE_LIMIT": "10000 per minute",
             "TYPING_RATE_LIMIT": "10000 per minute",
             "JOIN_RATE_LIMIT": "10000 per minute",
+            "ASYNC_MODE": async_mode,
             **(env or {}),
         })
         self.port = self.server.port

@@ -32,7 +32,9 @@ from chatapp.extensions import db
 from chatapp.models import Message, Room, User
 from chatapp.services.messages import post_message
 
-pytestmark = pytest.mark.live
+from .live import under_every_async_mode
+
+pytestmark = [pytest.mark.live, under_every_async_mode]
 
 ROOM = "lobby"
 # (label, username, transport): alice has a WebSocket tab and a polling tab.

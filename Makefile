@@ -6,15 +6,25 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-fast system-deps setup deps npm db clean
+.PHONY: run test test-fast system-deps setup deps npm db clean lock
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.deps: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+# requirements.in and requirements-dev.in name what chatapp needs; `make lock` compiles them into
+# requirements.txt and requirements-dev.txt: every package, direct or not, pinned with its hashes,
+# so that every install is the same set. Pins already there are kept (pip-compile only moves one
+# when an .in file asks for another version); the machine's own indexes are not written out.
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+
+lock: $(VENV)/.deps
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

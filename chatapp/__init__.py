@@ -11,11 +11,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .cluster import init_presence
-from .config import Config, load_or_create_secret_key
+from .config import PROJECT_ROOT, Config, load_or_create_secret_key
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .headers import security_headers
+from .sockets import register_handlers
 from .transport import SocketSessionInterface, allow_polling_batches, refuse_websocket_compression
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Connections kept open to a SQLite file (SQLAlchemy's QueuePool; its max_overflow of 10 stays).
 SQLITE_POOL_SIZE = 20
 
@@ -52,9 +53,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_i18n(app)
     _init_login(app)
-    # Import the handlers before init_app: Flask-SocketIO keeps handlers registered before
-    # the first init_app and gives them to every server it creates after.
-    from . import events  # noqa: F401
     socketio.init_app(
         app,
         max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
@@ -66,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Against cross-site WebSocket hijacking: the app's own origin, plus those configured.
         cors_allowed_origins=functools.partial(origin_allowed, extra=tuple(app.config["SOCKETIO_ALLOWED_ORIGINS"])),
     )
+    # After init_app: each app's Socket.IO server gets every handler (chatapp/sockets/).
+    register_handlers(socketio)
     app.session_interface = SocketSessionInterface()
     init_presence(app)
     allow_polling_batches(app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
@@ -100,7 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(widget_bp)
     register_error_handlers(app)
     register_commands(app)
-    app.after_request(_security_headers)
+    app.after_request(security_headers)
     return app
 
 
@@ -126,33 +126,6 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user_by_session_id)
-
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-
-
-def _security_headers(response):  # type: ignore[no-untyped-def]
-    policy = response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if "frame-ancestors 'none'" in policy:
-        # X-Frame-Options cannot name the sites that may frame the support widget; its
-        # CSP frame-ancestors does (and takes precedence in every current browser).
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    return response
 
 
 @event.listens_for(Engine, "connect")

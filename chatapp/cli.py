@@ -92,7 +92,7 @@ def create_site_command(name: str, origins: tuple[str, ...], identity_secret: st
                         language: str, app_url: str | None) -> None:
     """Register a website; print its site key and the embed snippet."""
     try:
-        site = sites.create_site(name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat,
+        site = sites.create_site(actor=None, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat,
                                  language=None if language == "auto" else language)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
@@ -106,7 +106,7 @@ def create_site_command(name: str, origins: tuple[str, ...], identity_secret: st
 @site_cli.command("list")
 def list_sites_command() -> None:
     """List the registered websites."""
-    for site in sites.list_sites():
+    for site in sites.list_sites(actor=None):
         click.echo(f"{site.id}\t{site.site_key}\t{site.name}\t{' '.join(site.origins)}")
 
 
@@ -127,7 +127,7 @@ def seed_demo() -> None:
         demo_origins = [sites.check_origin(demo_url)]
     except ServiceError:  # CHATAPP_URL with a path: its origin is what browsers send
         demo_origins = ["http://127.0.0.1:5000"]
-    sites.create_site(name="chatapp demo site", origins=demo_origins, prechat_enabled=True)
+    sites.create_site(actor=None, name="chatapp demo site", origins=demo_origins, prechat_enabled=True)
     click.echo("=" * 60)
     click.echo("Demo data added. Log in at /auth/login with:")
     click.echo("  username: admin")

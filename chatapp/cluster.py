@@ -9,7 +9,11 @@ from __future__ import annotations
 from flask import Flask
 
 from .extensions import db, socketio
-from .services.presence import PresenceTracker, RedisPresenceTracker, presence
+from .realtime.announce import announce
+from .realtime.channels import VISITORS_CHANNEL
+from .realtime.presence import PresenceTracker, RedisPresenceTracker, presence
+from .services import support as support_service
+from .services.online import announce_presence
 
 
 def presence_url(app: Flask) -> str | None:
@@ -40,15 +44,12 @@ def init_presence(app: Flask) -> None:
 
 def announce_swept(app: Flask, rooms: list[str]) -> None:
     """After a dead process's sockets were swept: tell its rooms (and visitors, for agents) who is online now."""
-    from .events import VISITORS_CHANNEL, presence_payload, room_channel
-    from .services import support as support_service
-
     with app.app_context():
         try:
             for slug in rooms:
                 if slug == support_service.AGENTS_PRESENCE:
-                    socketio.emit("agents_online", {"online": support_service.agents_online()}, to=VISITORS_CHANNEL)
+                    announce("agents_online", {"online": support_service.agents_online()}, to=VISITORS_CHANNEL)
                 else:
-                    socketio.emit("presence", presence_payload(slug), to=room_channel(slug))
+                    announce_presence(slug)
         finally:
             db.session.remove()

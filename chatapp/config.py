@@ -5,6 +5,9 @@ import os
 import secrets
 from pathlib import Path
 
+# The checkout: instance/, migrations/ and node_modules/ live here.
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def _bool(name: str, default: bool) -> bool:
     """Read a yes/no environment variable."""

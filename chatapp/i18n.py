@@ -8,14 +8,16 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import DetachedInstanceError
 from wtforms.fields.choices import SelectChoice
 
+from .catalogues import TRANSLATIONS_DIR, compile_catalogues
 from .extensions import babel
+from .js_i18n import init_js_i18n
+from .realtime.channels import VISITOR_SESSION_KEY
 from .redirects import back_remembering, safe_next
 from .services import preferences
 from .services.preferences import LANGUAGE_NAMES, LANGUAGES
 
 DEFAULT_LOCALE = "en"
 LANG_COOKIE = "lang"
-TRANSLATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
 
 bp = Blueprint("i18n", __name__)
 
@@ -39,8 +41,6 @@ def select_locale() -> str:
 
 def own_language() -> str | None:
     """The logged-in account's language setting; for a widget visitor's socket, its site's language."""
-    from .events import VISITOR_SESSION_KEY
-
     visitor_id = session.get(VISITOR_SESSION_KEY)  # set only in a widget socket's own session
     if visitor_id is not None:
         return preferences.visitor_language(visitor_id)
@@ -81,33 +81,6 @@ def set_language():
     return back_remembering(cookie=LANG_COOKIE, value=language)
 
 
-def compile_catalogues(source: str, target: str, domain: str = "messages") -> None:
-    """Compile each source/<lang>/LC_MESSAGES/<domain>.po into target/ when missing or older.
-
-    A fresh clone has no .mo files: they are built here, at start-up. The compiled copy goes
-    under Babel's full name for the locale ("zh_Hans_CN" for zh_CN), the name its lookup asks for.
-    """
-    from babel import Locale
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    for language in sorted(os.listdir(source)) if os.path.isdir(source) else ():
-        po_path = os.path.join(source, language, "LC_MESSAGES", f"{domain}.po")
-        if not os.path.exists(po_path):
-            continue
-        mo_dir = os.path.join(target, str(Locale.parse(language)), "LC_MESSAGES")
-        mo_path = os.path.join(mo_dir, f"{domain}.mo")
-        if os.path.exists(mo_path) and os.path.getmtime(mo_path) >= os.path.getmtime(po_path):
-            continue
-        with open(po_path, "rb") as po_file:
-            catalog = read_po(po_file, locale=language)
-        os.makedirs(mo_dir, exist_ok=True)
-        temporary = f"{mo_path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as mo_file:
-            write_mo(mo_file, catalog)
-        os.replace(temporary, mo_path)  # atomic: several processes may start at once
-
-
 def init_i18n(app: Flask) -> None:
     """Compile the catalogues (into instance/translations), bind Flask-Babel and register the switcher."""
     compiled = os.path.join(app.instance_path, "translations")
@@ -117,6 +90,4 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(html_lang=html_lang, LANGUAGE_NAMES=LANGUAGE_NAMES)
     app.register_blueprint(bp)
-    from .js_i18n import init_js_i18n  # the scripts' catalogue (domain "js"), compiled the same way
-
-    init_js_i18n(app, compiled)
+    init_js_i18n(app, compiled)  # the scripts' catalogue (domain "js"), compiled the same way

@@ -10,6 +10,8 @@ import os
 
 from flask import Flask, current_app
 
+from .catalogues import TRANSLATIONS_DIR, compile_catalogues
+
 JS_DOMAIN = "js"
 
 
@@ -40,8 +42,6 @@ def js_catalogue() -> dict | None:
 
 def init_js_i18n(app: Flask, compiled: str) -> None:
     """Compile every js.po into compiled/ (as messages.po is), load them, and offer js_catalogue() to templates."""
-    from .i18n import TRANSLATIONS_DIR, compile_catalogues
-
     compile_catalogues(TRANSLATIONS_DIR, compiled, domain=JS_DOMAIN)
     catalogues = {}
     for locale in sorted(os.listdir(compiled)) if os.path.isdir(compiled) else ():

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 
 from .extensions import db
-from .services.markup import render_markdown
+from .markup import render_markdown
 
 # OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
 password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -270,7 +270,7 @@ class Message(db.Model):
             "body": self.body,
             "client_id": self.client_id,
             "created_at": isoformat_utc(self.created_at),
-            # The body rendered from the safe Markdown subset and sanitized (services/markup.py).
+            # The body rendered from the safe Markdown subset and sanitized (markup.py).
             "html": render_markdown(self.body),
         }
         if self.internal:

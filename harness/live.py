@@ -16,6 +16,8 @@ from .database import PASSWORD, base_config
 from .forms import csrf_token_from
 
 USER_AGENT = "chatapp-tests/1"
+# What `python wsgi.py` may run under (its ASYNC_MODES); tests.helpers.under_every_async_mode runs a test under each.
+ASYNC_MODES = ("eventlet", "gevent")
 
 
 def logged_in_session(url: str, username: str, password: str = PASSWORD, *, user_agent: str = USER_AGENT) -> requests.Session:
@@ -40,10 +42,12 @@ def socket_headers(session: requests.Session, *, user_agent: str = USER_AGENT) -
 
 
 class LiveServer:
-    """`python wsgi.py` (eventlet) on a free port, on its own SQLite file; killable and restartable."""
+    """`python wsgi.py` (eventlet, or gevent) on a free port, on its own SQLite file; killable and restartable."""
 
-    def __init__(self, workdir: Path, template_db: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, template_db: Path, env: dict[str, str] | None = None,
+                 async_mode: str = "eventlet") -> None:
         self.workdir = workdir
+        self.async_mode = async_mode
         self.db_path = workdir / "live.sqlite3"
         shutil.copy(template_db, self.db_path)
         # The process itself is the cluster's AppProcess: one way to start, wait for and kill wsgi.py.
@@ -55,6 +59,7 @@ class LiveServer:
             "SEND_RATE_LIMIT": "10000 per minute",
             "TYPING_RATE_LIMIT": "10000 per minute",
             "JOIN_RATE_LIMIT": "10000 per minute",
+            "ASYNC_MODE": async_mode,
             **(env or {}),
         })
         self.port = self.server.port

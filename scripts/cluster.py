@@ -233,7 +233,7 @@ class Nginx:
 
 
 class AppProcess:
-    """One `python wsgi.py` (eventlet) on its own port, sharing the database and Redis with the others."""
+    """One `python wsgi.py` (eventlet, or gevent by ASYNC_MODE) on its own port, sharing the database and Redis with the others."""
 
     def __init__(self, workdir: Path, name: str, env: dict[str, str]) -> None:
         self.name = name

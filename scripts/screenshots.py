@@ -85,7 +85,7 @@ def seed(server: LiveServer) -> str:
         upload = uploads.store_upload(uploader=_user("tom"), room=room, data=drawing(), filename="cell.png")
         messages.post_message(sender=_user("tom"), room=room, body="My drawing of the cell, for the poster",
                               client_id="demo-picture", attachments=[upload.attachment.id], enforce_rate_limit=False)
-        site = sites.create_site(name="Acme bicycles", origins=[server.url])
+        site = sites.create_site(actor=None, name="Acme bicycles", origins=[server.url])
         return site.site_key
 
 

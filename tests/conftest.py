@@ -9,7 +9,7 @@ import pytest
 from chatapp import create_app
 from chatapp.extensions import db, socketio
 from chatapp.services import accounts, rooms
-from chatapp.services.presence import presence
+from chatapp.realtime.presence import presence
 from harness.database import PASSWORD, base_config, migrated_database
 from harness.forms import csrf_token_from
 
@@ -157,10 +157,16 @@ def seed_messages(app, sender, room, count: int, prefix: str = "m") -> list[int]
 
 
 @pytest.fixture
-def live_server(tmp_path, migrated_template):
-    """The real eventlet server on a free 127.0.0.1 port, on a fresh database; stopped after the test."""
+def async_mode() -> str:
+    """What live_server runs under: eventlet, unless the test is parametrized over both (tests.helpers.under_every_async_mode)."""
+    return "eventlet"
+
+
+@pytest.fixture
+def live_server(tmp_path, migrated_template, async_mode):
+    """The real server (`python wsgi.py`) on a free 127.0.0.1 port, on a fresh database; stopped after the test."""
     from harness.live import LiveServer
 
-    server = LiveServer(tmp_path, migrated_template)
+    server = LiveServer(tmp_path, migrated_template, async_mode=async_mode)
     yield server
     server.stop()

@@ -4,10 +4,18 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import pytest
+
 from chatapp.extensions import db
 from chatapp.models import Message, Room, User
 
+from harness.live import ASYNC_MODES
+
 from .conftest import AuthActions
+
+# A live or fault test marked `under_every_async_mode` runs once under each mode `python wsgi.py`
+# may run under, its id naming the mode (`[gevent]`).
+under_every_async_mode = pytest.mark.parametrize("async_mode", ASYNC_MODES)
 
 
 def send(sock, room="lobby", body="hello", client_id="c1", **extra) -> dict:

@@ -40,7 +40,7 @@ def start_visitor(app, site_key: str, **kwargs) -> Visitor:
 def make_site(app, name: str = "Shop", origins=(SHOP,), **kwargs) -> str:
     """Register a site; return its key."""
     with app.app_context():
-        return sites.create_site(name=name, origins=list(origins), **kwargs).site_key
+        return sites.create_site(actor=None, name=name, origins=list(origins), **kwargs).site_key
 
 
 @pytest.fixture

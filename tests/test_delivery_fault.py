@@ -32,9 +32,9 @@ from chatapp.extensions import db
 from chatapp.models import Room, User
 from chatapp.services.messages import post_message
 
-from .helpers import stored_messages, wait_for
+from .helpers import stored_messages, under_every_async_mode, wait_for
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, under_every_async_mode]
 
 ROOM = "lobby"
 # (label, username, transport): alice has a WebSocket tab and a polling tab.

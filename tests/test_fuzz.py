@@ -40,7 +40,7 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 @FUZZ
 @given(event=st.sampled_from(EVENTS), payload=payloads)
 def test_generated_payloads_get_a_protocol_answer(socket_for, public_room, private_room, caplog, event, payload):
-    caplog.set_level(logging.ERROR, logger="chatapp.events")
+    caplog.set_level(logging.ERROR, logger="chatapp.sockets")
     sock = fuzz_socket(socket_for, "bob")
     ack = sock.emit(event, payload, callback=True)
     assert isinstance(ack, dict)
@@ -49,7 +49,7 @@ def test_generated_payloads_get_a_protocol_answer(socket_for, public_room, priva
         assert ack["error"] in ERROR_CODES
         assert isinstance(ack["message"], str) and ack["message"]
     assert sock.is_connected()
-    assert not [r for r in caplog.records if r.name == "chatapp.events"], "an exception escaped a handler"
+    assert not [r for r in caplog.records if r.name == "chatapp.sockets"], "an exception escaped a handler"
     # Still usable after whatever came before.
     assert sock.emit("history", {"room": "lobby", "limit": 1}, callback=True)["ok"] is True
 

@@ -297,7 +297,7 @@ def test_language_migration_upgrades_and_downgrades(tmp_path):
         assert teacher.language is None
         teacher.language = "zh_CN"
         db.session.commit()
-        site = sites.create_site(name="Shop", origins=["https://shop.example"], language="zh_CN")
+        site = sites.create_site(actor=None, name="Shop", origins=["https://shop.example"], language="zh_CN")
         assert site.language == "zh_CN"
         downgrade(revision="ec54bb247ea8")
         assert db.session.execute(db.text("SELECT username FROM user")).scalars().all() == ["teacher"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import socketio
 
-from .helpers import wait_for
+from .helpers import under_every_async_mode, wait_for
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, under_every_async_mode]
 
 
 def connect(server, username: str, transport: str) -> tuple[socketio.Client, list]:
@@ -55,6 +55,16 @@ def test_connection_without_login_is_refused(live_server):
         client.connect(live_server.url, transports=["websocket"], wait_timeout=5)
 
 
+def test_a_connection_whose_websocket_ended_is_closed(live_server):
+    """Not read as HTTP again: gevent's handler took the client's closing frames for requests ("Invalid HTTP method")."""
+    live_server.start()
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):  # the server ends this WebSocket at once
+        client.connect(live_server.url, transports=["websocket"], wait_timeout=5)
+    time.sleep(0.5)
+    assert "Invalid HTTP method" not in live_server.log()
+
+
 def test_messages_survive_a_restart(live_server):
     live_server.add_user("alice")
     live_server.add_room("lobby")
@@ -73,6 +83,17 @@ def test_messages_survive_a_restart(live_server):
         alice.disconnect()
 
 
+def test_the_server_runs_under_the_async_mode_asked_for(live_server, async_mode):
+    """Not only ASYNC_MODE set: the Socket.IO server chose that mode, and the process loaded its library alone."""
+    live_server.start()
+    log = live_server.log()
+    assert f"chatapp serving on {live_server.url} under {async_mode}" in log
+    loaded = Path(f"/proc/{live_server.process.pid}/maps").read_text()  # the shared objects mapped into the process
+    assert ("/gevent/_gevent_c" in loaded) == (async_mode == "gevent")
+    # eventlet says so itself at import; under gevent nothing imports it.
+    assert ("Eventlet is deprecated" in log) == (async_mode == "eventlet")
+
+
 def listen_backlog(port: int) -> int:
     """The accept queue of the socket listening on 127.0.0.1:port, as the kernel reports it (ss's Send-Q)."""
     line = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
@@ -88,3 +109,50 @@ def test_the_server_queues_a_burst_of_connections(live_server, configured, expec
         live_server.env["LISTEN_BACKLOG"] = configured
     live_server.start()
     assert listen_backlog(live_server.port) == min(expected, int(Path("/proc/sys/net/core/somaxconn").read_text()))
+
+
+def open_files_limit(pid: int) -> tuple[int, int]:
+    """The soft and hard limits on open files of process pid (/proc/PID/limits; "unlimited" as a huge number)."""
+    def number(value: str) -> int:
+        return 2**63 if value == "unlimited" else int(value)
+
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return number(soft), number(hard)
+    raise AssertionError("no open-files line")
+
+
+def test_the_server_lifts_its_open_files_limit_for_max_connections(live_server):
+    """Each socket is a file descriptor: the usual soft limit of 1024 would refuse the 1000th client."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 1024), hard))  # what the server inherits
+    try:
+        live_server.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    server_soft, server_hard = open_files_limit(live_server.process.pid)
+    assert server_soft == min(server_hard, 10_000 + 256)
+
+
+def test_the_server_holds_at_most_max_connections_at_once(live_server):
+    """The cap (MAX_CONNECTIONS) is what the server holds; the next connection waits in the accept queue."""
+    import socket
+
+    import requests
+
+    live_server.env["MAX_CONNECTIONS"] = "2"
+    live_server.start()
+    time.sleep(0.5)  # the start-up check's connection is over
+    idle = [socket.create_connection(("127.0.0.1", live_server.port)) for _ in range(2)]
+    try:
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(live_server.url + "/healthz", timeout=2)  # accepted by the kernel, never served
+    finally:
+        idle.pop().close()
+    try:
+        assert requests.get(live_server.url + "/healthz", timeout=10).status_code == 200
+    finally:
+        idle.pop().close()

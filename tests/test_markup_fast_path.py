@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatapp.services import markup
+from chatapp import markup
 
 # Letters, CJK, emoji, punctuation and every character the shortcut must refuse, mixed.
 TRICKY = list(" .,;:!?'\"()/-+=#%$^|{}0123456789aZé好的，。🙏*_`~[]\\<>&@\n\r\t\x00\xa0\u3000\u2028")

@@ -11,7 +11,7 @@ from chatapp.extensions import db
 from chatapp.models import Membership, Message, Room, utcnow
 from chatapp.services import direct, messages, rooms
 from chatapp.services.errors import ServiceError
-from chatapp.services.markup import render_markdown
+from chatapp.markup import render_markdown
 
 from .conftest import csrf_token_from, detached, received, seed_messages
 from .helpers import logged_in, send

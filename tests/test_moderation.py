@@ -837,11 +837,11 @@ values = st.one_of(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(event=st.sampled_from(CLASSROOM_EVENTS), payload=st.one_of(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), values))
 def test_generated_payloads_get_a_protocol_answer(socket_for, klass, caplog, event, payload):
-    caplog.set_level(logging.ERROR, logger="chatapp.events")
+    caplog.set_level(logging.ERROR, logger="chatapp.sockets")
     sock = helpers.fuzz_socket(socket_for, "staff")
     ack = sock.emit(event, payload, callback=True)
     assert isinstance(ack, dict) and ack["ok"] in (True, False)
     if not ack["ok"]:
         assert ack["error"] in ERROR_CODES and ack["message"]
     assert sock.is_connected()
-    assert not [r for r in caplog.records if r.name == "chatapp.events"], "an exception escaped a handler"
+    assert not [r for r in caplog.records if r.name == "chatapp.sockets"], "an exception escaped a handler"

@@ -224,15 +224,15 @@ def test_canned_responses_pages(app, users):
     item = html.find("li", class_="canned-item")
     assert item.attrs["data-shortcut"] == "thanks"
     with app.app_context():
-        canned_id = support.list_canned()[0].id
+        canned_id = support.list_canned(agent=db.session.get(User, users["staff"].id))[0].id
     conflict = http.post("/support/canned", data={"new-shortcut": "thanks", "new-body": "x", "csrf_token": token})
     assert conflict.status_code == 400 and "taken" in conflict.get_data(as_text=True)
     http.post(f"/support/canned/{canned_id}", data={f"c{canned_id}-shortcut": "ty", f"c{canned_id}-body": "Ta!", "csrf_token": token})
     with app.app_context():
-        assert [(c.shortcut, c.body) for c in support.list_canned()] == [("ty", "Ta!")]
+        assert [(c.shortcut, c.body) for c in support.list_canned(agent=db.session.get(User, users["staff"].id))] == [("ty", "Ta!")]
     http.post(f"/support/canned/{canned_id}/delete", data={"csrf_token": token})
     with app.app_context():
-        assert support.list_canned() == []
+        assert support.list_canned(agent=db.session.get(User, users["staff"].id)) == []
     assert logged_in(app, "alice").post("/support/canned", data={"csrf_token": token}).status_code in (400, 403)
 
 

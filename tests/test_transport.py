@@ -9,6 +9,8 @@ import pytest
 
 from chatapp.transport import refuse_websocket_compression, without_offer
 
+from .helpers import under_every_async_mode
+
 OFFER = "permessage-deflate; client_max_window_bits"
 
 
@@ -73,11 +75,12 @@ def handshake_extensions(url: str) -> str | None:
 
 @pytest.mark.live
 @pytest.mark.parametrize(("setting", "negotiated"), [(None, False), ("0", False), ("1", True)])
-def test_the_real_server_negotiates_deflate_only_when_configured(tmp_path, migrated_template, setting, negotiated):
+@under_every_async_mode  # eventlet's WebSocket server, or simple-websocket's under gevent: the switch works for both
+def test_the_real_server_negotiates_deflate_only_when_configured(tmp_path, migrated_template, async_mode, setting, negotiated):
     from harness.live import LiveServer
 
     env = {} if setting is None else {"SOCKETIO_WEBSOCKET_COMPRESSION": setting}
-    server = LiveServer(tmp_path, migrated_template, env=env)
+    server = LiveServer(tmp_path, migrated_template, env=env, async_mode=async_mode)
     if setting is None:
         server.env.pop("SOCKETIO_WEBSOCKET_COMPRESSION", None)  # the default, whatever the caller's environment
     server.start()

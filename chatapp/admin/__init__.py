@@ -1,6 +1,6 @@
 """The admin's pages: accounts and widget sites."""
-from flask import Blueprint
+from .blueprint import bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+from . import routes, sites  # noqa: E402,F401 - their views register on the blueprint
 
-from . import routes, sites  # noqa: E402,F401
+__all__ = ["bp"]

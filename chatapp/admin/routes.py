@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..rooms.class_list import render_sheet
 from ..services import accounts, class_lists, direct
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import ROLE_NAMES, ActiveForm, CreateUserForm, RoleForm
 
 
@@ -39,7 +39,7 @@ def direct_rooms():
 def users():
     """List every account with forms to change it."""
     return render_template(
-        "admin/users.html", users=accounts.list_users(), form=CreateUserForm(), role_form=RoleForm(), active_form=ActiveForm()
+        "admin/users.html", users=accounts.list_users(actor=current_user), form=CreateUserForm(), role_form=RoleForm(), active_form=ActiveForm()
     )
 
 
@@ -50,7 +50,8 @@ def create_user():
     form = CreateUserForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
+            user = accounts.create_account(
+                actor=current_user,
                 username=form.username.data,
                 password=form.password.data,
                 role=form.role.data,
@@ -67,7 +68,7 @@ def create_user():
             for message in errors:
                 flash(message, "error")
     return render_template(
-        "admin/users.html", users=accounts.list_users(), form=form, role_form=RoleForm(), active_form=ActiveForm()
+        "admin/users.html", users=accounts.list_users(actor=current_user), form=form, role_form=RoleForm(), active_form=ActiveForm()
     ), 400
 
 
@@ -91,8 +92,6 @@ def change_role(user_id: int):
 @admin_required
 def toggle_active(user_id: int):
     """Deactivate an active account (closing its sockets) or reactivate an inactive one."""
-    from ..events import disconnect_user
-
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400)
@@ -102,8 +101,6 @@ def toggle_active(user_id: int):
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        if not user.is_active_account:
-            disconnect_user(user.id)
         flash(_("%(username)s is active.", username=user.username) if user.is_active_account
               else _("%(username)s is deactivated.", username=user.username), "success")
     return redirect(url_for("admin.users"))

@@ -1,10 +1,11 @@
 """The admin's pages for widget sites: list, register, change."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..services import sites as site_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import SiteForm
 from .routes import admin_required
 
@@ -31,7 +32,7 @@ def _flash_errors(form: SiteForm) -> None:
 @admin_required
 def sites():
     """Every widget site, with a form to register another."""
-    return render_template("admin/sites.html", sites=site_service.list_sites(), form=SiteForm(prefix="new"))
+    return render_template("admin/sites.html", sites=site_service.list_sites(actor=current_user), form=SiteForm(prefix="new"))
 
 
 @bp.post("/sites")
@@ -41,7 +42,7 @@ def create_site():
     form = SiteForm(prefix="new")
     if form.validate_on_submit():
         try:
-            site = site_service.create_site(**_site_arguments(form))
+            site = site_service.create_site(actor=current_user, **_site_arguments(form))
         except ServiceError as error:
             flash(error.message, "error")
         else:
@@ -49,7 +50,7 @@ def create_site():
             return redirect(url_for("admin.edit_site", site_id=site.id))
     else:
         _flash_errors(form)
-    return render_template("admin/sites.html", sites=site_service.list_sites(), form=form), 400
+    return render_template("admin/sites.html", sites=site_service.list_sites(actor=current_user), form=form), 400
 
 
 def _edit_page(site, form: SiteForm, status: int = 200):  # type: ignore[no-untyped-def]
@@ -76,7 +77,7 @@ def update_site(site_id: int):
     form = SiteForm(prefix="site")
     if form.validate_on_submit():
         try:
-            site_service.update_site(site=site, **_site_arguments(form))
+            site_service.update_site(actor=current_user, site=site, **_site_arguments(form))
         except ServiceError as error:
             flash(error.message, "error")
         else:

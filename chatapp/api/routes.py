@@ -6,7 +6,7 @@ from flask_login import current_user
 from ..services import messages as message_service
 from ..services import rooms as room_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 
 
 def _int_arg(name: str) -> int | None:

@@ -1,6 +1,6 @@
 """Registration, login and logout."""
-from flask import Blueprint
+from .blueprint import bp
 
-bp = Blueprint("auth", __name__, url_prefix="/auth")
+from . import routes  # noqa: E402,F401 - their views register on the blueprint
 
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..redirects import safe_next
 from ..services import accounts, class_lists, preferences
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import AccountForm, FirstSignInForm, LoginForm, RegisterForm
 
 
@@ -83,12 +83,9 @@ def register():
 @login_required
 def logout():
     """Log out: end every session of this account and close its open sockets."""
-    from ..events import disconnect_user
-
     user = current_user._get_current_object()
     accounts.end_sessions(user=user)
     logout_user()
-    disconnect_user(user.id)
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 

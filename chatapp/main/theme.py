@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import redirect, request
 
 from ..redirects import back_remembering, safe_next
-from . import bp
+from .blueprint import bp
 
 THEMES = ("light", "dark")  # anything else, "system" included, follows prefers-color-scheme
 THEME_COOKIE = "theme"

@@ -1,17 +1,6 @@
 """Messaging over HTTP: uploading and serving pictures, and opening a direct conversation."""
-from flask import Blueprint
-from markupsafe import Markup
+from .blueprint import bp
 
-from ..services.markup import render_markdown
+from . import commands, routes  # noqa: E402,F401 - their views register on the blueprint
 
-# cli_group: its commands are `flask --app wsgi uploads ...` (commands.py).
-bp = Blueprint("messaging", __name__, cli_group="uploads")
-
-
-@bp.app_template_filter("markdown")
-def markdown_filter(body: str) -> Markup:
-    """A message body as the sanitized HTML of the safe Markdown subset (the same function as MESSAGE's html)."""
-    return Markup(render_markdown(body or ""))  # safe: nh3 let through only the subset's tags and URL schemes
-
-
-from . import commands, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -4,7 +4,7 @@ from datetime import timedelta
 import click
 
 from ..services import uploads as upload_service
-from . import bp
+from .blueprint import bp
 
 
 @bp.cli.command("prune")

@@ -10,7 +10,7 @@ from ..services import direct as direct_service
 from ..services import rooms as room_service
 from ..services import uploads as upload_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 
 # Served pictures never change (a new upload gets a new id and file): browsers keep them,
 # privately, since who may see one depends on who asks.

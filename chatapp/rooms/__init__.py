@@ -1,6 +1,6 @@
 """The room list, creating and joining rooms, and the room page."""
-from flask import Blueprint
+from .blueprint import bp
 
-bp = Blueprint("rooms", __name__)
+from . import class_list, routes  # noqa: E402,F401 - their views register on the blueprint
 
-from . import class_list, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ..services import accounts, class_lists
 from ..services import rooms as room_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import ClassListForm, IssueCodeForm
 
 

@@ -10,9 +10,9 @@ from ..services import direct as direct_service
 from ..services import messages as message_service
 from ..services import rooms as room_service
 from ..services.errors import ServiceError
-from ..services.presence import presence
+from ..realtime.presence import presence
 from ..services import unread as unread_service
-from . import bp
+from .blueprint import bp
 from .forms import CreateRoomForm, JoinCodeForm, JoinConfirmForm
 
 

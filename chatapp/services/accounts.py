@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROLES, User, password_hasher
+from ..realtime.connections import disconnect_user
 from .errors import ServiceError
 from .ratelimit import Backoff, check_rate, check_under_rate, count_rate, wait_in_words
 from .rows import by_id
@@ -76,6 +77,18 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
         db.session.rollback()
         raise ServiceError("conflict", _("That username is taken; choose another.")) from None
     return user
+
+
+def ensure_admin(actor: User | None) -> None:
+    """Raise forbidden unless actor is an admin; None is the operator at the server's command line (the CLI)."""
+    if actor is not None and actor.role != "admin":
+        raise ServiceError("forbidden", _("Only an admin can do that."))
+
+
+def create_account(*, actor: User, username: str, password: str, role: str, display_name: str | None) -> User:
+    """An admin creates an account of any role (staff, by default on the admin page)."""
+    ensure_admin(actor)
+    return create_user(username=username, password=password, role=role, display_name=display_name)
 
 
 def register_member(*, username: str, password: str, display_name: str | None, address: str | None) -> User:
@@ -171,9 +184,10 @@ def load_user_by_session_id(session_id: str) -> User | None:
 
 
 def end_sessions(*, user: User) -> None:
-    """Invalidate every session of user (logout everywhere)."""
+    """Invalidate every session of user (logout everywhere) and close their open sockets."""
     user.session_epoch += 1
     db.session.commit()
+    disconnect_user(user.id)
 
 
 def set_role(*, actor: User, user: User, role: str) -> User:
@@ -190,7 +204,7 @@ def set_role(*, actor: User, user: User, role: str) -> User:
 
 
 def set_active(*, actor: User, user: User, active: bool) -> User:
-    """Deactivate or reactivate user; deactivation ends their sessions."""
+    """Deactivate or reactivate user; deactivation ends their sessions and closes their sockets."""
     if actor.role != "admin":
         raise ServiceError("forbidden", _("Only an admin can deactivate accounts."))
     if actor.id == user.id:
@@ -199,11 +213,14 @@ def set_active(*, actor: User, user: User, active: bool) -> User:
     if not active:
         user.session_epoch += 1
     db.session.commit()
+    if not active:
+        disconnect_user(user.id)
     return user
 
 
-def list_users() -> list[User]:
-    """Every account, by username (website visitors are not accounts: see the support console)."""
+def list_users(*, actor: User | None) -> list[User]:
+    """Every account, by username (website visitors are not accounts: see the support console); admins only."""
+    ensure_admin(actor)
     return list(db.session.scalars(db.select(User).where(User.role != "visitor").order_by(User.username)))
 
 

@@ -49,3 +49,14 @@ def _muted_members(room: Room) -> dict[int, str]:
         )
     )
     return {user_id: isoformat_utc(until) for user_id, until in rows}
+
+
+def membership_state(*, user: User, room: Room, membership: Membership | None, moderator: bool) -> dict:
+    """What the join ack tells a member about themselves here: role, powers, mute, slow-mode wait."""
+    muted = membership is not None and membership.is_muted()
+    return {
+        "role": membership.role if membership else None,
+        "moderator": moderator,
+        "muted_until": membership.to_dict()["muted_until"] if muted else None,
+        "retry_after": moderation.seconds_until_can_post(user=user, room=room),
+    }

@@ -56,7 +56,7 @@ class Committer:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.pending: deque[_Job] = deque()
-        self.lock = threading.Lock()  # green under eventlet's monkey-patching
+        self.lock = threading.Lock()  # green under the server's monkey-patching (eventlet or gevent)
         self.wake = socketio.server.eio.create_event()
         self.running = False
 

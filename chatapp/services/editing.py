@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Message, Room, User, utcnow
 from .errors import ServiceError
 from .mentions import record_mentions
+from .message_news import announce_mentions, announce_message_updated
 from .messages import check_body, check_cursor, visible_messages
 from .ratelimit import check_rate
 from .rooms import ensure_can_enter, get_membership
@@ -55,7 +56,7 @@ def edit_message(*, editor: User, room: Room, message_id: object, body: object) 
     """Replace the body of editor's own message, within MESSAGE_EDIT_WINDOW_SECONDS of sending it.
 
     Only its author may edit a message; the @mentions are worked out anew. Committed
-    before the caller tells anyone (`message_updated`).
+    before the room hears `message_updated` (and the newly mentioned, `mention`).
     """
     ensure_can_enter(user=editor, room=room)
     message = get_message(user=editor, room=room, message_id=message_id)
@@ -78,4 +79,6 @@ def edit_message(*, editor: User, room: Room, message_id: object, body: object) 
     message.edited_at = utcnow()
     newly_mentioned = record_mentions(message=message)
     db.session.commit()
+    announce_message_updated(message)
+    announce_mentions(message, user_ids=newly_mentioned)
     return EditResult(message=message, changed=True, newly_mentioned=newly_mentioned)

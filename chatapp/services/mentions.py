@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..models import Message, MessageMention, User
-from .markup import mention_names
+from ..markup import mention_names
 from .rooms import can_enter, can_see_notes
 
 # A message naming more people than this notifies only the first ones (a pasted roll call).
@@ -46,3 +46,4 @@ def record_mentions(*, message: Message) -> list[int]:
     for user_id in sorted(set(now) - before):
         message.mention_rows.append(MessageMention(message_id=message.id, user_id=user_id))
     return [user_id for user_id in now if user_id not in before]
+

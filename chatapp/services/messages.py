@@ -21,6 +21,7 @@ from .ratelimit import check_rate
 from .rows import adopt, first_id
 from .rooms import can_see_notes, enter_room, ensure_can_enter
 from .mentions import record_mentions
+from .message_news import announce_mentions, announce_message
 from .uploads import check_attachment_ids, check_claimable, link_attachments
 
 MAX_BODY_LENGTH = 4000
@@ -213,6 +214,9 @@ def post_message(
         if stored is None:
             raise
         return _same_send(stored=stored, room=room)
+    # Committed: the room (or, for a note, its staff) hears it, then whoever it newly mentions.
+    announce_message(shown)
+    announce_mentions(message, user_ids=shown.get("mentions", []))
     return PostResult(message=message, created=True, shown=shown)
 
 

@@ -10,15 +10,19 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Ban, Membership, Message, ModerationAction, Room, User, isoformat_utc, utcnow
+from ..realtime.announce import announce
+from ..realtime.channels import member_channel, moderators_channel, room_channel
+from ..realtime.connections import set_moderator_channel
 from .errors import ServiceError
+from .message_news import announce_message_updated
+from .online import announce_taken_out
 from .rooms import ensure_can_enter, ensure_can_write, get_membership, new_join_code
 
 # Who outranks whom: an action aimed at a person needs a higher rank than theirs.
@@ -158,7 +162,7 @@ def log_action(
     *, room: Room, actor: User, action: str, target_user: User | None = None, target_message: Message | None = None,
     **detail: object,
 ) -> ModerationAction:
-    """Add a log entry to the session; the caller's commit stores it with the action."""
+    """Add a log entry to the session; the caller stores it with the action through commit_logged()."""
     entry = ModerationAction(
         room_id=room.id,
         actor_id=actor.id,
@@ -168,15 +172,14 @@ def log_action(
         detail={key: value for key, value in detail.items() if value is not None},
     )
     db.session.add(entry)
-    g.setdefault("moderation_actions", []).append(entry)
     return entry
 
 
-def take_logged_actions() -> list[ModerationAction]:
-    """The log entries this request (or socket event) stored, for telling moderators after the commit."""
-    entries = g.pop("moderation_actions", [])
-    # An entry whose transaction was rolled back is no longer persistent: it never happened.
-    return [entry for entry in entries if sa_inspect(entry).persistent]
+def commit_logged(*entries: ModerationAction) -> None:
+    """Commit an action with its log entries; then the room's moderators hear of each entry."""
+    db.session.commit()
+    for entry in entries:
+        announce("moderation_action", entry.to_dict(), to=moderators_channel(entry.room.slug))
 
 
 def list_moderation_log(*, actor: User, room: Room, before: object = None, limit: object = None) -> LogPage:
@@ -216,8 +219,8 @@ def set_room_settings(
             room.slow_mode_seconds = seconds
             changed["slow_mode_seconds"] = seconds
     if changed:
-        log_action(room=room, actor=actor, action="settings", **changed)
-        db.session.commit()
+        commit_logged(log_action(room=room, actor=actor, action="settings", **changed))
+        announce("room_updated", room.to_dict(), to=room_channel(room.slug))
     return room
 
 
@@ -233,13 +236,25 @@ def regenerate_join_code(*, actor: User, room: Room, valid_minutes: object = Non
     for _attempt in range(3):
         room.join_code = new_join_code()
         room.join_code_expires_at = expires_at
-        log_action(room=room, actor=actor, action="join_code", expires_at=isoformat_utc(expires_at) if expires_at else None)
+        entry = log_action(room=room, actor=actor, action="join_code",
+                           expires_at=isoformat_utc(expires_at) if expires_at else None)
         try:
-            db.session.commit()
-            return room
+            commit_logged(entry)
         except IntegrityError:  # another room took the same code meanwhile: draw again
             db.session.rollback()
+            continue
+        announce("join_code", join_code_event(room), to=moderators_channel(room.slug))
+        return room
     raise ServiceError("conflict", _("Could not make a new join code; try again."))
+
+
+def join_code_event(room: Room) -> dict:
+    """A private room's join code as moderators see it."""
+    return {
+        "room": room.slug,
+        "join_code": room.join_code,
+        "join_code_expires_at": isoformat_utc(room.join_code_expires_at) if room.join_code_expires_at else None,
+    }
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -271,8 +286,8 @@ def pin_message(*, actor: User, message: Message) -> Message:
         raise ServiceError("conflict", _("A room can have at most %(max)d pinned messages; unpin one first.", max=MAX_PINNED))
     message.pinned_at = utcnow()
     message.pinned_by_id = actor.id
-    log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message)
-    db.session.commit()
+    commit_logged(log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message))
+    announce_message_updated(message)
     return message
 
 
@@ -284,8 +299,8 @@ def unpin_message(*, actor: User, message: Message) -> Message:
         return message
     message.pinned_at = None
     message.pinned_by_id = None
-    log_action(room=room, actor=actor, action="unpin", target_user=message.sender, target_message=message)
-    db.session.commit()
+    commit_logged(log_action(room=room, actor=actor, action="unpin", target_user=message.sender, target_message=message))
+    announce_message_updated(message)
     return message
 
 
@@ -315,6 +330,7 @@ def delete_message(*, actor: User, message: Message) -> Message:
     if message.is_deleted:
         return message
     by_moderator = False
+    entries = []
     if message.sender_id == actor.id:
         window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
         too_late = window > 0 and (utcnow() - message.created_at).total_seconds() > window
@@ -329,17 +345,19 @@ def delete_message(*, actor: User, message: Message) -> Message:
             raise ServiceError("forbidden", _("You can only delete your own messages."))
         ensure_can_act_on(actor=actor, room=room, target=message.sender)
         by_moderator = True
-        log_action(
+        entries.append(log_action(
             room=room, actor=actor, action="delete_message", target_user=message.sender, target_message=message,
             excerpt=message.body[:LOG_EXCERPT_LENGTH],
-        )
+        ))
     message.body = ""
     message.deleted_at = utcnow()
     message.deleted_by_id = actor.id
     message.deleted_by_moderator = by_moderator
     message.pinned_at = None
     message.pinned_by_id = None
-    db.session.commit()
+    commit_logged(*entries)
+    announce("message_deleted", {"room": room.slug, "id": message.id, "by": "moderator" if by_moderator else "author"},
+             to=room_channel(room.slug))
     return message
 
 
@@ -359,9 +377,9 @@ def mute_member(*, actor: User, room: Room, target: User, minutes: object) -> Me
     length = _check_int(minutes, "minutes", 1, current_app.config["MAX_MUTE_MINUTES"])
     membership = _target_membership(room=room, target=target)
     membership.muted_until = utcnow() + timedelta(minutes=length)
-    log_action(room=room, actor=actor, action="mute", target_user=target, minutes=length,
-         until=isoformat_utc(membership.muted_until))
-    db.session.commit()
+    commit_logged(log_action(room=room, actor=actor, action="mute", target_user=target, minutes=length,
+                             until=isoformat_utc(membership.muted_until)))
+    announce_member(membership)
     return membership
 
 
@@ -371,9 +389,24 @@ def unmute_member(*, actor: User, room: Room, target: User) -> Membership:
     membership = _target_membership(room=room, target=target)
     if membership.muted_until is not None:
         membership.muted_until = None
-        log_action(room=room, actor=actor, action="unmute", target_user=target)
-        db.session.commit()
+        commit_logged(log_action(room=room, actor=actor, action="unmute", target_user=target))
+    announce_member(membership)
     return membership
+
+
+def announce_member(membership: Membership, *, to_room: bool = False) -> None:
+    """MEMBER to the room's moderators and the member (to everyone in the room for role changes)."""
+    slug = membership.room.slug
+    to = room_channel(slug) if to_room else [moderators_channel(slug), member_channel(slug, membership.user_id)]
+    announce("member_updated", {"room": slug, "member": membership.to_dict()}, to=to)
+
+
+def _announce_removed(*, room: Room, target: User, banned: bool) -> None:
+    """Everyone in the room and the removed user's own sockets hear it; then those sockets stop hearing the room."""
+    # One emit to both channels: Socket.IO sends it once to a socket that is in both.
+    announce("member_removed", {"room": room.slug, "user": target.to_dict(), "banned": banned},
+             to=[room_channel(room.slug), member_channel(room.slug, target.id)])
+    announce_taken_out(user_id=target.id, slug=room.slug)
 
 
 def remove_member(*, actor: User, room: Room, target: User) -> None:
@@ -381,8 +414,8 @@ def remove_member(*, actor: User, room: Room, target: User) -> None:
     ensure_can_act_on(actor=actor, room=room, target=target)
     membership = _target_membership(room=room, target=target)
     db.session.delete(membership)
-    log_action(room=room, actor=actor, action="remove", target_user=target)
-    db.session.commit()
+    commit_logged(log_action(room=room, actor=actor, action="remove", target_user=target))
+    _announce_removed(room=room, target=target, banned=False)
 
 
 def ban_member(*, actor: User, room: Room, target: User, reason: str | None = None) -> Ban:
@@ -399,12 +432,13 @@ def ban_member(*, actor: User, room: Room, target: User, reason: str | None = No
         db.session.delete(membership)
     ban = Ban(room_id=room.id, user_id=target.id, banned_by_id=actor.id, reason=clean_reason)
     db.session.add(ban)
-    log_action(room=room, actor=actor, action="ban", target_user=target, reason=clean_reason)
+    entry = log_action(room=room, actor=actor, action="ban", target_user=target, reason=clean_reason)
     try:
-        db.session.commit()
-    except IntegrityError:  # two moderators banned at once: one ban is enough
+        commit_logged(entry)
+    except IntegrityError:  # two moderators banned at once: one ban is enough (and was announced)
         db.session.rollback()
         return db.session.scalar(db.select(Ban).filter_by(room_id=room.id, user_id=target.id))
+    _announce_removed(room=room, target=target, banned=True)
     return ban
 
 
@@ -415,8 +449,7 @@ def unban_member(*, actor: User, room: Room, target: User) -> None:
     if ban is None:
         raise ServiceError("not_found", _("%(name)s is not banned from this room.", name=target.display_name))
     db.session.delete(ban)
-    log_action(room=room, actor=actor, action="unban", target_user=target)
-    db.session.commit()
+    commit_logged(log_action(room=room, actor=actor, action="unban", target_user=target))
 
 
 def list_bans(*, actor: User, room: Room) -> list[Ban]:
@@ -439,7 +472,9 @@ def set_member_role(*, actor: User, room: Room, target: User, role: str) -> Memb
     if membership.role != role:
         previous = membership.role
         membership.role = role
-        log_action(room=room, actor=actor, action="set_role", target_user=target, role=role, previous=previous)
-        db.session.commit()
+        commit_logged(log_action(room=room, actor=actor, action="set_role", target_user=target, role=role,
+                                 previous=previous))
+        set_moderator_channel(user_id=membership.user_id, slug=room.slug, moderator=membership.is_moderator)
+    announce_member(membership, to_room=True)
     return membership
 

@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..models import Message, Room, User, utcnow
 from .errors import ServiceError
-from .moderation import check_can_post, ensure_can_moderate, log_action
+from .message_news import announce_message_updated
+from .moderation import check_can_post, commit_logged, ensure_can_moderate, log_action
 from .ratelimit import check_rate
 from .rooms import ensure_can_enter
 
@@ -34,6 +35,7 @@ def mark_question(*, actor: User, message: Message, question: bool = True) -> Me
         message.answered_at = None
         message.answered_by_id = None
     db.session.commit()
+    announce_message_updated(message)
     return message
 
 
@@ -62,11 +64,11 @@ def answer_question(*, actor: User, message: Message, answered: bool = True) -> 
     else:
         message.answered_at = None
         message.answered_by_id = None
-    log_action(
+    commit_logged(log_action(
         room=room, actor=actor, action="answer_question" if answered else "reopen_question",
         target_user=message.sender, target_message=message,
-    )
-    db.session.commit()
+    ))
+    announce_message_updated(message)
     return message
 
 

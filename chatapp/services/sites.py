@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Site
+from ..models import Site, User
+from .accounts import ensure_admin
 from .errors import ServiceError
 from .preferences import check_language
 from .text import clean_name
@@ -87,10 +88,11 @@ def new_identity_secret() -> str:
 
 
 def create_site(
-    *, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
+    *, actor: User | None, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
     prechat_name_required: bool = False, prechat_email_required: bool = False, language: object = None,
 ) -> Site:
-    """Register a site that may embed the widget; it gets a fresh public key."""
+    """Register a site that may embed the widget; it gets a fresh public key. Admins only (None: the CLI)."""
+    ensure_admin(actor)
     site = Site(site_key=secrets.token_urlsafe(12))
     _apply(site, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat_enabled,
            prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required,
@@ -105,10 +107,11 @@ def create_site(
 
 
 def update_site(
-    *, site: Site, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
+    *, actor: User | None, site: Site, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
     prechat_name_required: bool = False, prechat_email_required: bool = False, language: object = None,
 ) -> Site:
-    """Change a site's name, origins, identity secret, pre-chat form and widget language."""
+    """Change a site's name, origins, identity secret, pre-chat form and widget language; admins only."""
+    ensure_admin(actor)
     _apply(site, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat_enabled,
            prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required,
            language=language)
@@ -130,8 +133,9 @@ def _apply(site: Site, *, name: str, origins: Iterable[object], identity_secret:
     site.prechat_email_required = bool(prechat_enabled and prechat_email_required)
 
 
-def list_sites() -> list[Site]:
-    """Every site, by name."""
+def list_sites(*, actor: User | None) -> list[Site]:
+    """Every site, by name; admins only."""
+    ensure_admin(actor)
     return list(db.session.scalars(db.select(Site).order_by(Site.name, Site.id)))
 
 

@@ -23,9 +23,12 @@ from ..models import (
     isoformat_utc,
     utcnow,
 )
+from ..realtime.announce import announce
+from ..realtime.channels import VISITORS_CHANNEL, agent_channel, visitor_channel
+from ..realtime.presence import presence
 from . import messages as message_service
+from .accounts import users_by_ids
 from .errors import ServiceError
-from .presence import presence
 from .ratelimit import check_rate
 from .rooms import ensure_can_enter, get_room
 
@@ -67,6 +70,13 @@ def ensure_agent(user: User) -> None:
 def agents_online() -> bool:
     """Whether any agent has the console open now (in any process sharing presence)."""
     return bool(presence.online(room=AGENTS_PRESENCE))
+
+
+def announce_agents_online(*, before: bool) -> None:
+    """Tell every visitor when agents came online or the last one left (before: whether any were online)."""
+    now = agents_online()
+    if now != before:
+        announce("agents_online", {"online": now}, to=VISITORS_CHANNEL)
 
 
 def list_agents() -> list[User]:
@@ -152,6 +162,8 @@ def post_to_conversation(
         sender=sender, room=room, body=body, client_id=client_id, internal=internal, on_stored=bookkeeping
     )
     db.session.expire(conversation)  # read again what the bookkeeping committed
+    if result.created:
+        announce_conversation(conversation, to_visitor=not result.shown.get("internal", False))
     return SupportPost(result=result, conversation=conversation)
 
 
@@ -234,6 +246,7 @@ def claim(*, agent: User, conversation: Conversation) -> Conversation:
     conversation.assignee_id = agent.id
     _touch(conversation)
     db.session.commit()
+    announce_conversation(conversation)
     return conversation
 
 
@@ -250,6 +263,7 @@ def assign(*, agent: User, conversation: Conversation, assignee_id: object) -> C
         conversation.assignee_id = assignee.id
     _touch(conversation)
     db.session.commit()
+    announce_conversation(conversation)
     return conversation
 
 
@@ -260,6 +274,7 @@ def set_status(*, agent: User, conversation: Conversation, status: object) -> Co
     conversation.resolved_at = utcnow() if conversation.status == "resolved" else None
     _touch(conversation)
     db.session.commit()
+    announce_conversation(conversation)
     return conversation
 
 
@@ -283,6 +298,7 @@ def rate(*, visitor: User, conversation: Conversation, rating: object, comment: 
     conversation.rated_at = utcnow()
     _touch(conversation)
     db.session.commit()
+    announce_conversation(conversation, to_visitor=False)
     return conversation
 
 
@@ -348,6 +364,26 @@ def summarize_for_visitor(*, conversation: Conversation) -> dict:
     }
 
 
+def announce_conversation(conversation: Conversation, *, to_visitor: bool = True) -> None:
+    """After a commit (or a visitor coming or going): each agent with the console open gets the
+    conversation with their own unread count, and its visitor the part of it they may see."""
+    if conversation.last_message_at is not None:  # the queue shows only conversations somebody wrote in
+        for agent in users_by_ids(presence.online(room=AGENTS_PRESENCE)):
+            announce("conversation", summarize(conversation=conversation, viewer=agent), to=agent_channel(agent.id))
+    if to_visitor:
+        announce("conversation", summarize_for_visitor(conversation=conversation), to=visitor_channel(conversation.visitor_id))
+
+
+def mark_read(*, user: User, room: Room, last_id: object) -> int:
+    """Move user's read position in a conversation; an agent's other console tabs drop the unread badge too."""
+    unread = message_service.mark_read(user=user, room=room, last_id=last_id)
+    if user.is_staff:
+        conversation = get_conversation(room=room)
+        if conversation.last_message_at is not None:
+            announce("conversation", summarize(conversation=conversation, viewer=user), to=agent_channel(user.id))
+    return unread
+
+
 def transcript(*, agent: User, conversation: Conversation) -> str:
     """The whole conversation as plain text, notes marked, for staff to download."""
     ensure_agent(agent)
@@ -379,8 +415,9 @@ def transcript(*, agent: User, conversation: Conversation) -> str:
 # -- canned responses ----------------------------------------------------------------------
 
 
-def list_canned() -> list[CannedResponse]:
-    """Every canned response, by shortcut."""
+def list_canned(*, agent: User) -> list[CannedResponse]:
+    """Every canned response, by shortcut; support staff only."""
+    ensure_agent(agent)
     return list(db.session.scalars(db.select(CannedResponse).order_by(CannedResponse.shortcut)))
 
 

@@ -200,6 +200,8 @@ def _start_session(
     if contact_email:
         profile.email = contact_email
     conversation = support_service.ensure_conversation(visitor=visitor, site=site)  # commits
+    if conversation.last_message_at is not None:
+        support_service.announce_conversation(conversation, to_visitor=False)  # new contact details, page or browser
     return VisitorSession(
         visitor=visitor, profile=profile, site=site, conversation=conversation,
         visitor_token=issue_visitor_token(visitor=visitor, site=site),

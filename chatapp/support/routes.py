@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services.errors import ServiceError
-from . import bp
+from .blueprint import bp
 from .forms import CannedForm, DeleteForm
 
 
@@ -32,7 +32,7 @@ def console():
     return render_template(
         "support/console.html",
         agents=support_service.list_agents(),
-        canned=support_service.list_canned(),
+        canned=support_service.list_canned(agent=current_user),
         selected=request.args.get("c", ""),
     )
 
@@ -45,7 +45,7 @@ def canned():
 
 
 def _canned_page(new_form: CannedForm, status: int = 200):
-    items = support_service.list_canned()
+    items = support_service.list_canned(agent=current_user)
     edit_forms = {item.id: CannedForm(prefix=f"c{item.id}", obj=item) for item in items}
     return render_template(
         "support/canned.html", items=items, new_form=new_form, edit_forms=edit_forms, delete_form=DeleteForm()

@@ -5,14 +5,14 @@ from flask import Response, current_app, jsonify, render_template, request, send
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import CONTENT_SECURITY_POLICY
+from ..headers import CONTENT_SECURITY_POLICY
 from ..extensions import csrf, limiter
 from ..services import preferences
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
-from . import widget_bp
+from .blueprint import widget_bp
 
 LOADER_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static", "widget")
 LOADER_MAX_AGE_S = 3600  # short enough that a fix reaches every site within the hour
@@ -72,10 +72,6 @@ def session():
         origin=request.headers.get("Origin"),
         own_origin=_own_origin(),
     )
-    if started.conversation.last_message_at is not None:
-        from ..events import push_conversation
-
-        push_conversation(started.conversation, to_visitor=False)  # new contact details, page or browser
     response = jsonify(
         ok=True,
         visitor_token=started.visitor_token,

@@ -86,7 +86,7 @@ def seed_conversation(server) -> None:
 def widget_site(server) -> None:
     """A widget site for the app's own origin, so /support/demo shows the widget."""
     with server.app().app_context():
-        sites.create_site(name="Acme bicycles", origins=[server.url], prechat_enabled=True)
+        sites.create_site(actor=None, name="Acme bicycles", origins=[server.url], prechat_enabled=True)
 
 
 def open_widget(page: Page, url: str) -> Frame:

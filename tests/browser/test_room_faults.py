@@ -13,7 +13,7 @@ from chatapp.services import editing, moderation
 from chatapp.services import messages as message_service
 from chatapp.services import rooms as room_service
 
-from ..helpers import stored_messages
+from ..helpers import stored_messages, under_every_async_mode
 from .chat import RECONNECT_TIMEOUT_MS, wait_until
 
 pytestmark = pytest.mark.browser
@@ -41,6 +41,9 @@ def expect_reconnecting(chat) -> None:
     expect(chat.connection).to_contain_text("Reconnecting…")
 
 
+# The two that stop the server run under both async modes: the page's reconnect meets each one's
+# start-up. (All eight pass under gevent; the other six, faults on the client side, would add a minute.)
+@under_every_async_mode
 def test_message_sent_during_an_outage_is_delivered_once(open_room, chat_server):
     alice = open_room("alice")
     bob = open_room("bob")
@@ -79,6 +82,7 @@ def test_message_sent_during_an_outage_is_delivered_once(open_room, chat_server)
     assert (stored["body"], stored["sender"], stored["client_id"]) == (body, "alice", entry["client_id"])
 
 
+@under_every_async_mode
 def test_outbox_survives_a_reload_while_the_server_is_down(open_room, chat_server):
     """Unacked, then the page is reloaded while the server is down: nothing of the old page is left
     to send it, so only the reloaded page, reading the outbox from localStorage, can deliver it."""

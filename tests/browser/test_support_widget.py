@@ -68,7 +68,7 @@ def host_site(tmp_path, live_server):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     with live_server.app().app_context():
-        site = sites.create_site(name="Acme bicycles", origins=[host_url], prechat_enabled=True)
+        site = sites.create_site(actor=None, name="Acme bicycles", origins=[host_url], prechat_enabled=True)
         key = site.site_key
         snippet = sites.embed_snippet(site=site, app_url=live_server.url)
     (folder / "index.html").write_text(HOST_PAGE.format(snippet=snippet))

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from chatapp.services.presence import RedisPresenceTracker
+from chatapp.realtime.presence import RedisPresenceTracker
 from scripts.cluster import Redis, find_binary
 
 from .conftest import require

@@ -64,7 +64,7 @@ export class Messaging {
     if (body && typeof message.html === "string" && !li.classList.contains("editing")) {
       body.classList.add("md");
       // message.html was rendered from the safe Markdown subset and sanitized by nh3 on the
-      // server (services/markup.py): the only place this page puts HTML into the DOM.
+      // server (markup.py): the only place this page puts HTML into the DOM.
       body.innerHTML = message.html;
     }
     renderAttachments(li, message.attachments || []);

@@ -1,0 +1,22 @@
+"""The api blueprint itself: its views live in routes.py."""
+from flask import Blueprint, current_app
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from ..extensions import limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _api_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def _api_caller() -> str:
+    """Count per account, so that a class on one school address does not share one budget."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"address:{get_remote_address()}"
+
+
+limiter.limit(_api_limit, key_func=_api_caller)(bp)

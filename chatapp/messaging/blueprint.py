@@ -1,0 +1,14 @@
+"""The messaging blueprint itself: its views live in commands.py, routes.py."""
+from flask import Blueprint
+from markupsafe import Markup
+
+from ..markup import render_markdown
+
+# cli_group: its commands are `flask --app wsgi uploads ...` (commands.py).
+bp = Blueprint("messaging", __name__, cli_group="uploads")
+
+
+@bp.app_template_filter("markdown")
+def markdown_filter(body: str) -> Markup:
+    """A message body as the sanitized HTML of the safe Markdown subset (the same function as MESSAGE's html)."""
+    return Markup(render_markdown(body or ""))  # safe: nh3 let through only the subset's tags and URL schemes

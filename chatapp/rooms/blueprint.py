@@ -1,0 +1,4 @@
+"""The rooms blueprint itself: its views live in class_list.py, routes.py."""
+from flask import Blueprint
+
+bp = Blueprint("rooms", __name__)

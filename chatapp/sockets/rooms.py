@@ -1,0 +1,144 @@
+"""Being in a room: joining (with catch-up), leaving, sending, history, typing and reading."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_socketio import emit, join_room, leave_room
+
+from ..models import Membership, Room, User
+from ..realtime.channels import member_channel, moderators_channel, notes_channel, room_channel
+from ..realtime.presence import presence
+from ..services import messages as message_service
+from ..services import moderation as moderation_service
+from ..services import rooms as room_service
+from ..services import support as support_service
+from ..services import uploads as upload_service
+from ..services.classroom import membership_state
+from ..services.online import announce_presence
+from ..validation import parse_payload
+from .acting import acked
+
+
+@acked
+def on_join(user: User, data: Any) -> dict:
+    """Enter a room: subscribe, then answer the latest messages or those after `after`, and what changed since `revision`."""
+    payload = parse_payload(data, required={"room": str}, optional={"after": int, "revision": int})
+    room = room_service.get_room(payload["room"])
+    membership = room_service.join_room(user=user, room=room)
+    # Subscribe before reading, so a message stored meanwhile is broadcast or read, never neither.
+    join_room(room_channel(room.slug))
+    if room_service.can_see_notes(user=user, room=room):
+        join_room(notes_channel(room.slug))
+    came_online = presence.enter(sid=request.sid, room=room.slug)
+    page = message_service.catch_up(user=user, room=room, after=payload["after"], revision=payload["revision"])
+    classroom = _subscribe_classroom(user=user, room=room, membership=membership)
+    # The room hears only when its user came online; another tab of someone online changes
+    # nothing for it (and broadcasting every join made joining C sockets cost O(C²) events).
+    announce_presence(room.slug, to=None if came_online else request.sid)
+    return {
+        "ok": True,
+        "room": room.to_dict(),
+        "messages": [message.to_dict() for message in page.messages],
+        "more": page.more,
+        "revision": page.revision,
+        "changed": [message.to_dict() for message in page.changed],
+        "changed_more": page.changed_more,
+        **classroom,
+    }
+
+
+def _subscribe_classroom(*, user: User, room: Room, membership: Membership | None) -> dict:
+    """After `join`: subscribe the socket to its classroom channels; return what the join ack adds.
+
+    The additions: `pinned` (MESSAGE…) and `membership` (this user's role, mute and slow-mode wait).
+    """
+    if room.is_support:
+        return {}
+    moderator = moderation_service.is_moderator(user=user, room=room, membership=membership)
+    join_room(member_channel(room.slug, user.id))
+    if moderator:
+        join_room(moderators_channel(room.slug))
+    return {
+        "pinned": [message.to_dict() for message in moderation_service.list_pinned(user=user, room=room)],
+        "membership": membership_state(user=user, room=room, membership=membership, moderator=moderator),
+    }
+
+
+@acked
+def on_leave(user: User, data: Any) -> dict:
+    """Stop receiving a room's events."""
+    payload = parse_payload(data, required={"room": str})
+    room = room_service.get_room(payload["room"])
+    for channel in (room_channel(room.slug), notes_channel(room.slug), member_channel(room.slug, user.id),
+                    moderators_channel(room.slug)):
+        leave_room(channel)
+    if presence.leave(sid=request.sid, room=room.slug):
+        announce_presence(room.slug)
+    return {"ok": True}
+
+
+@acked
+def on_send(user: User, data: Any) -> dict:
+    """Store a message (once per client_id); the service announces it after the commit; ack it."""
+    payload = parse_payload(
+        data, required={"room": str, "body": str, "client_id": str},
+        optional={"internal": bool, "question": bool, "attachments": list},
+    )
+    room = room_service.get_room(payload["room"])
+    if room.is_support:
+        if payload["attachments"]:
+            upload_service.ensure_can_upload(uploader=user, room=room)  # refuses: no pictures there
+        result = support_service.post_to_conversation(
+            sender=user, room=room, body=payload["body"], client_id=payload["client_id"],
+            internal=bool(payload["internal"]),
+        ).result
+    else:
+        result = message_service.post_message(
+            sender=user, room=room, body=payload["body"], client_id=payload["client_id"],
+            internal=bool(payload["internal"]), question=bool(payload["question"]), attachments=payload["attachments"],
+        )
+    return {"ok": True, "message": result.shown}
+
+
+@acked
+def on_history(user: User, data: Any) -> dict:
+    """A page of older (before) or newer (after) messages, or those around one (around)."""
+    payload = parse_payload(
+        data, required={"room": str}, optional={"before": int, "after": int, "limit": int, "around": int}
+    )
+    room = room_service.get_room(payload["room"])
+    page = message_service.list_messages(
+        user=user, room=room, before=payload["before"], after=payload["after"], limit=payload["limit"],
+        around=payload["around"],
+    )
+    return {"ok": True, "messages": [message.to_dict() for message in page.messages], "more": page.more}
+
+
+@acked
+def on_typing(user: User, data: Any) -> dict:
+    """Tell the others in the room that this user started or stopped typing (nothing is stored)."""
+    payload = parse_payload(data, required={"room": str, "typing": bool})
+    room = room_service.get_room(payload["room"])
+    room_service.check_typing(user=user, room=room)
+    emit(
+        "typing",
+        {"room": room.slug, "user": user.to_dict(), "typing": payload["typing"]},
+        to=room_channel(room.slug),
+        include_self=False,
+    )
+    return {"ok": True}
+
+
+@acked
+def on_read(user: User, data: Any) -> dict:
+    """Move this user's read position in a room; answer what is still unread there."""
+    payload = parse_payload(data, required={"room": str, "last_id": int})
+    room = room_service.get_room(payload["room"])
+    mark_read = support_service.mark_read if room.is_support else message_service.mark_read
+    return {"ok": True, "unread": mark_read(user=user, room=room, last_id=payload["last_id"])}
+
+
+HANDLERS = {
+    "join": on_join, "leave": on_leave, "send": on_send, "history": on_history, "typing": on_typing, "read": on_read,
+}

@@ -1,0 +1,87 @@
+"""The support desk over sockets: the agent queue, one conversation, claiming, assigning, status, rating."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_socketio import join_room
+
+from ..models import Conversation, User
+from ..realtime.channels import agent_channel
+from ..realtime.presence import presence
+from ..services import support as support_service
+from ..validation import parse_payload
+from .acting import acked
+
+
+def _agent_summary(conversation: Conversation, user: User) -> dict:
+    return support_service.summarize(conversation=conversation, viewer=user)
+
+
+@acked
+def on_support_list(user: User, data: Any) -> dict:
+    """The agent queue; the socket then receives `conversation` updates and counts as an agent online."""
+    payload = parse_payload(data, required={}, optional={"view": str, "status": str})
+    queue = support_service.list_queue(agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open")
+    join_room(agent_channel(user.id))
+    agents_before = support_service.agents_online()
+    presence.enter(sid=request.sid, room=support_service.AGENTS_PRESENCE)
+    support_service.announce_agents_online(before=agents_before)
+    return {
+        "ok": True,
+        "conversations": [_agent_summary(conversation, user) for conversation in queue.conversations],
+        "counts": queue.counts,
+        "attention": queue.attention,
+    }
+
+
+@acked
+def on_support_get(user: User, data: Any) -> dict:
+    """One conversation: the full summary for staff, the visitor's own part for its visitor."""
+    payload = parse_payload(data, required={"room": str})
+    conversation = support_service.conversation_for(user=user, slug=payload["room"])
+    if user.is_staff:
+        return {"ok": True, "conversation": _agent_summary(conversation, user)}
+    return {"ok": True, "conversation": support_service.summarize_for_visitor(conversation=conversation)}
+
+
+@acked
+def on_support_claim(user: User, data: Any) -> dict:
+    """Take an unassigned conversation."""
+    payload = parse_payload(data, required={"room": str})
+    conversation = support_service.conversation_for(user=user, slug=payload["room"])
+    support_service.claim(agent=user, conversation=conversation)
+    return {"ok": True, "conversation": _agent_summary(conversation, user)}
+
+
+@acked
+def on_support_assign(user: User, data: Any) -> dict:
+    """Give a conversation to an agent (user_id), or back to the queue (user_id absent or null)."""
+    payload = parse_payload(data, required={"room": str}, optional={"user_id": int})
+    conversation = support_service.conversation_for(user=user, slug=payload["room"])
+    support_service.assign(agent=user, conversation=conversation, assignee_id=payload["user_id"])
+    return {"ok": True, "conversation": _agent_summary(conversation, user)}
+
+
+@acked
+def on_support_status(user: User, data: Any) -> dict:
+    """Resolve, reopen or set pending."""
+    payload = parse_payload(data, required={"room": str, "status": str})
+    conversation = support_service.conversation_for(user=user, slug=payload["room"])
+    support_service.set_status(agent=user, conversation=conversation, status=payload["status"])
+    return {"ok": True, "conversation": _agent_summary(conversation, user)}
+
+
+@acked
+def on_support_rate(user: User, data: Any) -> dict:
+    """The visitor rates the help of a resolved conversation."""
+    payload = parse_payload(data, required={"room": str, "rating": int}, optional={"comment": str})
+    conversation = support_service.conversation_for(user=user, slug=payload["room"])
+    support_service.rate(visitor=user, conversation=conversation, rating=payload["rating"], comment=payload["comment"])
+    return {"ok": True, "conversation": support_service.summarize_for_visitor(conversation=conversation)}
+
+
+HANDLERS = {
+    "support_list": on_support_list, "support_get": on_support_get, "support_claim": on_support_claim,
+    "support_assign": on_support_assign, "support_status": on_support_status, "support_rate": on_support_rate,
+}

@@ -66,7 +66,7 @@ class Talk:
         if surface != "room":
             server.add_user("agent", role="staff", display_name="Alex Agent")
             with server.app().app_context():
-                self.site_key = sites.create_site(name="Acme bicycles", origins=["https://shop.example"]).site_key
+                self.site_key = sites.create_site(actor=None, name="Acme bicycles", origins=["https://shop.example"]).site_key
 
     def open(self, *, setup=None) -> tuple[ChatPage, ChatPage]:
         """Open both pages, live; `setup(context)` runs for my page before it loads."""

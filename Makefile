@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-fast system-deps setup deps npm db clean lock
+.PHONY: run test test-fast lint-js system-deps setup deps npm db clean lock
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,8 +43,12 @@ run: db
 system-deps:
 	bash scripts/system-deps.sh
 
-test: system-deps deps
+test: system-deps deps lint-js
 	$(PY) -m pytest
+
+# eslint's recommended rules on the browser scripts (eslint.config.js).
+lint-js: node_modules/.package-lock.json
+	npx eslint chatapp/static/js
 
 # The inner loop: unit, HTTP and socket-test-client tests; no browser, live server or cluster.
 FAST_TESTS := -m "not browser and not live and not cluster" --ignore=tests/browser --ignore=tests/cluster

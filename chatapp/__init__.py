@@ -101,7 +101,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     app.after_request(security_headers)
+    app.context_processor(_limits_context)
     return app
+
+
+def _limits_context() -> dict[str, Any]:
+    """Templates get the limits the server enforces, so that pages and their scripts read them, never restate them."""
+    from .services.messages import MAX_BODY_LENGTH
+
+    return {"max_body_length": MAX_BODY_LENGTH}
 
 
 def _is_sqlite_file(url: str) -> bool:

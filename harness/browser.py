@@ -25,6 +25,9 @@ PHONE = {"width": 360, "height": 740}
 
 ACTION_TIMEOUT_MS = 15_000  # one click, one page load, one message showing up
 
+# The page's delivery engine has caught up on its current connection (delivery.js: caughtUpOn).
+CAUGHT_UP = "() => window.chatapp?.delivery && window.chatapp.delivery.caughtUpOn === window.chatapp.socket.id"
+
 
 class ChromiumMissing(RuntimeError):
     """The browser the tests drive is not installed."""
@@ -80,18 +83,24 @@ class ChatPage:
     # -- getting there -------------------------------------------------------------
 
     @property
+    def path(self) -> str:
+        return f"/rooms/{self.room}"
+
+    @property
     def url(self) -> str:
-        return f"{self.base_url}/rooms/{self.room}"
+        return self.base_url + self.path
 
     def log_in_and_open(self) -> None:
-        """Log in through the form, land on the room, wait until it is live."""
-        log_in(self.page, self.base_url, self.username, next_path=f"/rooms/{self.room}")
+        """Log in through the form, land on the page, wait until it is live."""
+        log_in(self.page, self.base_url, self.username, next_path=self.path)
         self.expect_connected()
 
     def expect_connected(self, timeout: float = ACTION_TIMEOUT_MS) -> None:
         """The connection status says the page is live and has joined the room."""
         expect(self.connection).to_have_attribute("data-state", "online", timeout=timeout)
-        # "Connected" shows before the join ack; a round trip after it means the join is done too.
+        # "Connected" shows before the join ack: wait until the page's catch-up on this connection is
+        # done (delivery.js), then a round trip, after which every broadcast sent before has arrived.
+        self.page.wait_for_function(CAUGHT_UP, timeout=timeout)
         self.round_trip(timeout=timeout)
 
     # -- what is on the page ---------------------------------------------------------

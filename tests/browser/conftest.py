@@ -15,6 +15,7 @@ from chatapp import PROJECT_ROOT
 from harness.browser import ACTION_TIMEOUT_MS, DESKTOP, ChatPage, chromium_missing, launch_chromium
 
 from .chat import STATE_RECORDER
+from .surfaces import SURFACES, Talk
 
 ARTIFACTS = Path(PROJECT_ROOT) / "test-artifacts"
 
@@ -55,20 +56,23 @@ def chat_server(live_server):
 def open_room(request, browser, chat_server):
     """open_room("alice") is Alice, logged in through the form, on the live room page.
 
+    page_class: another page that delivers messages, driven alike (surfaces.py: the widget, the console).
+
     Each call gets its own browser context (cookies, localStorage). `setup(context)` runs
     before the first page loads, for routes and init scripts. After the test every page
     must be free of uncaught script errors and dialogs.
     """
     opened: list[ChatPage] = []
 
-    def open_(username: str, *, room: str = "lobby", viewport: dict | None = None, setup=None, **options) -> ChatPage:
+    def open_(username: str, *, room: str = "lobby", viewport: dict | None = None, setup=None, page_class=ChatPage,
+              **options) -> ChatPage:
         context = browser.new_context(viewport=viewport or DESKTOP, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.set_default_navigation_timeout(ACTION_TIMEOUT_MS)
         context.add_init_script(STATE_RECORDER)
         if setup is not None:
             setup(context)
-        chat = ChatPage(context, context.new_page(), chat_server.url, username, room)
+        chat = page_class(context, context.new_page(), chat_server.url, username, room)
         opened.append(chat)
         chat.log_in_and_open()
         return chat
@@ -98,6 +102,12 @@ def save_artifacts(node, pages: list[ChatPage], server) -> None:
         (folder / f"{name}.console.txt").write_text("\n".join(chat.console + chat.page_errors))
     if server.log_path.exists():
         shutil.copy(server.log_path, folder / "server.log")
+
+
+@pytest.fixture(params=SURFACES)
+def conversation(request, open_room, chat_server) -> Talk:
+    """Two people talking on each surface in turn: the room page, the support widget, the agent console."""
+    return Talk(request.param, open_room, chat_server)
 
 
 @pytest.fixture

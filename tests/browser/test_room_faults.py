@@ -1,4 +1,6 @@
-"""What the room page does when the network or the server fails: outbox, retries and catch-up."""
+"""What the pages that deliver messages do when the network or the server fails: outbox, retries
+and catch-up. The scenarios that take a `conversation` run on each surface in turn (the room page,
+the support widget, the agent console: surfaces.py), since all three share one delivery engine."""
 from __future__ import annotations
 
 import re
@@ -12,6 +14,7 @@ from chatapp.models import Message, User
 from chatapp.services import editing, moderation
 from chatapp.services import messages as message_service
 from chatapp.services import rooms as room_service
+from harness.browser import ACTION_TIMEOUT_MS
 
 from ..helpers import stored_messages, under_every_async_mode
 from .chat import RECONNECT_TIMEOUT_MS, wait_until
@@ -44,9 +47,8 @@ def expect_reconnecting(chat) -> None:
 # The two that stop the server run under both async modes: the page's reconnect meets each one's
 # start-up. (All eight pass under gevent; the other six, faults on the client side, would add a minute.)
 @under_every_async_mode
-def test_message_sent_during_an_outage_is_delivered_once(open_room, chat_server):
-    alice = open_room("alice")
-    bob = open_room("bob")
+def test_message_sent_during_an_outage_is_delivered_once(conversation, chat_server):
+    alice, bob = conversation.open()
 
     alice.page.evaluate(
         "() => window.chatapp.socket.io.on('reconnect_attempt', n => { window.reconnectAttempts = n; })"
@@ -66,7 +68,7 @@ def test_message_sent_during_an_outage_is_delivered_once(open_room, chat_server)
                "the page stopped trying to reconnect")
     expect_reconnecting(alice)
     expect(item.locator(".state")).to_have_text("Sending…")
-    assert stored_messages(chat_server, "lobby") == []
+    assert stored_messages(chat_server, conversation.room) == []
 
     chat_server.start()
     # Nobody reloads: socket.io-client's backoff brings both pages back by themselves.
@@ -78,16 +80,15 @@ def test_message_sent_during_an_outage_is_delivered_once(open_room, chat_server)
         chat.round_trip()
         expect(chat.item(body)).to_have_count(1)
     assert alice.outbox() == []
-    (stored,) = stored_messages(chat_server, "lobby")
-    assert (stored["body"], stored["sender"], stored["client_id"]) == (body, "alice", entry["client_id"])
+    (stored,) = stored_messages(chat_server, conversation.room)
+    assert (stored["body"], stored["sender"], stored["client_id"]) == (body, conversation.my_username, entry["client_id"])
 
 
 @under_every_async_mode
-def test_outbox_survives_a_reload_while_the_server_is_down(open_room, chat_server):
+def test_outbox_survives_a_reload_while_the_server_is_down(conversation, chat_server):
     """Unacked, then the page is reloaded while the server is down: nothing of the old page is left
     to send it, so only the reloaded page, reading the outbox from localStorage, can deliver it."""
-    alice = open_room("alice")
-    bob = open_room("bob")
+    alice, bob = conversation.open()
     chat_server.kill()
     expect_reconnecting(alice)
 
@@ -101,7 +102,7 @@ def test_outbox_survives_a_reload_while_the_server_is_down(open_room, chat_serve
     with pytest.raises(PlaywrightError, match="ERR_CONNECTION_REFUSED"):
         alice.page.reload()
     expect(alice.log).to_have_count(0)
-    assert stored_messages(chat_server, "lobby") == []
+    assert stored_messages(chat_server, conversation.room) == []
     # Chromium reloads its error page by itself once the server answers again, which would race
     # the reload below ("navigation interrupted by another navigation"). Leave the error page.
     alice.page.goto("about:blank")
@@ -116,7 +117,7 @@ def test_outbox_survives_a_reload_while_the_server_is_down(open_room, chat_serve
     for chat in (alice, bob):
         chat.round_trip()
         expect(chat.item(body)).to_have_count(1)
-    (stored,) = stored_messages(chat_server, "lobby")
+    (stored,) = stored_messages(chat_server, conversation.room)
     assert (stored["body"], stored["client_id"]) == (body, entry["client_id"])
 
 
@@ -151,7 +152,7 @@ class AckDropper:
 
 
 @pytest.mark.parametrize("pushed_out", [False, True], ids=["still-on-page", "pushed-out-of-latest-50"])
-def test_outbox_survives_a_reload_after_a_lost_ack(open_room, chat_server, pushed_out):
+def test_outbox_survives_a_reload_after_a_lost_ack(conversation, chat_server, pushed_out):
     """Stored, but the ack never arrived; the person reloads. The reloaded page must show the
     message once, as sent, and the server must still hold it once.
 
@@ -160,20 +161,20 @@ def test_outbox_survives_a_reload_after_a_lost_ack(open_room, chat_server, pushe
     with the same client_id and the server must answer with the stored message."""
     marker = "lost-ack-7f3a"
     dropper = AckDropper(marker)
-    alice = open_room("alice", setup=lambda context: context.route_web_socket(SOCKET_IO, dropper))
-    bob = open_room("bob")
+    alice, bob = conversation.open(setup=lambda context: context.route_web_socket(SOCKET_IO, dropper))
     wait_until(alice.page, lambda: alice.transport() == "websocket", 10, "the page never upgraded to WebSocket")
 
     body = f"Ack lost for this one {marker}"
     alice.send(body)
     bob.expect_once(body)  # the server stored and broadcast it...
-    (stored,) = stored_messages(chat_server, "lobby")
+    (stored,) = stored_messages(chat_server, conversation.room)
     (entry,) = alice.outbox()  # ...but Alice's page never heard back
     assert stored["client_id"] == entry["client_id"]
     expect(alice.item(body).locator(".state")).to_have_text("Sending…")
     wait_until(alice.page, lambda: len(dropper.dropped) >= 2, 10, f"expected the ack and the broadcast dropped: {dropper.dropped}")
     if pushed_out:
-        store_messages(chat_server, sender="bob", room="lobby", bodies=[f"newer {n}" for n in range(50)])
+        store_messages(chat_server, sender=conversation.other_username, room=conversation.room,
+                       bodies=[f"newer {n}" for n in range(50)])
 
     posted: list[str] = []
     alice.page.on("request", lambda r: posted.append(r.post_data or "") if r.method == "POST" else None)
@@ -191,7 +192,7 @@ def test_outbox_survives_a_reload_after_a_lost_ack(open_room, chat_server, pushe
     bob.round_trip()
     expect(alice.item(body)).to_have_count(1)
     expect(bob.item(body)).to_have_count(1)
-    assert [m["body"] for m in stored_messages(chat_server, "lobby")].count(body) == 1
+    assert [m["body"] for m in stored_messages(chat_server, conversation.room)].count(body) == 1
 
 
 def test_catch_up_after_the_network_drops(open_room, chat_server):
@@ -312,12 +313,11 @@ class HistoryHold:
             let_go()
 
 
-def test_catch_up_of_many_pages_with_a_live_message_arriving_midway(open_room, chat_server):
+def test_catch_up_of_many_pages_with_a_live_message_arriving_midway(conversation, chat_server):
     """More than join's 500 plus one history page are missed, and a live message lands between
     two catch-up pages: the page must still fetch everything in between, in id order, once."""
     hold = HistoryHold()
-    alice = open_room("alice")
-    bob = open_room("bob", setup=lambda context: context.route_web_socket(SOCKET_IO, hold.websocket))
+    bob, alice = conversation.open(setup=lambda context: context.route_web_socket(SOCKET_IO, hold.websocket))
     bob.page.route("**/socket.io/**", hold.route)
     alice.send("Before the gap")
     bob.expect_once("Before the gap")
@@ -325,7 +325,7 @@ def test_catch_up_of_many_pages_with_a_live_message_arriving_midway(open_room, c
     bob.context.set_offline(True)
     expect_reconnecting(bob)
     missed = [f"m{n}" for n in range(650)]
-    store_messages(chat_server, sender="alice", room="lobby", bodies=missed)
+    store_messages(chat_server, sender=conversation.other_username, room=conversation.room, bodies=missed)
 
     bob.context.set_offline(False)
     wait_until(bob.page, lambda: hold.held, RECONNECT_S, "Bob's page never asked for a catch-up page")
@@ -334,8 +334,53 @@ def test_catch_up_of_many_pages_with_a_live_message_arriving_midway(open_room, c
     bob.expect_once("Live, during the catch-up")
     hold.release()
 
-    all_ids = [m["id"] for m in stored_messages(chat_server, "lobby")]
+    all_ids = [m["id"] for m in stored_messages(chat_server, conversation.room)]
     expect(bob.log.locator("li.msg[data-id]")).to_have_count(len(all_ids), timeout=RECONNECT_TIMEOUT_MS)
     bob.round_trip()
     assert bob.message_ids() == all_ids
     assert bob.bodies() == ["Before the gap", *missed, "Live, during the catch-up"]
+
+
+# What the browser does when the network comes back or the page is shown again after sleep: `online`
+# from Chromium itself (its network emulation goes back on), the other two as the browser fires them
+# on waking (a headless page never sleeps).
+WAKE_UPS = {
+    "online": None,
+    "visibilitychange": "() => document.dispatchEvent(new Event('visibilitychange'))",
+    "pageshow": "() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))",
+}
+
+
+@pytest.mark.parametrize("wake_up", list(WAKE_UPS))
+def test_a_page_coming_back_reconnects_at_once(conversation, chat_server, wake_up):
+    """With the next backoff step a minute away, the page is back as soon as the browser says the
+    network is back or the page is visible again: no further reconnect attempt of the backoff, and
+    what was typed meanwhile is delivered once."""
+    alice, bob = conversation.open()
+    # Backoff steps of 30-60 s from here: only the wake-up can bring the page back within the test.
+    alice.page.evaluate(
+        "() => { const io = window.chatapp.socket.io; io.reconnectionDelay(60000); io.reconnectionDelayMax(60000);"
+        " window.reconnectAttempts = 0; io.on('reconnect_attempt', () => { window.reconnectAttempts += 1; }); }"
+    )
+    if wake_up == "online":
+        alice.context.set_offline(True)
+    else:
+        chat_server.kill()
+    expect_reconnecting(alice)
+    body = f"Typed before the {wake_up}"
+    alice.send(body)
+    expect(alice.item(body).locator(".state")).to_have_text("Sending…")
+
+    if wake_up == "online":
+        alice.context.set_offline(False)
+    else:
+        chat_server.start()
+        alice.page.evaluate(WAKE_UPS[wake_up])
+    alice.expect_connected(timeout=ACTION_TIMEOUT_MS)
+    assert alice.page.evaluate("window.reconnectAttempts") == 0
+    alice.expect_sent(body)
+    bob.expect_once(body, timeout=RECONNECT_TIMEOUT_MS)
+    for chat in (alice, bob):
+        chat.round_trip()
+        expect(chat.item(body)).to_have_count(1)
+    assert [m["body"] for m in stored_messages(chat_server, conversation.room)] == [body]

@@ -1,5 +1,5 @@
-// Small pieces shared by the chat pages (room.js) and the support thread (thread.js, console.js,
-// widget.js): the message list item, times, Enter to send, typing both ways, acked requests.
+// Small pieces shared by the chat pages (room.js, console.js, widget.js) and the delivery engine
+// (delivery.js): the message list item, times, Enter to send, typing both ways, acked requests.
 // Text is always set with textContent, never as HTML.
 
 import { _, language } from "./i18n.js";

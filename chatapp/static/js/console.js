@@ -1,14 +1,12 @@
 // The agent console: the live queue, one conversation at a time with replies, notes and
 // typing both ways, and the visitor's details. Everything the server sends is shown as text.
-import { io } from "/vendor/socket.io.esm.min.js";
-import { Outbox } from "./outbox.js";
-import { Thread } from "./thread.js";
+// Delivery (outbox, retries, catch-up, placing by id) is delivery.js's; this script draws.
+import { Delivery, bodyLimit, openSocket, watchConnection } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, formatTime, request } from "./chatkit.js";
 import { _, language, ngettext, pgettext } from "./i18n.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
-const MAX_BODY = 4000;
 const BASE_TITLE = _("Support") + " · chatapp";
 const STATUS_NAMES = {
   open: pgettext("conversation status", "Open"),
@@ -53,16 +51,19 @@ const known = new Map(); // room -> CONVERSATION, every one heard of (details of
 const attention = new Map(); // room -> unread, for the tab title
 const lastNotified = new Map(); // room -> last message id a desktop notification was shown for
 
-const socket = io({ reconnectionDelay: 1000, reconnectionDelayMax: 10000, randomizationFactor: 0.5 });
-window.chatappConsole = { socket };
-const thread = new Thread({
+const olderButton = document.getElementById("load-older");
+const socket = openSocket();
+const thread = new Delivery({
+  socket,
   list,
   myId,
-  outbox: new Outbox(myId),
-  socket,
-  names: (message) => (message.sender.id === myId ? _("You") : message.sender.display_name),
+  view: {
+    label: (message) => (message.sender.id === myId ? _("You") : message.sender.display_name),
+    payload: (entry) => (entry.internal ? { internal: true } : {}), // a note: staff only
+    older: (more) => { olderButton.hidden = !more; },
+  },
 });
-thread.useOlderButton(document.getElementById("load-older"));
+olderButton.addEventListener("click", () => thread.loadOlder(olderButton));
 const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS });
 const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 
@@ -360,7 +361,6 @@ async function enterCurrent() {
     if (ack.error !== "timeout") showError(threadError, ack.message);
     return;
   }
-  thread.flush();
   thread.scrollToEnd();
   markRead();
 }
@@ -441,8 +441,9 @@ function submit() {
   const body = input.value.trim();
   showError(composerError, "");
   if (!body || !current) return;
-  if (body.length > MAX_BODY) {
-    showError(composerError, _("A message can be at most {max} characters; this one has {length}.", { max: MAX_BODY, length: body.length }));
+  const max = bodyLimit(input);
+  if (body.length > max) {
+    showError(composerError, _("A message can be at most {max} characters; this one has {length}.", { max, length: body.length }));
     return;
   }
   thread.submit(body, noteMode() ? { internal: true } : {});
@@ -486,21 +487,10 @@ socket.on("typing", ({ room, user, typing: active }) => {
 
 // ---- connection ----------------------------------------------------------------------------
 
+watchConnection(socket, setStatus);
 socket.on("connect", async () => {
-  setStatus("online", _("Connected"));
   await loadQueue();
   if (current) await enterCurrent();
-});
-
-socket.on("disconnect", (reason) => {
-  if (reason === "io server disconnect") setStatus("offline", _("Disconnected by the server. Reload the page or log in again."));
-  else setStatus("reconnecting", _("Connection lost. Reconnecting…"));
-});
-
-socket.on("connect_error", (error) => {
-  const reason = error?.data?.message || _("The server refused the connection.");
-  if (!socket.active) setStatus("offline", _("{reason} Reload the page to try again.", { reason }));
-  else setStatus("reconnecting", _("Cannot reach the server. Reconnecting…"));
 });
 
 updateMode();

@@ -10,7 +10,9 @@ const AT_END_PX = 40;
 const fullFormat = new Intl.DateTimeFormat(language(), { dateStyle: "medium", timeStyle: "short" });
 
 export class Messaging {
-  constructor({ socket, request, root, roomSlug, myId, list }) {
+  // maxBody: the longest body the server takes (an edit too), as the page says it.
+  constructor({ socket, request, root, roomSlug, myId, list, maxBody }) {
+    this.maxBody = maxBody;
     this.socket = socket;
     this.request = request;
     this.root = root;
@@ -121,7 +123,7 @@ export class Messaging {
     form.className = "edit-form";
     const box = document.createElement("textarea");
     box.setAttribute("aria-label", _("Edit message"));
-    box.maxLength = 4000;
+    if (Number.isFinite(this.maxBody)) box.maxLength = this.maxBody;
     box.value = this.sources.get(id) ?? body.textContent;
     const fit = () => { box.rows = Math.min(10, Math.max(2, box.value.split("\n").length + 1)); };
     fit();

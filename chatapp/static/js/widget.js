@@ -1,15 +1,13 @@
 // The support widget's chat, inside the iframe the loader puts on a website. It talks to the
 // loader on the host page with postMessage (origins checked both ways), gets a visitor token
 // from POST /widget/api/session, and chats over Socket.IO as that visitor.
-import { io } from "/vendor/socket.io.esm.min.js";
-import { Outbox } from "./outbox.js";
-import { Thread } from "./thread.js";
+// Delivery (outbox, retries, catch-up, placing by id) is delivery.js's; this script draws.
+import { Delivery, bodyLimit, openSocket } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
 import { _ } from "./i18n.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
-const MAX_BODY = 4000;
 
 const root = document.getElementById("widget");
 const siteKey = root.dataset.siteKey;
@@ -19,6 +17,7 @@ const TOKEN_KEY = `chatapp.visitor.${siteKey}`;
 const PRECHAT_KEY = `chatapp.prechat.${siteKey}`;
 
 const agentsLine = document.getElementById("agents");
+const olderButton = document.getElementById("load-older");
 const statusLine = document.getElementById("status");
 const list = document.getElementById("messages");
 const emptyNote = document.getElementById("empty");
@@ -118,7 +117,9 @@ if (!embedded) document.getElementById("close-button").hidden = true;
 
 // ---- the session ----------------------------------------------------------------
 
-function showStatus(message) {
+// state: "online" (nothing to say), "reconnecting", or "offline" (a reload or a new session is needed).
+function showStatus(message, state = message ? "offline" : "online") {
+  statusLine.dataset.state = state;
   statusLine.textContent = message || "";
   statusLine.hidden = !message;
 }
@@ -253,24 +254,18 @@ prechatForm.addEventListener("submit", async (event) => {
 // ---- the conversation -----------------------------------------------------------
 
 function connect() {
-  const outbox = new Outbox(session.visitor.id);
-  socket = io({
-    auth: { visitor_token: session.visitor_token },
-    reconnectionDelay: 1000,
-    reconnectionDelayMax: 10000,
-    randomizationFactor: 0.5,
-  });
-  window.chatappWidget = { socket };
-  thread = new Thread({
+  socket = openSocket({ auth: { visitor_token: session.visitor_token } });
+  thread = new Delivery({
+    socket,
     list,
     myId: session.visitor.id,
-    outbox,
-    socket,
-    names: (message) => (message.sender.id === session.visitor.id ? _("You") : message.sender.display_name),
-    onChange: updateLayout,
+    room: conversation.room,
+    view: {
+      label: (message) => (message.sender.id === session.visitor.id ? _("You") : message.sender.display_name),
+      changed: updateLayout,
+      older: (more) => { olderButton.hidden = !more; },
+    },
   });
-  thread.useOlderButton(document.getElementById("load-older"));
-  thread.setRoom(conversation.room);
 
   socket.on("connect", async () => {
     showStatus("");
@@ -281,13 +276,12 @@ function connect() {
     }
     updateLayout();
     thread.scrollToEnd();
-    thread.flush();
     if (panelOpen) markRead();
   });
 
   socket.on("disconnect", (reason) => {
     if (reason === "io server disconnect") showStatus(_("The chat was closed by the server. Reload the page to start again."));
-    else showStatus(_("Connection lost. Reconnecting…"));
+    else showStatus(_("Connection lost. Reconnecting…"), "reconnecting");
   });
 
   socket.on("connect_error", (error) => {
@@ -299,7 +293,8 @@ function connect() {
       start();
       return;
     }
-    showStatus(socket.active ? _("Cannot reach the chat. Reconnecting…") : error?.data?.message || _("The chat refused the connection."));
+    if (socket.active) showStatus(_("Cannot reach the chat. Reconnecting…"), "reconnecting");
+    else showStatus(error?.data?.message || _("The chat refused the connection."));
   });
 
   socket.on("message", (message) => {
@@ -344,8 +339,9 @@ function submit() {
   const body = input.value.trim();
   composerError.hidden = true;
   if (!body || !thread) return;
-  if (body.length > MAX_BODY) {
-    composerError.textContent = _("A message can be at most {max} characters; this one has {length}.", { max: MAX_BODY, length: body.length });
+  const max = bodyLimit(input);
+  if (body.length > max) {
+    composerError.textContent = _("A message can be at most {max} characters; this one has {length}.", { max, length: body.length });
     composerError.hidden = false;
     return;
   }
@@ -356,6 +352,8 @@ function submit() {
 
 bindEnterToSend(composer, input, submit);
 typing.watch(input, () => conversation?.room);
+
+olderButton.addEventListener("click", () => thread?.loadOlder(olderButton));
 
 // ---- rating ---------------------------------------------------------------------
 

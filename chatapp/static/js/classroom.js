@@ -89,7 +89,9 @@ export class Classroom {
 
     this.menu = this.buildMenu();
     this.wireSocket();
-    if (this.mayModerate) this.wireModeratorTools();
+    // The page has the moderator panels only if it was rendered for a moderator (a new one reloads for them).
+    this.hasModeratorPanels = document.getElementById("open-questions") !== null;
+    if (this.mayModerate && this.hasModeratorPanels) this.wireModeratorTools();
     for (const li of list.querySelectorAll("li.msg[data-id]")) this.decorate(li, null);
     for (const li of this.pinnedList.querySelectorAll("li[data-id]")) this.decoratePinned(li);
     const muted = JSON.parse(data.mutedMembers || "{}");
@@ -125,7 +127,7 @@ export class Classroom {
     }
     if (can) this.applyMayActOn(new Set(can.may_act_on || []));
     this.updateComposer();
-    if (this.mayModerate) {
+    if (this.mayModerate && this.hasModeratorPanels) {
       this.loadQuestions();
       this.loadLog();
       this.loadBans();
@@ -381,7 +383,7 @@ export class Classroom {
     this.socket.on("moderation_action", (entry) => {
       if (entry.room !== this.room || !this.mayModerate) return;
       this.addLogEntry(entry, { prepend: true });
-      if (entry.action === "ban" || entry.action === "unban") this.loadBans();
+      if ((entry.action === "ban" || entry.action === "unban") && this.hasModeratorPanels) this.loadBans();
     });
     this.socket.on("join_code", (code) => {
       if (code.room === this.room) this.showJoinCode(code);

@@ -823,6 +823,116 @@ def test_direct_messages_have_no_moderators_and_no_questions(app, socket_for, us
     assert alice.emit("delete_message", {"room": slug, "id": sent["id"]}, callback=True)["ok"]
 
 
+# -- capabilities: what the page and the join ack tell the browser this viewer may do ------------------
+
+
+def capabilities_of(socket_for, username: str) -> dict:
+    """The `capabilities` of username's join ack."""
+    return socket_for(username).emit("join", {"room": SLUG}, callback=True)["capabilities"]
+
+
+def ids(users, *names: str) -> list[int]:
+    return sorted(users[name].id for name in names)
+
+
+@pytest.mark.config(MESSAGE_DELETE_WINDOW_SECONDS=600, MESSAGE_EDIT_WINDOW_SECONDS=300)
+def test_join_ack_carries_capabilities_of_owner_moderator_member_and_admin(app, socket_for, klass, users):
+    promote(app, "alice")
+    promote(app, "bob")
+    with app.app_context():
+        rooms.join_by_code(user=as_user(app, "carol"), code=the_room(app).join_code)
+    owner = capabilities_of(socket_for, "staff")
+    assert owner == {
+        "may_moderate": True, "may_set_roles": True, "may_act_on": ids(users, "alice", "bob", "carol"),
+        "posting_limits_apply": False, "edit_window_seconds": 300, "delete_window_seconds": 0,
+    }
+    # A moderator acts on members, never on another moderator, the owner or themselves.
+    moderator = capabilities_of(socket_for, "alice")
+    assert moderator["may_moderate"] is True and moderator["may_set_roles"] is False
+    assert moderator["may_act_on"] == ids(users, "carol")
+    assert users["bob"].id not in moderator["may_act_on"] and users["staff"].id not in moderator["may_act_on"]
+    assert moderator["posting_limits_apply"] is False and moderator["delete_window_seconds"] == 0
+    assert capabilities_of(socket_for, "carol") == {
+        "may_moderate": False, "may_set_roles": False, "may_act_on": [],
+        "posting_limits_apply": True, "edit_window_seconds": 300, "delete_window_seconds": 600,
+    }
+    # A site admin moderates every room, outranking its owner too.
+    admin = capabilities_of(socket_for, "admin")
+    assert admin["may_moderate"] is True and admin["may_set_roles"] is True
+    assert admin["may_act_on"] == ids(users, "staff", "alice", "bob", "carol")
+
+
+def test_the_room_page_carries_the_same_capabilities(app, client, auth, klass, users):
+    promote(app, "alice")
+    expected = {
+        "staff": ("true", "true", "false", {"alice": "true", "bob": "true", "staff": "false"}),
+        "alice": ("true", "false", "false", {"alice": "false", "bob": "true", "staff": "false"}),
+        "bob": ("false", "false", "true", {}),
+    }
+    for username, (may_moderate, may_set_roles, limits_apply, acts_on) in expected.items():
+        auth.login(username)
+        shown = page(client.get(f"/rooms/{SLUG}"))
+        data = shown.find(id="classroom").attrs
+        assert (data["data-may-moderate"], data["data-may-set-roles"], data["data-posting-limits-apply"]) == (
+            may_moderate, may_set_roles, limits_apply), username
+        assert data["data-delete-window"] == ("0" if may_moderate == "true" else str(app.config["MESSAGE_DELETE_WINDOW_SECONDS"]))
+        assert shown.find(id="room").attrs["data-edit-window"] == str(app.config["MESSAGE_EDIT_WINDOW_SECONDS"])
+        members = {li.attrs["data-user-id"]: li.attrs.get("data-may-act-on") for li in shown.find(id="members").find_all("li")}
+        for name, flag in acts_on.items():
+            assert members[str(users[name].id)] == flag, (username, name)
+        if not acts_on:  # a member's page does not even say who could be moderated
+            assert set(members.values()) == {None}
+        auth.logout()
+
+
+def test_may_act_on_is_what_the_server_then_allows(app, socket_for, klass, users):
+    """Every capability is the service rule's answer: what is offered works, what is not is refused."""
+    promote(app, "alice")
+    for viewer in ("admin", "staff", "alice", "bob"):
+        sock = joined(socket_for, viewer)
+        can = sock.emit("join", {"room": SLUG}, callback=True)["capabilities"]
+        for target in ("staff", "alice", "bob"):
+            ack = ask(sock, "unmute", user_id=users[target].id)
+            assert ack["ok"] is (users[target].id in can["may_act_on"]), (viewer, target, ack)
+            with app.app_context():
+                rule = moderation.can_act_on(actor=as_user(app, viewer), room=the_room(app), target=as_user(app, target))
+            assert rule is (users[target].id in can["may_act_on"]), (viewer, target)
+        # Setting bob's role to what it is already: a no-op for those who may, forbidden for the rest.
+        ack = ask(sock, "set_member_role", user_id=users["bob"].id, role="member")
+        assert ack["ok"] is can["may_set_roles"], (viewer, ack)
+
+
+@pytest.mark.config(MESSAGE_DELETE_WINDOW_SECONDS=60)
+def test_the_delete_window_given_is_the_one_that_binds(app, socket_for, klass, users):
+    teacher, bob = joined(socket_for, "staff"), joined(socket_for, "bob")
+    assert send(teacher, "teacher's old news")["ok"] and send(bob, "bob's old news")["ok"]
+    age_messages(app, "staff", 120)
+    age_messages(app, "bob", 120)
+    windows = {name: capabilities_of(socket_for, name)["delete_window_seconds"] for name in ("staff", "bob")}
+    assert windows == {"staff": 0, "bob": 60}  # 0: no limit, for a moderator
+    with app.app_context():
+        ids_by_body = dict(db.session.execute(db.select(Message.body, Message.id)).all())
+    assert ask(teacher, "delete_message", id=ids_by_body["teacher's old news"])["ok"]
+    refused = ask(bob, "delete_message", id=ids_by_body["bob's old news"])
+    assert refused["ok"] is False and refused["error"] == "forbidden"
+
+
+def test_posting_limits_apply_to_whom_the_server_refuses(app, socket_for, klass):
+    teacher, bob = joined(socket_for, "staff"), joined(socket_for, "bob")
+    assert ask(teacher, "room_settings", announcement_only=True)["ok"]
+    for name, sock in (("staff", teacher), ("bob", bob)):
+        applies = capabilities_of(socket_for, name)["posting_limits_apply"]
+        assert send(sock, f"announcement by {name}")["ok"] is (not applies), name
+
+
+def test_direct_messages_offer_no_moderation(socket_for, klass, users):
+    alice = socket_for("alice")
+    opened = alice.emit("open_direct", {"user_id": users["bob"].id}, callback=True)
+    assert opened["ok"], opened
+    can = alice.emit("join", {"room": opened["room"]["slug"]}, callback=True)["capabilities"]
+    assert can["may_moderate"] is False and can["may_act_on"] == [] and can["may_set_roles"] is False
+
+
 # -- protocol hygiene ---------------------------------------------------------------------------------
 
 CLASSROOM_EVENTS = list(MODERATION_EVENTS) + ["mark_question"]

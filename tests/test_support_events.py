@@ -242,6 +242,24 @@ def test_queue_updates_live_with_per_agent_unread_counts(app, users, site_key, s
     assert admin.emit("support_list", {}, callback=True)["attention"] == {visitor.room: 1}
 
 
+def test_each_agent_hears_which_views_a_conversation_is_in_for_them(app, users, site_key, socket_for, visitor_socket):
+    visitor = start_visitor(app, site_key)
+    vsock = visitor_socket(visitor)
+    staff, _ = console(socket_for, "staff")
+    admin, _ = console(socket_for, "admin")
+    vsock.emit("join", {"room": visitor.room}, callback=True)
+    send(vsock, visitor.room, "I need help")
+    for sock in (staff, admin):
+        [update] = received(sock, "conversation")
+        assert update["views"] == ["unassigned", "all"] and update["needs_attention"] is True
+    assert staff.emit("support_claim", {"room": visitor.room}, callback=True)["ok"]
+    mine, theirs = received(staff, "conversation")[-1], received(admin, "conversation")[-1]
+    assert mine["views"] == ["mine", "all"] and mine["needs_attention"] is True
+    assert theirs["views"] == ["all"] and theirs["needs_attention"] is False  # not the admin's business now
+    listed = admin.emit("support_list", {"view": "all"}, callback=True)["conversations"]
+    assert [c["views"] for c in listed] == [["all"]]
+
+
 def test_claim_assign_resolve_rate(app, users, site_key, socket_for, visitor_socket):
     visitor = start_visitor(app, site_key)
     vsock = visitor_socket(visitor)

@@ -448,15 +448,21 @@ def test_retried_client_id_is_stored_once_and_counted_once(app, users, site_key)
         assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
 
 
+def spread_over_the_queue(a, b, c, *, c_status: str) -> tuple[User, User]:
+    """Each visitor says hi; staff claims a's, b's goes to admin, c's stays unassigned with c_status."""
+    staff, admin = by_username("staff"), by_username("admin")
+    for visitor in (a, b, c):
+        say(get(User, visitor.id), visitor, "hi")
+    support.claim(agent=staff, conversation=conv(get(User, a.id)))
+    support.assign(agent=staff, conversation=conv(get(User, b.id)), assignee_id=admin.id)
+    support.set_status(agent=staff, conversation=conv(get(User, c.id)), status=c_status)
+    return staff, admin
+
+
 def test_queue_views_and_statuses(app, users, site_key):
     a, b, c = (start_visitor(app, site_key) for _ in range(3))
     with app.app_context():
-        staff, admin = by_username("staff"), by_username("admin")
-        for visitor in (a, b, c):
-            say(get(User, visitor.id), visitor, "hi")
-        support.claim(agent=staff, conversation=conv(get(User, a.id)))
-        support.assign(agent=staff, conversation=conv(get(User, b.id)), assignee_id=admin.id)
-        support.set_status(agent=staff, conversation=conv(get(User, c.id)), status="pending")
+        staff, admin = spread_over_the_queue(a, b, c, c_status="pending")
 
         def slugs(agent, view, status):
             return {x.room.slug for x in support.list_queue(agent=agent, view=view, status=status).conversations}
@@ -474,6 +480,32 @@ def test_queue_views_and_statuses(app, users, site_key):
             with pytest.raises(ServiceError) as error:
                 support.list_queue(agent=staff, **bad)
             assert error.value.code == "invalid"
+
+
+def test_each_summary_says_the_views_it_is_in_as_list_queue_does(app, users, site_key):
+    """CONVERSATION's views and needs_attention are list_queue's and attention's answers, per agent."""
+    a, b, c, d = (start_visitor(app, site_key) for _ in range(4))
+    with app.app_context():
+        staff, admin = spread_over_the_queue(a, b, c, c_status="resolved")
+        for agent in (staff, admin):
+            needing = set(support.attention(agent=agent))
+            for visitor in (a, b, c, d):
+                conversation = conv(get(User, visitor.id))
+                summary = support.summarize(conversation=conversation, viewer=agent)
+                listed = {
+                    view for view in support.QUEUE_VIEWS
+                    if conversation in support.list_queue(agent=agent, view=view, status=conversation.status).conversations
+                }
+                assert set(summary["views"]) == listed, (agent.username, summary["views"], listed)
+                # Unread counts only where it needs the agent: visitors wrote in a, b and c.
+                if summary["unread"]:
+                    assert summary["needs_attention"] is (visitor.room in needing), agent.username
+        assert support.summarize(conversation=conv(get(User, a.id)), viewer=staff)["views"] == ["mine", "all"]
+        assert support.summarize(conversation=conv(get(User, a.id)), viewer=admin)["views"] == ["all"]
+        assert support.summarize(conversation=conv(get(User, a.id)), viewer=admin)["needs_attention"] is False
+        assert support.summarize(conversation=conv(get(User, c.id)), viewer=staff)["views"] == ["unassigned", "all"]
+        assert support.summarize(conversation=conv(get(User, c.id)), viewer=staff)["needs_attention"] is False
+        assert support.summarize(conversation=conv(get(User, d.id)), viewer=staff)["views"] == []  # nobody wrote yet
 
 
 def test_only_staff_work_the_queue(app, users, site_key):

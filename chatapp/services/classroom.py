@@ -1,13 +1,16 @@
-"""What the room page shows of the classroom: the viewer's powers and state, pins, open questions."""
+"""What the room page shows of the classroom: the viewer's capabilities and state, pins, open questions.
+
+The browser reads capabilities (what this viewer may do, which limits bind them) from
+here, on the page and in the join ack; it never works a rule out for itself.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app
-
 from ..extensions import db
 from ..models import Membership, Message, Room, User, isoformat_utc, utcnow
-from . import moderation, questions
+from . import editing, moderation, questions
+from .rooms import list_members
 
 
 @dataclass(frozen=True)
@@ -15,10 +18,10 @@ class ClassroomView:
     """The classroom part of a room page, for one viewer."""
 
     is_moderator: bool
-    is_owner: bool
     muted_until: str | None
     retry_after: int
-    delete_window_seconds: int
+    # What this viewer may do here and the limits that bind them (see capabilities()).
+    capabilities: dict
     pinned: list[Message] = field(default_factory=list)
     open_questions: list[Message] = field(default_factory=list)
     join_code_expires_at: str | None = None
@@ -31,10 +34,9 @@ def room_view(*, user: User, room: Room, membership: Membership | None) -> Class
     is_moderator = moderation.is_moderator(user=user, room=room, membership=membership)
     return ClassroomView(
         is_moderator=is_moderator,
-        is_owner=moderation.rank(user=user, room=room) >= moderation.ROLE_RANKS["owner"],
         muted_until=isoformat_utc(membership.muted_until) if membership is not None and membership.is_muted() else None,
         retry_after=moderation.seconds_until_can_post(user=user, room=room),
-        delete_window_seconds=current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"],
+        capabilities=capabilities(user=user, room=room, membership=membership),
         pinned=moderation.list_pinned(user=user, room=room),
         open_questions=questions.list_open_questions(actor=user, room=room) if is_moderator else [],
         join_code_expires_at=isoformat_utc(room.join_code_expires_at) if room.join_code_expires_at else None,
@@ -59,4 +61,24 @@ def membership_state(*, user: User, room: Room, membership: Membership | None, m
         "moderator": moderator,
         "muted_until": membership.to_dict()["muted_until"] if muted else None,
         "retry_after": moderation.seconds_until_can_post(user=user, room=room),
+    }
+
+
+def capabilities(*, user: User, room: Room, membership: Membership | None) -> dict:
+    """What user may do in room and the limits that bind them, each the answer of the service rule.
+
+    The room page (data attributes) and the join ack (`capabilities`) carry it; classroom.js
+    and messaging.js only read it. `may_act_on` lists the members this viewer may mute,
+    remove, ban (or, as owner, promote): moderation.can_act_on, asked once per member.
+    """
+    may_moderate = moderation.is_moderator(user=user, room=room, membership=membership)
+    members = list_members(room=room) if may_moderate else []
+    return {
+        "may_moderate": may_moderate,
+        "may_set_roles": moderation.can_set_roles(user=user, room=room),
+        "may_act_on": [member.user_id for member in members
+                       if moderation.can_act_on(actor=user, room=room, target=member.user)],
+        "posting_limits_apply": moderation.posting_limits_apply(user=user, room=room, membership=membership),
+        "edit_window_seconds": editing.edit_window_seconds(),
+        "delete_window_seconds": moderation.own_delete_window_seconds(user=user, room=room),
     }

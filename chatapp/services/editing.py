@@ -33,6 +33,12 @@ def edit_window() -> timedelta | None:
     return timedelta(seconds=seconds) if seconds > 0 else None
 
 
+def edit_window_seconds() -> int:
+    """The edit window in whole seconds, as the page and the join ack say it (0: no limit)."""
+    window = edit_window()
+    return int(window.total_seconds()) if window is not None else 0
+
+
 def describe(window: timedelta) -> str:
     """A window in words: "15 minutes", "1 hour", "90 seconds"."""
     seconds = int(window.total_seconds())

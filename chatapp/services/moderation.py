@@ -1,7 +1,9 @@
 """Moderation: who moderates a room, what members may post, and every moderator action with its log entry.
 
-The permission rule lives in one place: `ensure_can_moderate` (and `ensure_can_act_on`
-for actions aimed at a person). Site admins count as moderators everywhere. Every action
+The permission rule lives in one place: `ensure_can_moderate` (and `can_act_on`, which
+`ensure_can_act_on` raises from, for actions aimed at a person); the page and the join
+ack carry their answers (services/classroom.capabilities). Site admins count as
+moderators everywhere. Every action
 writes its `ModerationAction` row in the same transaction as the change itself.
 """
 from __future__ import annotations
@@ -63,14 +65,22 @@ def is_moderator(*, user: User, room: Room, membership: Membership | None = None
     return membership is not None and membership.is_moderator
 
 
+def _moderation_refusal(*, user: User, room: Room) -> ServiceError | None:
+    """Why user may not moderate room (None: they may)."""
+    if room.is_support:
+        return ServiceError("forbidden", _("Support conversations are handled in the agent console, not moderated."))
+    if room.is_direct:
+        return ServiceError("forbidden", _("Direct messages have no moderators."))
+    if not is_moderator(user=user, room=room):
+        return ServiceError("forbidden", _("Only the room's moderators can do that."))
+    return None
+
+
 def ensure_can_moderate(*, user: User, room: Room) -> None:
     """Raise forbidden unless user moderates room."""
-    if room.is_support:
-        raise ServiceError("forbidden", _("Support conversations are handled in the agent console, not moderated."))
-    if room.is_direct:
-        raise ServiceError("forbidden", _("Direct messages have no moderators."))
-    if not is_moderator(user=user, room=room):
-        raise ServiceError("forbidden", _("Only the room's moderators can do that."))
+    refusal = _moderation_refusal(user=user, room=room)
+    if refusal is not None:
+        raise refusal
 
 
 def rank(*, user: User, room: Room) -> int:
@@ -81,14 +91,46 @@ def rank(*, user: User, room: Room) -> int:
     return ROLE_RANKS.get(membership.role, 0) if membership else 0
 
 
+def _act_on_refusal(*, actor: User, room: Room, target: User) -> ServiceError | None:
+    """Why actor may not act on target in room (None: they may): the one rule of who moderates whom."""
+    refusal = _moderation_refusal(user=actor, room=room)
+    if refusal is not None:
+        return refusal
+    if actor.id == target.id:
+        return ServiceError("forbidden", _("You cannot do that to yourself."))
+    if rank(user=actor, room=room) <= rank(user=target, room=room):
+        return ServiceError("forbidden", _("You cannot do that to %(name)s: they moderate this room too.",
+                                           name=target.display_name))
+    return None
+
+
+def can_act_on(*, actor: User, room: Room, target: User) -> bool:
+    """Whether actor moderates room and outranks target (never oneself): what the page offers, the server checks."""
+    return _act_on_refusal(actor=actor, room=room, target=target) is None
+
+
 def ensure_can_act_on(*, actor: User, room: Room, target: User) -> None:
     """Raise forbidden unless actor moderates room and outranks target (never oneself)."""
-    ensure_can_moderate(user=actor, room=room)
-    if actor.id == target.id:
-        raise ServiceError("forbidden", _("You cannot do that to yourself."))
-    if rank(user=actor, room=room) <= rank(user=target, room=room):
-        raise ServiceError("forbidden", _("You cannot do that to %(name)s: they moderate this room too.",
-                                           name=target.display_name))
+    refusal = _act_on_refusal(actor=actor, room=room, target=target)
+    if refusal is not None:
+        raise refusal
+
+
+def can_set_roles(*, user: User, room: Room) -> bool:
+    """Whether user chooses room's moderators: its owner, or a site admin."""
+    return is_moderator(user=user, room=room) and rank(user=user, room=room) >= ROLE_RANKS["owner"]
+
+
+def posting_limits_apply(*, user: User, room: Room, membership: Membership | None = None) -> bool:
+    """Whether announcement-only, mutes and slow mode bind user in room (moderators are exempt)."""
+    return not is_moderator(user=user, room=room, membership=membership)
+
+
+def own_delete_window_seconds(*, user: User, room: Room) -> int:
+    """How long after sending user may delete their own message in room, in seconds (0: no limit; moderators)."""
+    if not posting_limits_apply(user=user, room=room):
+        return 0
+    return int(current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"])
 
 
 # -- what members may post -----------------------------------------------------------------
@@ -101,7 +143,7 @@ def seconds_until_can_post(*, user: User, room: Room, now: datetime | None = Non
     server processes and restarts. Moderators are exempt.
     """
     interval = room.slow_mode_seconds or 0
-    if interval <= 0 or is_moderator(user=user, room=room):
+    if interval <= 0 or not posting_limits_apply(user=user, room=room):
         return 0
     last_sent = db.session.scalar(
         db.select(Message.created_at)
@@ -125,7 +167,7 @@ def check_can_post(*, user: User, room: Room) -> None:
     if room.is_support:
         return
     membership = get_membership(user=user, room=room)
-    if is_moderator(user=user, room=room, membership=membership):
+    if not posting_limits_apply(user=user, room=room, membership=membership):
         return
     if room.announcement_only:
         raise ServiceError("forbidden", _("This room is announcement-only: only its moderators can post."))
@@ -332,9 +374,8 @@ def delete_message(*, actor: User, message: Message) -> Message:
     by_moderator = False
     entries = []
     if message.sender_id == actor.id:
-        window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
-        too_late = window > 0 and (utcnow() - message.created_at).total_seconds() > window
-        if too_late and not is_moderator(user=actor, room=room):
+        window = own_delete_window_seconds(user=actor, room=room)
+        if window > 0 and (utcnow() - message.created_at).total_seconds() > window:
             raise ServiceError(
                 "forbidden",
                 _("You can delete your own messages for %(window)s after sending them; "
@@ -461,7 +502,7 @@ def list_bans(*, actor: User, room: Room) -> list[Ban]:
 def set_member_role(*, actor: User, room: Room, target: User, role: str) -> Membership:
     """Promote a member to moderator or demote a moderator; the room's owner (or an admin) only."""
     ensure_can_moderate(user=actor, room=room)
-    if rank(user=actor, room=room) < ROLE_RANKS["owner"]:
+    if not can_set_roles(user=actor, room=room):
         raise ServiceError("forbidden", _("Only the room's owner can choose its moderators."))
     if role not in ASSIGNABLE_ROLES:
         raise ServiceError("invalid", _("role is \"moderator\" or \"member\"."))

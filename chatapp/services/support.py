@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -195,17 +196,43 @@ def check_status(status: object) -> str:
     return status  # type: ignore[return-value]
 
 
+def _queue_views(agent: User) -> dict[str, ColumnElement[bool]]:
+    """Which conversations each view of agent's queue holds: the one rule of the queue, asked by SQL.
+
+    Only conversations somebody wrote in are in the queue at all (_IN_QUEUE).
+    """
+    return {
+        "unassigned": Conversation.assignee_id.is_(None),
+        "mine": Conversation.assignee_id == agent.id,
+        "all": db.true(),
+    }
+
+
+_IN_QUEUE = Conversation.last_message_at.is_not(None)
+
+
+def _needs_attention(agent: User) -> ColumnElement[bool]:
+    """The conversations that are agent's business: not resolved, and unassigned or theirs."""
+    views = _queue_views(agent)
+    return (Conversation.status != "resolved") & (views["unassigned"] | views["mine"])
+
+
+def queue_places(*, conversation: Conversation, agent: User) -> tuple[list[str], bool]:
+    """The queue views conversation is in for agent, and whether it needs their attention (the same rules as list_queue)."""
+    views = _queue_views(agent)
+    columns = [db.case((_IN_QUEUE & condition, True), else_=False) for condition in views.values()]
+    columns.append(db.case((_needs_attention(agent), True), else_=False))
+    *inside, needs = db.session.execute(db.select(*columns).where(Conversation.id == conversation.id)).one()
+    return [name for name, held in zip(views, inside, strict=True) if held], bool(needs)
+
+
 def list_queue(*, agent: User, view: object = "unassigned", status: object = "open") -> Queue:
     """The agent queue: conversations somebody wrote in, of one status and view, latest activity first."""
     ensure_agent(agent)
     view = _check_view(view)
     status = check_status(status)
-    base = db.select(Conversation).where(Conversation.last_message_at.is_not(None), Conversation.status == status)
-    filters = {
-        "unassigned": Conversation.assignee_id.is_(None),
-        "mine": Conversation.assignee_id == agent.id,
-        "all": db.true(),
-    }
+    base = db.select(Conversation).where(_IN_QUEUE, Conversation.status == status)
+    filters = _queue_views(agent)
     counts = {
         name: db.session.scalar(db.select(db.func.count()).select_from(base.where(condition).subquery())) or 0
         for name, condition in filters.items()
@@ -228,8 +255,7 @@ def attention(*, agent: User) -> dict[str, int]:
         .join(Message, Message.room_id == Conversation.room_id)
         .outerjoin(read_position, read_position.c.room_id == Conversation.room_id)
         .where(
-            Conversation.status != "resolved",
-            (Conversation.assignee_id.is_(None)) | (Conversation.assignee_id == agent.id),
+            _needs_attention(agent),
             Message.sender_id != agent.id,
             Message.id > db.func.coalesce(read_position.c.last_read_id, 0),
         )
@@ -329,9 +355,14 @@ def _time(moment) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def summarize(*, conversation: Conversation, viewer: User) -> dict:
-    """The CONVERSATION shape staff see: visitor details, assignee, last message, viewer's unread count."""
+    """The CONVERSATION shape staff see: visitor details, assignee, last message, viewer's unread count.
+
+    With the viewer's `views` (the queue views it is in for them) and `needs_attention`
+    (it counts in their tab title and notifies them): the console reads these, never works them out.
+    """
     profile = _profile(conversation)
     last = conversation.last_message
+    views, needs_attention = queue_places(conversation=conversation, agent=viewer)
     return {
         "room": conversation.room.slug,
         "status": conversation.status,
@@ -348,6 +379,8 @@ def summarize(*, conversation: Conversation, viewer: User) -> dict:
         "resolved_at": _time(conversation.resolved_at),
         "rating": conversation.rating,
         "rating_comment": conversation.rating_comment,
+        "views": views,
+        "needs_attention": needs_attention,
     }
 
 

@@ -14,7 +14,7 @@ from ..services import moderation as moderation_service
 from ..services import rooms as room_service
 from ..services import support as support_service
 from ..services import uploads as upload_service
-from ..services.classroom import membership_state
+from ..services.classroom import capabilities, membership_state
 from ..services.online import announce_presence
 from ..validation import parse_payload
 from .acting import acked
@@ -51,7 +51,8 @@ def on_join(user: User, data: Any) -> dict:
 def _subscribe_classroom(*, user: User, room: Room, membership: Membership | None) -> dict:
     """After `join`: subscribe the socket to its classroom channels; return what the join ack adds.
 
-    The additions: `pinned` (MESSAGE…) and `membership` (this user's role, mute and slow-mode wait).
+    The additions: `pinned` (MESSAGE…), `membership` (this user's role, mute and slow-mode wait)
+    and `capabilities` (what this user may do here and the limits that bind them).
     """
     if room.is_support:
         return {}
@@ -62,6 +63,7 @@ def _subscribe_classroom(*, user: User, room: Room, membership: Membership | Non
     return {
         "pinned": [message.to_dict() for message in moderation_service.list_pinned(user=user, room=room)],
         "membership": membership_state(user=user, room=room, membership=membership, moderator=moderator),
+        "capabilities": capabilities(user=user, room=room, membership=membership),
     }
 
 

@@ -180,3 +180,43 @@ def test_moderator_removes_a_message_and_announcement_only_closes_the_composer(o
     expect(teacher.textbox).to_be_visible()
     teacher.page.get_by_label("Announcement-only").uncheck()
     expect(student.textbox).to_be_visible()
+
+
+def test_member_menus_follow_the_servers_capabilities_live(open_room, class_server):
+    """A moderator moderates members only: not the owner, not another moderator, even one made so while they look."""
+    class_server.add_user("lee", display_name="Mr Lee")
+    with class_server.app().app_context():
+        from chatapp.models import User
+        from chatapp.services import moderation, rooms
+
+        def user(name):
+            return db.session.scalar(db.select(User).filter_by(username=name))
+
+        room = rooms.create_class(name="Chemistry", teacher=user("rivera"))
+        for name in ("sam", "lee"):
+            rooms.join_by_code(user=user(name), code=room.join_code)
+        moderation.set_member_role(actor=user("rivera"), room=room, target=user("lee"), role="moderator")
+    teacher = open_room("rivera", room="chemistry")
+    helper = open_room("lee", room="chemistry")
+    student = open_room("sam", room="chemistry")
+
+    for name in ("Sam", "Mr Lee"):
+        expect(teacher.member(name).get_by_role("button", name=f"Moderate {name}")).to_have_count(1)
+    expect(helper.member("Sam").get_by_role("button", name="Moderate Sam")).to_have_count(1)
+    for name in ("Ms Rivera", "Mr Lee"):
+        expect(helper.member(name).get_by_role("button", name=f"Moderate {name}")).to_have_count(0)
+    expect(student.page.locator(".member-menu-button")).to_have_count(0)
+    # Only the owner is offered to choose moderators.
+    helper.member("Sam").get_by_role("button", name="Moderate Sam").click()
+    expect(helper.page.get_by_role("menuitem", name="Mute for 10 minutes")).to_be_visible()
+    expect(helper.page.get_by_role("menuitem", name="Make moderator")).to_have_count(0)
+    helper.page.keyboard.press("Escape")
+
+    # The teacher makes Sam a moderator: Mr Lee's page stops offering to moderate him.
+    teacher.member("Sam").get_by_role("button", name="Moderate Sam").click()
+    teacher.page.get_by_role("menuitem", name="Make moderator").click()
+    expect(helper.member("Sam").get_by_role("button", name="Moderate Sam")).to_have_count(0)
+    expect(teacher.member("Sam").get_by_role("button", name="Moderate Sam")).to_have_count(1)
+    expect(student.page.locator("#classroom-status")).to_have_text(
+        "You are now a moderator of this room. Reload the page to get the moderator tools."
+    )

@@ -2,9 +2,13 @@
 // mutes and announcement-only, and the moderator tools (toolbar, member actions, open
 // questions, moderation log). room.js owns the socket and the message list and calls the
 // hooks of Classroom; everything here writes text with textContent, never HTML.
+// Who may do what is the server's to say: the page's data attributes and the join ack's
+// `capabilities` (services/classroom.capabilities) tell it, and this script only reads them.
 import { _, language } from "./i18n.js";
 
 const TICK_MS = 250;
+// Several members coming online or changing roles at once: one rejoin asks for all their capabilities.
+const REFRESH_MS = 500;
 const LOG_PAGE = 30;
 const MUTE_CHOICES = [
   [10, _("Mute for 10 minutes")],
@@ -44,18 +48,21 @@ function parseTime(text) {
 }
 
 export class Classroom {
-  constructor({ socket, request, roomSlug, myId, list, form, input }) {
+  // rejoin: join the room again (room.js's catch-up), whose ack carries fresh capabilities.
+  constructor({ socket, request, rejoin, roomSlug, myId, list, form, input }) {
     this.socket = socket;
     this.request = request;
+    this.rejoin = rejoin;
     this.room = roomSlug;
     this.myId = myId;
     this.list = list;
     this.form = form;
     this.input = input;
     const data = document.getElementById("classroom").dataset;
-    this.moderator = data.moderator === "true";
-    this.owner = data.owner === "true";
-    this.admin = data.admin === "true"; // site admins moderate every room, whatever their membership
+    this.role = data.role || null;
+    this.mayModerate = data.mayModerate === "true";
+    this.maySetRoles = data.maySetRoles === "true";
+    this.limitsApply = data.postingLimitsApply === "true"; // announcement-only, mutes, slow mode (not for moderators)
     this.announcementOnly = data.announcementOnly === "true";
     this.slowMode = Number(data.slowMode) || 0;
     this.mutedUntil = parseTime(data.mutedUntil);
@@ -65,6 +72,7 @@ export class Classroom {
     // A site admin reading someone's direct messages: the server refuses their writes there.
     this.readOnly = document.getElementById("room")?.dataset.readOnly === "true";
     this.timer = null;
+    this.refreshTimer = null;
     this.logOldest = null;
 
     this.sendButton = form.querySelector("button[type=submit]");
@@ -81,7 +89,9 @@ export class Classroom {
 
     this.menu = this.buildMenu();
     this.wireSocket();
-    if (this.moderator) this.wireModeratorTools();
+    // The page has the moderator panels only if it was rendered for a moderator (a new one reloads for them).
+    this.hasModeratorPanels = document.getElementById("open-questions") !== null;
+    if (this.mayModerate && this.hasModeratorPanels) this.wireModeratorTools();
     for (const li of list.querySelectorAll("li.msg[data-id]")) this.decorate(li, null);
     for (const li of this.pinnedList.querySelectorAll("li[data-id]")) this.decoratePinned(li);
     const muted = JSON.parse(data.mutedMembers || "{}");
@@ -98,18 +108,26 @@ export class Classroom {
 
   // ---- hooks called by room.js ---------------------------------------------------
 
-  // After a (re)join: the room's settings, the pins, and this user's own state, as the server has them now.
+  // After a (re)join: the room's settings, the pins, this user's own state and capabilities, as the server has them now.
   joined(ack) {
+    const can = ack.capabilities;
+    if (can) {
+      this.limitsApply = can.posting_limits_apply;
+      this.maySetRoles = can.may_set_roles;
+      this.deleteWindow = can.delete_window_seconds || 0;
+      if (can.may_moderate !== this.mayModerate) this.roleChanged(can.may_moderate);
+    }
     if (ack.room) this.applyRoom(ack.room);
     if (Array.isArray(ack.pinned)) this.replacePinned(ack.pinned);
     const me = ack.membership;
     if (me) {
+      this.role = me.role;
       this.mutedUntil = parseTime(me.muted_until);
       this.waitUntil = Math.max(this.waitUntil, Date.now() + (me.retry_after || 0) * 1000);
-      if (me.moderator !== this.moderator) this.roleChanged(me.moderator);
     }
+    if (can) this.applyMayActOn(new Set(can.may_act_on || []));
     this.updateComposer();
-    if (this.moderator) {
+    if (this.mayModerate && this.hasModeratorPanels) {
       this.loadQuestions();
       this.loadLog();
       this.loadBans();
@@ -131,7 +149,7 @@ export class Classroom {
 
   // An own message was stored: in slow mode, the next one waits.
   sent() {
-    if (this.slowMode > 0 && !this.moderator) {
+    if (this.slowMode > 0 && this.limitsApply) {
       this.waitUntil = Math.max(this.waitUntil, Date.now() + this.slowMode * 1000);
       this.updateComposer();
     }
@@ -192,7 +210,7 @@ export class Classroom {
     }
     // Moderators act on every message; others only on their own (delete, ask as a question).
     const own = Number(li.dataset.senderId) === this.myId;
-    if ((this.moderator || own) && !meta.querySelector(".msg-menu-button") && !li.classList.contains("pending")) {
+    if ((this.mayModerate || own) && !meta.querySelector(".msg-menu-button") && !li.classList.contains("pending")) {
       const sender = li.querySelector(".sender")?.textContent || "";
       const open = button("⋯", "msg-menu-button", (event) => this.openMessageMenu(li, event.currentTarget));
       open.setAttribute("aria-label", _("Actions for the message from {sender}", { sender }));
@@ -205,15 +223,15 @@ export class Classroom {
   // ---- the composer: announcement-only, mute, slow mode ------------------------------
 
   composerClosed() {
-    return this.readOnly || Boolean(this.removed) || (this.announcementOnly && !this.moderator);
+    return this.readOnly || Boolean(this.removed) || (this.announcementOnly && this.limitsApply);
   }
 
   isMuted() {
-    return !this.moderator && this.mutedUntil !== null && this.mutedUntil.getTime() > Date.now();
+    return this.limitsApply && this.mutedUntil !== null && this.mutedUntil.getTime() > Date.now();
   }
 
   waitLeft() {
-    if (this.moderator) return 0;
+    if (!this.limitsApply) return 0;
     return Math.max(0, Math.ceil((this.waitUntil - Date.now()) / 1000));
   }
 
@@ -240,7 +258,7 @@ export class Classroom {
     const wait = this.waitLeft();
     this.waitLine.hidden = wait === 0 || closed || muted;
     if (wait > 0) this.waitLine.textContent = _("You can send again in {n} s", { n: wait });
-    this.slowNote.hidden = !(this.slowMode > 0) || this.moderator || closed || muted;
+    this.slowNote.hidden = !(this.slowMode > 0) || !this.limitsApply || closed || muted;
     if (this.slowMode > 0) this.slowNote.textContent = _("Slow mode is on: one message every {duration}.", { duration: seconds(this.slowMode) });
     this.sendButton.disabled = closed || muted || wait > 0;
     if (!closed && (muted || wait > 0)) this.timer = setTimeout(() => this.updateComposer(), TICK_MS);
@@ -277,7 +295,24 @@ export class Classroom {
         ? _("You are now a moderator of this room. Reload the page to get the moderator tools.")
         : _("You are no longer a moderator of this room. Reload the page."),
     );
-    this.moderator = moderator;
+    this.mayModerate = moderator;
+  }
+
+  // The server's answer to "may I act on this member?" went stale (a role changed) or was never
+  // given (they came online after the last join): a rejoin brings it, with the rest, fresh.
+  refreshCapabilities() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.rejoin?.(), REFRESH_MS);
+  }
+
+  applyMayActOn(ids) {
+    for (const li of this.memberList.querySelectorAll("li[data-user-id]")) {
+      const may = this.mayModerate && ids.has(Number(li.dataset.userId));
+      if (li.dataset.mayActOn === String(may)) continue;
+      li.dataset.mayActOn = String(may);
+      li.querySelector(".member-menu-button")?.remove();
+      this.decorateMember(li);
+    }
   }
 
   say(text) {
@@ -326,9 +361,10 @@ export class Classroom {
       if (room !== this.room) return;
       if (member.user.id === this.myId) {
         this.mutedUntil = parseTime(member.muted_until);
-        const moderator = member.role === "owner" || member.role === "moderator";
-        if (moderator !== this.moderator && !this.admin) {
-          this.roleChanged(moderator);
+        // A new role may bring new powers (or take them away): the server says which, at the rejoin.
+        if (member.role !== this.role) {
+          this.role = member.role;
+          this.refreshCapabilities();
         }
         this.updateComposer();
         if (this.isMuted()) this.say("");
@@ -345,9 +381,9 @@ export class Classroom {
       this.memberList.querySelector(`li[data-user-id="${user.id}"]`)?.remove();
     });
     this.socket.on("moderation_action", (entry) => {
-      if (entry.room !== this.room || !this.moderator) return;
+      if (entry.room !== this.room || !this.mayModerate) return;
       this.addLogEntry(entry, { prepend: true });
-      if (entry.action === "ban" || entry.action === "unban") this.loadBans();
+      if ((entry.action === "ban" || entry.action === "unban") && this.hasModeratorPanels) this.loadBans();
     });
     this.socket.on("join_code", (code) => {
       if (code.room === this.room) this.showJoinCode(code);
@@ -433,7 +469,7 @@ export class Classroom {
     const own = Number(li.dataset.senderId) === this.myId;
     const sender = li.querySelector(".sender")?.textContent || "";
     const items = [];
-    if (this.moderator) {
+    if (this.mayModerate) {
       if (li.dataset.pinned) items.push([_("Unpin"), () => this.act("unpin", { id }).then((ack) => this.applyAck(ack))]);
       else items.push([_("Pin to the top"), () => this.act("pin", { id }).then((ack) => this.applyAck(ack))]);
     }
@@ -442,12 +478,13 @@ export class Classroom {
     } else if (own && li.dataset.question === "open") {
       items.push([_("Withdraw question"), () => this.act("mark_question", { id, question: false }).then((ack) => this.applyAck(ack))]);
     }
-    if (this.moderator && li.dataset.question === "open") {
+    if (this.mayModerate && li.dataset.question === "open") {
       items.push([_("Mark answered"), () => this.answer(id, true)]);
-    } else if (this.moderator && li.dataset.question === "answered") {
+    } else if (this.mayModerate && li.dataset.question === "answered") {
       items.push([_("Reopen question"), () => this.answer(id, false)]);
     }
-    if (this.moderator || (own && this.withinDeleteWindow(li))) {
+    // The delete window is the one that binds this viewer (none for moderators), as the server says it.
+    if (this.mayModerate || (own && this.withinDeleteWindow(li))) {
       items.push([own ? _("Delete") : _("Remove message"), () => this.deleteMessage(id), { confirm: own ? _("Delete: are you sure?") : _("Remove: are you sure?") }]);
     }
     if (!items.length) {
@@ -518,7 +555,7 @@ export class Classroom {
       setTimeout(() => target.classList.remove("highlight"), 2000);
     };
     li.querySelector(".pinned-body")?.addEventListener("click", jump);
-    if (!this.moderator || li.querySelector(".unpin-button")) return;
+    if (!this.mayModerate || li.querySelector(".unpin-button")) return;
     const sender = li.querySelector(".sender")?.textContent || "";
     const unpin = button(_("Unpin"), "link unpin-button", async () => {
       const ack = await this.act("unpin", { id: Number(li.dataset.id) });
@@ -640,11 +677,14 @@ export class Classroom {
     if (expiry) expiry.textContent = expiresAt ? _("(expires {when})", { when: dateTimeFormat.format(new Date(expiresAt)) }) : "";
   }
 
+  // The ⋯ menu on the members this viewer may act on: the server's may_act_on, per member.
   decorateMember(li) {
-    const userId = Number(li.dataset.userId);
-    if (!this.moderator || userId === this.myId || li.querySelector(".member-menu-button")) return;
-    const role = li.dataset.role || "member";
-    if (role === "owner" || (role === "moderator" && !this.owner)) return;
+    if (!this.mayModerate || li.querySelector(".member-menu-button")) return;
+    if (li.dataset.mayActOn === undefined) {
+      this.refreshCapabilities();
+      return;
+    }
+    if (li.dataset.mayActOn !== "true") return;
     const name = li.querySelector(".name")?.textContent || "";
     const open = button("⋯", "member-menu-button", (event) => this.openMemberMenu(li, event.currentTarget));
     open.setAttribute("aria-label", _("Moderate {name}", { name }));
@@ -662,7 +702,7 @@ export class Classroom {
     for (const [minutes, text] of MUTE_CHOICES) {
       items.push([text, () => this.memberAction("mute", { user_id: userId, minutes })]);
     }
-    if (this.owner) {
+    if (this.maySetRoles) {
       if (role === "moderator") items.push([_("Make a member again"), () => this.memberAction("set_member_role", { user_id: userId, role: "member" })]);
       else items.push([_("Make moderator"), () => this.memberAction("set_member_role", { user_id: userId, role: "moderator" })]);
     }
@@ -683,6 +723,8 @@ export class Classroom {
   showMember(member) {
     const li = this.memberList.querySelector(`li[data-user-id="${member.user.id}"]`);
     if (!li) return;
+    // Another role, another answer to "may I act on them?": ask the server again.
+    if (li.dataset.role !== member.role) delete li.dataset.mayActOn;
     li.dataset.role = member.role;
     let badge = li.querySelector(".badge");
     if (member.role === "member") badge?.remove();
@@ -704,7 +746,7 @@ export class Classroom {
     const muted = until !== null && until.getTime() > Date.now();
     li.dataset.muted = muted ? "true" : "false";
     li.querySelector(".muted-badge")?.remove();
-    if (!muted || !this.moderator) return;
+    if (!muted || !this.mayModerate) return;
     const mark = el("span", "badge muted-badge", _("muted until {time}", { time: timeFormat.format(until) }));
     li.querySelector(".name").after(mark);
     const left = until.getTime() - Date.now();

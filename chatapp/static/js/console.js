@@ -88,15 +88,14 @@ function updateTitle() {
   document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
+// Which views a conversation is in, and whether it is this agent's business, are the server's
+// answers (CONVERSATION's `views` and `needs_attention`): the console reads them.
 function matchesFilter(conversation) {
-  if (!conversation.last_message_at || conversation.status !== status) return false;
-  if (view === "unassigned") return !conversation.assignee;
-  if (view === "mine") return conversation.assignee?.id === myId;
-  return true;
+  return conversation.status === status && (conversation.views || []).includes(view);
 }
 
 function needsMe(conversation) {
-  return conversation.status !== "resolved" && (!conversation.assignee || conversation.assignee.id === myId);
+  return Boolean(conversation.needs_attention);
 }
 
 // ---- the queue -------------------------------------------------------------------

@@ -70,7 +70,9 @@ const delivery = new Delivery({
   },
 });
 // Pins, questions, deletions, slow mode, mutes and the moderator tools (classroom.js).
-const classroom = new Classroom({ socket, request, roomSlug, myId, list, form, input });
+// Its rejoin (for fresh capabilities) is the ordinary catch-up; offline, the reconnect's join brings them.
+const rejoin = () => (socket.connected ? delivery.joinAndCatchUp() : null);
+const classroom = new Classroom({ socket, request, rejoin, roomSlug, myId, list, form, input });
 // Markdown bodies, pictures, edits, @mentions, the read position and the title (messaging.js);
 // the composer's emoji picker and picture uploads; searching the room.
 const messaging = new Messaging({ socket, request, root, roomSlug, myId, list, maxBody: bodyLimit(input) });

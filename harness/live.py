@@ -10,7 +10,7 @@ import requests
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.services import accounts, rooms
-from scripts.cluster import AppProcess
+from .processes import AppProcess
 
 from .database import PASSWORD, base_config
 from .forms import csrf_token_from

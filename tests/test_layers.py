@@ -145,3 +145,28 @@ def test_services_import_no_view_handler_or_blueprint():
              "chatapp.messaging", "chatapp.api", "chatapp.main", "chatapp.cli")
     for module in (m for m in GRAPH if _in(m, "chatapp.services")):
         assert not {target for target in GRAPH[module] if _in(target, *doors)}, module
+
+
+def _top_level_imports(folder: str) -> dict[str, set[str]]:
+    """For each .py file under folder, the first component of every absolute import it makes."""
+    found: dict[str, set[str]] = {}
+    for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+        if not name.endswith(".py"):
+            continue
+        path = os.path.join(ROOT, folder, name)
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), path)
+        roots: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                roots.add(node.module.split(".")[0])
+        found[f"{folder}/{name}"] = roots
+    return found
+
+
+def test_scripts_and_the_harness_never_import_the_tests():
+    for folder, forbidden in (("harness", {"tests", "scripts"}), ("scripts", {"tests"})):
+        for path, roots in _top_level_imports(folder).items():
+            assert not roots & forbidden, path

@@ -15,7 +15,7 @@ from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.services import accounts, rooms
 from harness.live import logged_in_session, socket_headers
-from scripts.cluster import Cluster, missing_binaries
+from harness.processes import Cluster, missing_binaries
 
 from ..conftest import PASSWORD
 

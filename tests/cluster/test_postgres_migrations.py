@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.cluster import Postgres, find_binary, flask_cli
+from harness.processes import Postgres, find_binary, flask_cli
 
 from .conftest import require
 

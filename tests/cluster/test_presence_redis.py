@@ -6,7 +6,7 @@ import time
 import pytest
 
 from chatapp.realtime.presence import RedisPresenceTracker
-from scripts.cluster import Redis, find_binary
+from harness.processes import Redis, find_binary
 
 from .conftest import require
 

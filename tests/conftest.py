@@ -6,13 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from chatapp import create_app
 from sqlalchemy import text
 
+from chatapp import create_app
 from chatapp.extensions import db, socketio
-from chatapp.services import accounts, rooms
 from chatapp.realtime.presence import presence
+from chatapp.services import accounts, rooms
 
 PASSWORD = "correct-horse-42"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -41,7 +40,8 @@ def migrated_template(tmp_path_factory) -> Path:
 
 
 def migrated_database(path: Path, revision: str = "head") -> Path:
-    """A new SQLite file at path brought up to revision (the newest) by the real migrations (tests and scripts/ use it)."""
+    """A new SQLite file at path brought up to revision (the newest) by the real migrations (tests and scripts/ use
+    it)."""
     from flask_migrate import upgrade
 
     app = create_app(base_config(path))
@@ -132,8 +132,16 @@ def users(app) -> dict:
     """admin, staff, and the members alice, bob and carol; all with PASSWORD."""
     made = {}
     with app.app_context():
-        for username, role in [("admin", "admin"), ("staff", "staff"), ("alice", "member"), ("bob", "member"), ("carol", "member")]:
-            user = accounts.create_user(username=username, password=PASSWORD, role=role, display_name=username.capitalize())
+        for username, role in [
+            ("admin", "admin"),
+            ("staff", "staff"),
+            ("alice", "member"),
+            ("bob", "member"),
+            ("carol", "member"),
+        ]:
+            user = accounts.create_user(
+                username=username, password=PASSWORD, role=role, display_name=username.capitalize()
+            )
             made[username] = detached(user)
     return made
 
@@ -191,7 +199,11 @@ def seed_messages(app, sender, room, count: int, prefix: str = "m") -> list[int]
     with app.app_context():
         return [
             messages.post_message(
-                sender=sender, room=room, body=f"{prefix}{n}", client_id=f"{prefix}-{sender.id}-{n}", enforce_rate_limit=False
+                sender=sender,
+                room=room,
+                body=f"{prefix}{n}",
+                client_id=f"{prefix}-{sender.id}-{n}",
+                enforce_rate_limit=False,
             ).message.id
             for n in range(count)
         ]

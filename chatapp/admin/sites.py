@@ -32,7 +32,9 @@ def _flash_errors(form: SiteForm) -> None:
 @admin_required
 def sites():
     """Every widget site, with a form to register another."""
-    return render_template("admin/sites.html", sites=site_service.list_sites(actor=current_user), form=SiteForm(prefix="new"))
+    return render_template(
+        "admin/sites.html", sites=site_service.list_sites(actor=current_user), form=SiteForm(prefix="new")
+    )
 
 
 @bp.post("/sites")

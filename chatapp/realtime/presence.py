@@ -179,7 +179,7 @@ class RedisPresenceTracker:
             return set()
         ordered = sorted(hosts)
         flags = self.redis.mget([self._key("alive", host) for host in ordered])
-        return {host for host, flag in zip(ordered, flags) if flag is not None or host == self.host}
+        return {host for host, flag in zip(ordered, flags, strict=True) if flag is not None or host == self.host}
 
     def sweep(self) -> list[str]:
         """Forget the sockets of every dead process; return the rooms whose presence changed."""

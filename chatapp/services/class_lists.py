@@ -110,7 +110,10 @@ def decode_class_file(data: bytes) -> tuple[str, str]:
         return text, "GBK"
     raise ServiceError(
         "invalid",
-        _("Line %(line)d of the file is not UTF-8 text. Save the list as “CSV UTF-8” and upload it again.", line=bad_line),
+        _(
+            "Line %(line)d of the file is not UTF-8 text. Save the list as “CSV UTF-8” and upload it again.",
+            line=bad_line,
+        ),
         lines=[{"line": bad_line, "message": _("not UTF-8 text")}],
     )
 
@@ -288,7 +291,9 @@ def ensure_can_import(*, actor: User, room: Room) -> None:
     """Raise unless actor moderates room and room is one people join by invitation (a class or a private room)."""
     ensure_can_moderate(user=actor, room=room)
     if not room.is_private or room.is_direct or room.is_support:
-        raise ServiceError("invalid", _("Class lists are for classes and private rooms; anyone can already join this one."))
+        raise ServiceError(
+            "invalid", _("Class lists are for classes and private rooms; anyone can already join this one.")
+        )
 
 
 def import_class_list(*, actor: User, room: Room, text: str, days: object = None) -> ImportResult:
@@ -322,7 +327,9 @@ def import_class_list(*, actor: User, room: Room, text: str, days: object = None
         db.session.commit()
     except IntegrityError:  # a username taken meanwhile by another import or a registration
         db.session.rollback()
-        raise ServiceError("conflict", _("Someone took one of these usernames just now; import the list again.")) from None
+        raise ServiceError(
+            "conflict", _("Someone took one of these usernames just now; import the list again.")
+        ) from None
     return result
 
 

@@ -16,12 +16,12 @@ from ..extensions import db
 from ..models import Membership, Message, Room, User, utcnow
 from .committer import committer, hand_over
 from .errors import ServiceError
-from .moderation import check_can_post
-from .ratelimit import check_rate
-from .rows import adopt, first_id
-from .rooms import can_see_notes, enter_room, ensure_can_enter
 from .mentions import record_mentions
 from .message_news import announce_mentions, announce_message
+from .moderation import check_can_post
+from .ratelimit import check_rate
+from .rooms import can_see_notes, ensure_can_enter, enter_room
+from .rows import adopt, first_id
 from .uploads import check_attachment_ids, check_claimable, link_attachments
 
 MAX_BODY_LENGTH = 4000
@@ -117,7 +117,8 @@ def _store(
     *, sender: User, room: Room, text: str, client_id: str | None, internal: bool, question: bool,
     attachments: list[int], on_stored: Callable[[Message], None] | None,
 ) -> tuple[Message, dict]:
-    """Add a checked message, its pictures, mentions and bookkeeping to the session (uncommitted); return it and its MESSAGE shape."""
+    """Add a checked message, its pictures, mentions and bookkeeping to the session (uncommitted);
+    return it and its MESSAGE shape."""
     # In the committer, sender and room belong to the handler's session: copy them into this
     # one without a query, so that the message's room and sender resolve from its identity map.
     sender, room = _here(sender), _here(room)
@@ -138,7 +139,8 @@ def _insert(**values: object) -> Message:
     row = {**_EMPTY_MESSAGE, **values, "created_at": utcnow()}
     result = db.session.connection().execute(_INSERT_MESSAGE, row)
     message = adopt(Message, {"id": result.inserted_primary_key[0], **row})
-    set_committed_value(message, "mention_rows", [])  # a new message mentions nobody yet (its pictures: link_attachments)
+    # A new message mentions nobody yet (its pictures: link_attachments).
+    set_committed_value(message, "mention_rows", [])
     return message
 
 
@@ -290,7 +292,9 @@ def list_messages(
 
 def _page_around(query, *, around_id: int, size: int) -> Page:  # type: ignore[no-untyped-def]
     older_wanted = size // 2
-    older = list(db.session.scalars(query.where(Message.id < around_id).order_by(Message.id.desc()).limit(older_wanted + 1)))
+    older = list(
+        db.session.scalars(query.where(Message.id < around_id).order_by(Message.id.desc()).limit(older_wanted + 1))
+    )
     kept_older = list(reversed(older[:older_wanted]))
     newer = list(db.session.scalars(
         query.where(Message.id >= around_id).order_by(Message.id.asc()).limit(size - len(kept_older))

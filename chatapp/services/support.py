@@ -211,7 +211,9 @@ def list_queue(*, agent: User, view: object = "unassigned", status: object = "op
         for name, condition in filters.items()
     }
     rows = db.session.scalars(
-        base.where(filters[view]).order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(QUEUE_LIMIT)
+        base.where(filters[view])
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(QUEUE_LIMIT)
     )
     return Queue(conversations=list(rows), counts=counts, attention=attention(agent=agent))
 
@@ -242,7 +244,9 @@ def claim(*, agent: User, conversation: Conversation) -> Conversation:
     """Assign an unassigned conversation to the agent; conflict if another agent has it."""
     ensure_agent(agent)
     if conversation.assignee_id not in (None, agent.id):
-        raise ServiceError("conflict", _("%(name)s has this conversation already.", name=conversation.assignee.display_name))
+        raise ServiceError(
+            "conflict", _("%(name)s has this conversation already.", name=conversation.assignee.display_name)
+        )
     conversation.assignee_id = agent.id
     _touch(conversation)
     db.session.commit()
@@ -291,8 +295,11 @@ def rate(*, visitor: User, conversation: Conversation, rating: object, comment: 
     if comment is not None and not isinstance(comment, str):
         raise ServiceError("invalid", _("comment is text."))
     if text and len(text) > MAX_RATING_COMMENT_LENGTH:
-        raise ServiceError("too_large", _("A comment can be at most %(max)d characters.", max=MAX_RATING_COMMENT_LENGTH),
-                           limit=MAX_RATING_COMMENT_LENGTH)
+        raise ServiceError(
+            "too_large",
+            _("A comment can be at most %(max)d characters.", max=MAX_RATING_COMMENT_LENGTH),
+            limit=MAX_RATING_COMMENT_LENGTH,
+        )
     conversation.rating = rating
     conversation.rating_comment = text or None
     conversation.rated_at = utcnow()
@@ -371,7 +378,11 @@ def announce_conversation(conversation: Conversation, *, to_visitor: bool = True
         for agent in users_by_ids(presence.online(room=AGENTS_PRESENCE)):
             announce("conversation", summarize(conversation=conversation, viewer=agent), to=agent_channel(agent.id))
     if to_visitor:
-        announce("conversation", summarize_for_visitor(conversation=conversation), to=visitor_channel(conversation.visitor_id))
+        announce(
+            "conversation",
+            summarize_for_visitor(conversation=conversation),
+            to=visitor_channel(conversation.visitor_id),
+        )
 
 
 def mark_read(*, user: User, room: Room, last_id: object) -> int:
@@ -451,7 +462,9 @@ def save_canned(*, agent: User, shortcut: object, body: object, canned: CannedRe
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ServiceError("conflict", _("The shortcut /%(shortcut)s is taken; choose another.", shortcut=clean_shortcut)) from None
+        raise ServiceError(
+            "conflict", _("The shortcut /%(shortcut)s is taken; choose another.", shortcut=clean_shortcut)
+        ) from None
     return canned
 
 

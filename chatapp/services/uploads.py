@@ -29,7 +29,12 @@ from .ratelimit import check_rate
 from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
 
 # Pillow format name -> (MIME type, file extension).
-FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
+FORMATS = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "GIF": ("image/gif", "gif"),
+    "WEBP": ("image/webp", "webp"),
+}
 # The thumbnail's format: a static picture, so an animated GIF's first frame becomes a PNG.
 THUMB_FORMAT = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "PNG", "WEBP": "WEBP"}
 THUMB_BOX = (320, 320)  # shown at up to 160 px, sharp on high-density screens

@@ -62,7 +62,9 @@ def load_visitor(visitor_id: object) -> User | None:
 
 def visitor_from_token(*, token: object, site: Site | None = None) -> User:
     """The visitor a token names; raise unauthorized if it is forged, expired, gone or for another site."""
-    refused = ServiceError("unauthorized", _("Your chat session is not valid any more; reload the page to start again."))
+    refused = ServiceError(
+        "unauthorized", _("Your chat session is not valid any more; reload the page to start again.")
+    )
     if not isinstance(token, str) or not 1 <= len(token) <= 512:
         raise refused
     try:

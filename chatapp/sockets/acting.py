@@ -44,6 +44,10 @@ def acked(handler: Callable[[User, Any], dict]) -> Callable[..., dict]:
         except Exception:  # noqa: BLE001 - bad input never drops the connection
             db.session.rollback()
             log.exception("socket event %s failed", handler.__name__)
-            return {"ok": False, "error": "invalid", "message": _("The server could not handle that request; try again.")}
+            return {
+                "ok": False,
+                "error": "invalid",
+                "message": _("The server could not handle that request; try again."),
+            }
 
     return wrapper

@@ -22,7 +22,8 @@ from .acting import acked
 
 @acked
 def on_join(user: User, data: Any) -> dict:
-    """Enter a room: subscribe, then answer the latest messages or those after `after`, and what changed since `revision`."""
+    """Enter a room: subscribe, then answer the latest messages or those after `after`,
+    and what changed since `revision`."""
     payload = parse_payload(data, required={"room": str}, optional={"after": int, "revision": int})
     room = room_service.get_room(payload["room"])
     membership = room_service.join_room(user=user, room=room)

@@ -22,7 +22,9 @@ def _agent_summary(conversation: Conversation, user: User) -> dict:
 def on_support_list(user: User, data: Any) -> dict:
     """The agent queue; the socket then receives `conversation` updates and counts as an agent online."""
     payload = parse_payload(data, required={}, optional={"view": str, "status": str})
-    queue = support_service.list_queue(agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open")
+    queue = support_service.list_queue(
+        agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open"
+    )
     join_room(agent_channel(user.id))
     agents_before = support_service.agents_online()
     presence.enter(sid=request.sid, room=support_service.AGENTS_PRESENCE)

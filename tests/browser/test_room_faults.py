@@ -29,7 +29,11 @@ def store_messages(server, *, sender: str, room: str, bodies: list[str]) -> list
         target = room_service.get_room(room)
         return [
             message_service.post_message(
-                sender=user, room=target, body=body, client_id=f"seed-{sender}-{n}-{body[:20]}", enforce_rate_limit=False
+                sender=user,
+                room=target,
+                body=body,
+                client_id=f"seed-{sender}-{n}-{body[:20]}",
+                enforce_rate_limit=False,
             ).message.id
             for n, body in enumerate(bodies)
         ]
@@ -171,7 +175,12 @@ def test_outbox_survives_a_reload_after_a_lost_ack(open_room, chat_server, pushe
     (entry,) = alice.outbox()  # ...but Alice's page never heard back
     assert stored["client_id"] == entry["client_id"]
     expect(alice.item(body).locator(".state")).to_have_text("Sending…")
-    wait_until(alice.page, lambda: len(dropper.dropped) >= 2, 10, f"expected the ack and the broadcast dropped: {dropper.dropped}")
+    wait_until(
+        alice.page,
+        lambda: len(dropper.dropped) >= 2,
+        10,
+        f"expected the ack and the broadcast dropped: {dropper.dropped}",
+    )
     if pushed_out:
         store_messages(chat_server, sender="bob", room="lobby", bodies=[f"newer {n}" for n in range(50)])
 

@@ -145,7 +145,8 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
 
 
 def require(missing: list[str]) -> None:
-    """Skip when a service's programs are missing; in CI (`make test` installs them) fail instead, never skip silently."""
+    """Skip when a service's programs are missing; in CI (`make test` installs them) fail instead,
+    never skip silently."""
     if not missing:
         return
     message = f"not installed: {', '.join(missing)} (apt-get install redis-server postgresql nginx)"

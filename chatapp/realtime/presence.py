@@ -128,7 +128,8 @@ class RedisPresenceTracker:
         import redis
 
         self.url = url
-        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        # decode_responses: every answer is str, which redis-py's types (bytes | str) cannot say.
+        self.redis: Any = redis.Redis.from_url(url, decode_responses=True)
         self.ttl = max(2, int(ttl))
         self.prefix = prefix
         self.host = uuid.uuid4().hex

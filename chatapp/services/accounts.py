@@ -40,7 +40,7 @@ def check_username(username: str) -> str:
     return name
 
 
-def check_display_name(display_name: str) -> str:
+def check_display_name(display_name: object) -> str:
     """Return a clean display name or raise invalid."""
     return clean_name(display_name, what=_("display name"), max_length=MAX_DISPLAY_NAME_LENGTH)
 

@@ -265,12 +265,12 @@ def _code_lifetime(days: object) -> timedelta:
     if days is None or days == "":
         days = current_app.config["SIGN_IN_CODE_DAYS"]
     try:
-        days = int(days)
+        count = int(days)  # type: ignore[call-overload]  # any door's value: int() says if it is a number
     except (TypeError, ValueError):
-        days = 0
-    if not 1 <= days <= most:
+        count = 0
+    if not 1 <= count <= most:
         raise ServiceError("invalid", _("Sign-in codes work for 1 to %(max)d days.", max=most))
-    return timedelta(days=days)
+    return timedelta(days=count)
 
 
 def _add_code(*, user: User, room: Room | None, actor: User | None, lifetime: timedelta) -> str:
@@ -374,7 +374,7 @@ def redeem_sign_in_code(*, username: str, code: str, password: str, address: str
                                              "expired. Ask your teacher for a new one."))
     # Claimed with a conditional update, so two tabs redeeming the same code cannot both succeed.
     claimed = db.session.execute(db.update(SignInCode).where(SignInCode.id == found.id, SignInCode.used_at.is_(None))
-                                 .values(used_at=now)).rowcount
+                                 .values(used_at=now)).rowcount  # type: ignore[attr-defined]  # a CursorResult
     if not claimed:
         db.session.rollback()
         raise ServiceError("unauthorized", _("That sign-in code was just used. Log in with your new password."))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -211,7 +212,7 @@ def set_room_settings(
 ) -> Room:
     """Turn announcement-only on or off and set slow mode (0 turns it off); logs what changed."""
     ensure_can_moderate(user=actor, room=room)
-    changed: dict[str, object] = {}
+    changed: dict[str, Any] = {}  # log_action's **detail
     if announcement_only is not None and bool(announcement_only) != bool(room.announcement_only):
         room.announcement_only = bool(announcement_only)
         changed["announcement_only"] = bool(announcement_only)

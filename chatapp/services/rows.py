@@ -105,7 +105,7 @@ def _read(what: str, model: type, columns: tuple[str, ...], dialect: Any) -> _Re
         selected = list(statement.selected_columns)
         read = _Read(
             sql=compiled.string,
-            order=tuple(compiled.positiontup) if compiled.positional else None,  # type: ignore[arg-type]
+            order=tuple(compiled.positiontup) if compiled.positional else None,
             fixed={
                 name: value
                 for name, value in compiled.construct_params(dict.fromkeys(columns)).items()

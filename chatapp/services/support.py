@@ -149,6 +149,7 @@ def post_to_conversation(
     def bookkeeping(message: Message) -> None:
         # In the session that stores the message (the group committer's has its own copy).
         kept = db.session.get(Conversation, conversation.id)
+        assert kept is not None  # the conversation of the room being written to
         kept.last_message_at = message.created_at
         kept.last_message_id = message.id
         _touch(kept)
@@ -185,14 +186,14 @@ def ensure_visitor_ready(*, conversation: Conversation) -> None:
 def _check_view(view: object) -> str:
     if view not in QUEUE_VIEWS:
         raise ServiceError("invalid", _("view is one of: %(views)s.", views=", ".join(QUEUE_VIEWS)))
-    return view  # type: ignore[return-value]
+    return view
 
 
 def check_status(status: object) -> str:
     """Return status if it is one of CONVERSATION_STATUSES, else raise invalid."""
     if status not in CONVERSATION_STATUSES:
         raise ServiceError("invalid", _("status is one of: %(statuses)s.", statuses=", ".join(CONVERSATION_STATUSES)))
-    return status  # type: ignore[return-value]
+    return status
 
 
 def list_queue(*, agent: User, view: object = "unassigned", status: object = "open") -> Queue:
@@ -331,7 +332,7 @@ def _profile(conversation: Conversation) -> VisitorProfile | None:
     return db.session.scalar(db.select(VisitorProfile).filter_by(user_id=conversation.visitor_id))
 
 
-def _time(moment) -> str | None:  # type: ignore[no-untyped-def]
+def _time(moment) -> str | None:
     return isoformat_utc(moment) if moment is not None else None
 
 

@@ -5,7 +5,7 @@ import functools
 import logging
 from typing import Any, Callable
 
-from flask import session
+from flask import request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,11 @@ from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
 
 log = logging.getLogger("chatapp.sockets")
+
+
+def socket_sid() -> str:
+    """This socket's session id (Flask-SocketIO sets request.sid during an event; Flask's types do not know it)."""
+    return request.sid  # type: ignore[attr-defined]
 
 
 def acting_user() -> User | None:

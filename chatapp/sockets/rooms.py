@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_socketio import emit, join_room, leave_room
 
 from ..models import Membership, Room, User
@@ -17,7 +16,7 @@ from ..services import uploads as upload_service
 from ..services.classroom import membership_state
 from ..services.online import announce_presence
 from ..validation import parse_payload
-from .acting import acked
+from .acting import acked, socket_sid
 
 
 @acked
@@ -31,12 +30,12 @@ def on_join(user: User, data: Any) -> dict:
     join_room(room_channel(room.slug))
     if room_service.can_see_notes(user=user, room=room):
         join_room(notes_channel(room.slug))
-    came_online = presence.enter(sid=request.sid, room=room.slug)
+    came_online = presence.enter(sid=socket_sid(), room=room.slug)
     page = message_service.catch_up(user=user, room=room, after=payload["after"], revision=payload["revision"])
     classroom = _subscribe_classroom(user=user, room=room, membership=membership)
     # The room hears only when its user came online; another tab of someone online changes
     # nothing for it (and broadcasting every join made joining C sockets cost O(C²) events).
-    announce_presence(room.slug, to=None if came_online else request.sid)
+    announce_presence(room.slug, to=None if came_online else socket_sid())
     return {
         "ok": True,
         "room": room.to_dict(),
@@ -74,7 +73,7 @@ def on_leave(user: User, data: Any) -> dict:
     for channel in (room_channel(room.slug), notes_channel(room.slug), member_channel(room.slug, user.id),
                     moderators_channel(room.slug)):
         leave_room(channel)
-    if presence.leave(sid=request.sid, room=room.slug):
+    if presence.leave(sid=socket_sid(), room=room.slug):
         announce_presence(room.slug)
     return {"ok": True}
 

@@ -52,7 +52,7 @@ def _canned_page(new_form: CannedForm, status: int = 200):
     ), status
 
 
-def _flash_form_errors(form) -> None:  # type: ignore[no-untyped-def]
+def _flash_form_errors(form) -> None:
     for errors in form.errors.values():
         for message in errors:
             flash(message, "error")

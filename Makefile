@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-fast system-deps setup deps npm db clean lock
+.PHONY: run test test-fast lint system-deps setup deps npm db clean lock
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,7 +43,12 @@ run: db
 system-deps:
 	bash scripts/system-deps.sh
 
-test: system-deps deps
+# ruff (lint and import order) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: deps
+	$(VENV)/bin/ruff check chatapp tests wsgi.py
+	$(VENV)/bin/mypy
+
+test: system-deps deps lint
 	$(PY) -m pytest
 
 # The inner loop: unit, HTTP and socket-test-client tests; no browser, live server or cluster.
@@ -53,7 +58,7 @@ test-fast: deps
 	$(PY) -m pytest $(FAST_TESTS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
 
 # The benchmark (bench/, docs/performance.md): `make bench` runs it in full (under 10
 # minutes), `make bench-smoke` in seconds. Results land in bench/results/.

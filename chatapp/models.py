@@ -6,6 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.orm import relationship
@@ -21,6 +22,16 @@ Model: Any = db.Model
 
 # OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
 password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def app_password_hasher() -> PasswordHasher:
+    """This app's hasher: password_hasher, unless the config's PASSWORD_HASHER names another.
+
+    Only the test suite names one (tests/conftest.py: argon2id at its cheapest, as most tests
+    make five accounts); tests/test_auth.py checks what production stores.
+    """
+    return current_app.config.get("PASSWORD_HASHER") or password_hasher
+
 
 ROLES = ("admin", "staff", "member")
 ROOM_KINDS = ("public", "private")
@@ -65,15 +76,16 @@ class User(UserMixin, Model):
 
     def set_password(self, password: str) -> None:
         """Store an argon2id hash of password."""
-        self.password_hash = password_hasher.hash(password)
+        self.password_hash = app_password_hasher().hash(password)
 
     def check_password(self, password: str) -> bool:
         """Whether password matches the stored hash (rehashing if the parameters changed)."""
+        hasher = app_password_hasher()
         try:
-            password_hasher.verify(self.password_hash, password)
+            hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
-        if password_hasher.check_needs_rehash(self.password_hash):
+        if hasher.check_needs_rehash(self.password_hash):
             self.set_password(password)
         return True
 

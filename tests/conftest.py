@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from chatapp import create_app
@@ -14,6 +15,10 @@ from chatapp.realtime.presence import presence
 from chatapp.services import accounts, rooms
 
 PASSWORD = "correct-horse-42"
+# Argon2id at its cheapest: production's parameters (chatapp/models.py) cost tens of
+# milliseconds a hash, and most tests make five accounts and log in. Tests only, through the
+# config; test_passwords_are_stored_as_strong_argon2id_hashes checks production's.
+CHEAP_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -25,6 +30,7 @@ def base_config(db_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "UPLOAD_FOLDER": str(db_path.parent / "uploads"),  # pictures beside the database, never in instance/
         "SOCKETIO_ASYNC_MODE": "threading",
+        "PASSWORD_HASHER": CHEAP_PASSWORD_HASHER,
         "RATELIMIT_ENABLED": True,
         "API_RATE_LIMIT": "1000 per minute",
         "SEND_RATE_LIMIT": "1000 per minute",

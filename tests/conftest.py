@@ -1,6 +1,7 @@
 """Fixtures: a fresh migrated SQLite file per test, the app, clients and logged-in sockets."""
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 from pathlib import Path
@@ -38,6 +39,17 @@ def base_config(db_path: Path) -> dict:
         "TYPING_RATE_LIMIT": "1000 per minute",
         "JOIN_RATE_LIMIT": "1000 per minute",
     }
+
+
+def pytest_collection_finish(session) -> None:
+    """Spare the run the collector's walks over what imports and collection made, as the server does.
+
+    A third of the suite's time went to full collections walking every module, test and app
+    object; like wsgi.tune_gc, freeze what exists now and collect young objects less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
 class SharedTemplateCode(BytecodeCache):

@@ -54,7 +54,9 @@ class LiveServer:
     def app(self):
         """An in-test app on the server's database (threading mode, for seeding and checks)."""
         if self._app is None:
-            self._app = create_app({**base_config(self.db_path), "SECRET_KEY": self.env["SECRET_KEY"]})
+            # Production's password hasher, as the server itself uses: its accounts are stored as it would store them.
+            config = {**base_config(self.db_path), "SECRET_KEY": self.env["SECRET_KEY"], "PASSWORD_HASHER": None}
+            self._app = create_app(config)
         return self._app
 
     def add_user(self, username: str, role: str = "member", display_name: str | None = None) -> int:

@@ -90,14 +90,8 @@ def new_identity_secret() -> str:
 
 
 def create_site(
-    *,
-    actor: User | None,
-    name: str,
-    origins: Iterable[object],
-    identity_secret: object = None,
-    prechat_enabled: bool = False,
-    prechat_name_required: bool = False,
-    prechat_email_required: bool = False,
+    *, actor: User | None, name: str, origins: Iterable[object], identity_secret: object = None,
+    prechat_enabled: bool = False, prechat_name_required: bool = False, prechat_email_required: bool = False,
     language: object = None,
 ) -> Site:
     """Register a site that may embed the widget; it gets a fresh public key. Admins only (None: the CLI)."""
@@ -116,15 +110,8 @@ def create_site(
 
 
 def update_site(
-    *,
-    actor: User | None,
-    site: Site,
-    name: str,
-    origins: Iterable[object],
-    identity_secret: object = None,
-    prechat_enabled: bool = False,
-    prechat_name_required: bool = False,
-    prechat_email_required: bool = False,
+    *, actor: User | None, site: Site, name: str, origins: Iterable[object], identity_secret: object = None,
+    prechat_enabled: bool = False, prechat_name_required: bool = False, prechat_email_required: bool = False,
     language: object = None,
 ) -> Site:
     """Change a site's name, origins, identity secret, pre-chat form and widget language; admins only."""

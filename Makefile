@@ -52,10 +52,12 @@ test: system-deps deps lint
 	$(PY) -m pytest
 
 # The inner loop: unit, HTTP and socket-test-client tests; no browser, live server or cluster.
+# They run in parallel, one worker per core (pytest-xdist): each test has its own temporary
+# database and no port. The full suite stays serial: live, browser and cluster tests start servers.
 FAST_TESTS := -m "not browser and not live and not cluster" --ignore=tests/browser --ignore=tests/cluster
 
 test-fast: deps
-	$(PY) -m pytest $(FAST_TESTS)
+	$(PY) -m pytest -n auto $(FAST_TESTS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

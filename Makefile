@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-fast lint-js system-deps setup deps npm db clean lock
+.PHONY: run test test-fast lint lint-js system-deps setup deps npm db clean lock
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,7 +43,12 @@ run: db
 system-deps:
 	bash scripts/system-deps.sh
 
-test: system-deps deps lint-js
+# ruff (lint and import order) and mypy, configured in pyproject.toml, and eslint (lint-js); `make test` runs them first.
+lint: deps lint-js
+	$(VENV)/bin/ruff check chatapp tests wsgi.py
+	$(VENV)/bin/mypy
+
+test: system-deps deps lint
 	$(PY) -m pytest
 
 # eslint's recommended rules on the browser scripts (eslint.config.js).
@@ -51,13 +56,15 @@ lint-js: node_modules/.package-lock.json
 	npx eslint chatapp/static/js
 
 # The inner loop: unit, HTTP and socket-test-client tests; no browser, live server or cluster.
+# They run in parallel, one worker per core (pytest-xdist): each test has its own temporary
+# database and no port. The full suite stays serial: live, browser and cluster tests start servers.
 FAST_TESTS := -m "not browser and not live and not cluster" --ignore=tests/browser --ignore=tests/cluster
 
 test-fast: deps
-	$(PY) -m pytest $(FAST_TESTS)
+	$(PY) -m pytest -n auto $(FAST_TESTS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
 
 # The benchmark (bench/, docs/performance.md): `make bench` runs it in full (under 10
 # minutes), `make bench-smoke` in seconds. Results land in bench/results/.

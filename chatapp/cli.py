@@ -71,7 +71,10 @@ def create_room_command(slug: str, name: str, private: bool) -> None:
 
 def default_app_url() -> str:
     """Where this chatapp is reached: CHATAPP_URL, else http://HOST:PORT as `make run` serves it."""
-    return os.environ.get("CHATAPP_URL") or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    return (
+        os.environ.get("CHATAPP_URL")
+        or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    )
 
 
 @click.group("site", cls=AppGroup)
@@ -92,8 +95,14 @@ def create_site_command(name: str, origins: tuple[str, ...], identity_secret: st
                         language: str, app_url: str | None) -> None:
     """Register a website; print its site key and the embed snippet."""
     try:
-        site = sites.create_site(actor=None, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat,
-                                 language=None if language == "auto" else language)
+        site = sites.create_site(
+            actor=None,
+            name=name,
+            origins=origins,
+            identity_secret=identity_secret,
+            prechat_enabled=prechat,
+            language=None if language == "auto" else language,
+        )
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created site {site.name} (id {site.id}).")

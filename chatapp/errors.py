@@ -1,7 +1,7 @@
 """Errors answer JSON to the API and HTML to pages; a 500 rolls the session back."""
 from flask import Flask, g, jsonify, render_template, request
-from flask_login import current_user
 from flask_babel import gettext, lazy_gettext
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 

@@ -16,7 +16,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def security_headers(response):  # type: ignore[no-untyped-def]
+def security_headers(response):
     policy = response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -67,7 +67,9 @@ def html_lang() -> str:
     if locale is None:
         return DEFAULT_LOCALE
     # str() of a parsed zh_CN is "zh_Hans_CN": compare language and territory only.
-    return LANGUAGES.get(f"{locale.language}_{locale.territory}" if locale.territory else locale.language, DEFAULT_LOCALE)
+    return LANGUAGES.get(
+        f"{locale.language}_{locale.territory}" if locale.territory else locale.language, DEFAULT_LOCALE
+    )
 
 
 @bp.post("/lang")

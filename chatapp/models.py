@@ -2,17 +2,36 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy.orm import relationship
 
 from .extensions import db
 from .markup import render_markdown
 
+# Flask-SQLAlchemy makes db.Model at run time, so mypy cannot take it as a base class; as Any
+# it can (the columns, db.Column, are Any to mypy as well).
+Model: Any = db.Model
+# Relationships come from SQLAlchemy itself, typed as descriptors (an instance's attribute is the
+# related row); db.relationship only adds its Query class to dynamic ones and backrefs (none here).
+
 # OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
 password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def app_password_hasher() -> PasswordHasher:
+    """This app's hasher: password_hasher, unless the config's PASSWORD_HASHER names another.
+
+    Only the test suite names one (tests/conftest.py: argon2id at its cheapest, as most tests
+    make five accounts); tests/test_auth.py checks what production stores.
+    """
+    return current_app.config.get("PASSWORD_HASHER") or password_hasher
+
 
 ROLES = ("admin", "staff", "member")
 ROOM_KINDS = ("public", "private")
@@ -36,7 +55,7 @@ def isoformat_utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """An account: admin, staff or member; or a widget visitor (role "visitor")."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -57,15 +76,16 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         """Store an argon2id hash of password."""
-        self.password_hash = password_hasher.hash(password)
+        self.password_hash = app_password_hasher().hash(password)
 
     def check_password(self, password: str) -> bool:
         """Whether password matches the stored hash (rehashing if the parameters changed)."""
+        hasher = app_password_hasher()
         try:
-            password_hasher.verify(self.password_hash, password)
+            hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
-        if password_hasher.check_needs_rehash(self.password_hash):
+        if hasher.check_needs_rehash(self.password_hash):
             self.set_password(password)
         return True
 
@@ -97,7 +117,7 @@ class User(UserMixin, db.Model):
         }
 
 
-class SignInCode(db.Model):
+class SignInCode(Model):
     """A one-time code that lets a student from a class list sign in once and choose a password.
 
     Only its SHA-256 is stored (the code is random, ~60 bits, and lives for days, so a
@@ -113,10 +133,10 @@ class SignInCode(db.Model):
     expires_at = db.Column(db.DateTime, nullable=False)
     used_at = db.Column(db.DateTime)  # set when redeemed, or when a newer code replaced it
 
-    user = db.relationship("User", foreign_keys=[user_id])
+    user = relationship("User", foreign_keys=[user_id])
 
 
-class Room(db.Model):
+class Room(Model):
     """A place where people talk: public to every account, private to its members, or a support conversation."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -169,7 +189,7 @@ class Room(db.Model):
         }
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A user's place in a room."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -182,8 +202,8 @@ class Membership(db.Model):
     # A moderator muted this member until then (UTC); None or past: not muted.
     muted_until = db.Column(db.DateTime)
 
-    user = db.relationship("User", lazy="joined")
-    room = db.relationship("Room")
+    user = relationship("User", lazy="joined")
+    room = relationship("Room")
 
     @property
     def is_moderator(self) -> bool:
@@ -210,7 +230,7 @@ class Membership(db.Model):
     )
 
 
-class Message(db.Model):
+class Message(Model):
     """One message; ids increase in the order messages are stored."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -239,13 +259,13 @@ class Message(db.Model):
     # The room's revision at this message's latest change (0: never changed since it was sent).
     revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
-    sender = db.relationship("User", foreign_keys=[sender_id], lazy="joined")
-    room = db.relationship("Room", lazy="joined")
-    pinned_by = db.relationship("User", foreign_keys=[pinned_by_id])
-    answered_by = db.relationship("User", foreign_keys=[answered_by_id])
+    sender = relationship("User", foreign_keys=[sender_id], lazy="joined")
+    room = relationship("Room", lazy="joined")
+    pinned_by = relationship("User", foreign_keys=[pinned_by_id])
+    answered_by = relationship("User", foreign_keys=[answered_by_id])
     # selectin: a page of 50 messages loads its pictures and mentions in one query each.
-    attachments = db.relationship("Attachment", lazy="selectin", order_by="Attachment.id", viewonly=True)
-    mention_rows = db.relationship("MessageMention", lazy="selectin", order_by="MessageMention.user_id",
+    attachments = relationship("Attachment", lazy="selectin", order_by="Attachment.id", viewonly=True)
+    mention_rows = relationship("MessageMention", lazy="selectin", order_by="MessageMention.user_id",
                                    cascade="all, delete-orphan")
 
     __table_args__ = (
@@ -307,7 +327,7 @@ class Message(db.Model):
         return self.deleted_at is not None
 
 
-class Ban(db.Model):
+class Ban(Model):
     """A user a moderator banned from a room: they are not a member and cannot come back until unbanned."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -317,9 +337,9 @@ class Ban(db.Model):
     reason = db.Column(db.String(200))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
-    user = db.relationship("User", foreign_keys=[user_id], lazy="joined")
-    banned_by = db.relationship("User", foreign_keys=[banned_by_id], lazy="joined")
-    room = db.relationship("Room")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    banned_by = relationship("User", foreign_keys=[banned_by_id], lazy="joined")
+    room = relationship("Room")
 
     __table_args__ = (UniqueConstraint("room_id", "user_id"),)
 
@@ -340,7 +360,7 @@ MODERATION_ACTIONS = (
 )
 
 
-class ModerationAction(db.Model):
+class ModerationAction(Model):
     """One entry of a room's moderation log, written in the same transaction as the action itself."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -352,9 +372,9 @@ class ModerationAction(db.Model):
     detail = db.Column(db.JSON, nullable=False, default=dict)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
-    actor = db.relationship("User", foreign_keys=[actor_id], lazy="joined")
-    target_user = db.relationship("User", foreign_keys=[target_user_id], lazy="joined")
-    room = db.relationship("Room")
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    target_user = relationship("User", foreign_keys=[target_user_id], lazy="joined")
+    room = relationship("Room")
 
     __table_args__ = (Index("ix_moderation_action_room_id_id", "room_id", "id"),)
 
@@ -372,7 +392,7 @@ class ModerationAction(db.Model):
         }
 
 
-class Site(db.Model):
+class Site(Model):
     """A website that embeds the support widget: its public key, allowed origins and options."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -407,7 +427,7 @@ class Site(db.Model):
         }
 
 
-class VisitorProfile(db.Model):
+class VisitorProfile(Model):
     """What the desk knows about a visitor: the site, contact details, where they are, their browser."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -422,8 +442,8 @@ class VisitorProfile(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
-    user = db.relationship("User", lazy="joined")
-    site = db.relationship("Site", lazy="joined")
+    user = relationship("User", lazy="joined")
+    site = relationship("Site", lazy="joined")
 
     __table_args__ = (UniqueConstraint("site_id", "external_id"),)
 
@@ -440,7 +460,7 @@ class VisitorProfile(db.Model):
         }
 
 
-class Conversation(db.Model):
+class Conversation(Model):
     """A support conversation: a room of kind "support" with one visitor in it, and its state."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -460,11 +480,11 @@ class Conversation(db.Model):
     rating_comment = db.Column(db.Text)
     rated_at = db.Column(db.DateTime)
 
-    room = db.relationship("Room", lazy="joined")
-    site = db.relationship("Site", lazy="joined")
-    visitor = db.relationship("User", foreign_keys=[visitor_id], lazy="joined")
-    assignee = db.relationship("User", foreign_keys=[assignee_id], lazy="joined")
-    last_message = db.relationship("Message", foreign_keys=[last_message_id])
+    room = relationship("Room", lazy="joined")
+    site = relationship("Site", lazy="joined")
+    visitor = relationship("User", foreign_keys=[visitor_id], lazy="joined")
+    assignee = relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    last_message = relationship("Message", foreign_keys=[last_message_id])
 
     __table_args__ = (
         CheckConstraint("status IN ('open', 'pending', 'resolved')", name="status"),
@@ -474,7 +494,7 @@ class Conversation(db.Model):
     )
 
 
-class CannedResponse(db.Model):
+class CannedResponse(Model):
     """A saved reply agents insert into the composer."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -485,7 +505,7 @@ class CannedResponse(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A picture uploaded into a room: unsent (message_id None) until a `send` names it."""
 
     id = db.Column(db.Integer, primary_key=True)
@@ -507,7 +527,7 @@ class Attachment(db.Model):
     filename = db.Column(db.String(128), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
-    room = db.relationship("Room")
+    room = relationship("Room")
 
     __table_args__ = (Index("ix_attachment_message_id", "message_id"),)
 
@@ -527,7 +547,7 @@ class Attachment(db.Model):
         }
 
 
-class MessageMention(db.Model):
+class MessageMention(Model):
     """An @mention in a message of a user who may enter its room."""
 
     message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)

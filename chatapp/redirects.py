@@ -1,6 +1,7 @@
 """Where a form may send someone back to: only paths on this site."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import redirect, request, url_for
@@ -23,7 +24,7 @@ def safe_next(target: str | None) -> str:
 def back_remembering(*, cookie: str, value: str | None) -> Response:
     """Redirect to the form's `next` (same site only), keeping a reader's choice in cookie (None: forget it)."""
     response = redirect(safe_next(request.form.get("next")))
-    options = {"samesite": "Lax", "httponly": True, "secure": request.is_secure}
+    options: dict[str, Any] = {"samesite": "Lax", "httponly": True, "secure": request.is_secure}
     if value is None:
         response.delete_cookie(cookie, **options)
     else:

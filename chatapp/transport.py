@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from flask import Flask, Request
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 
@@ -69,7 +69,7 @@ class SocketSessionInterface(SecureCookieSessionInterface):
     the same session as before. A connect, and every HTTP request, still reads the cookie.
     """
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         saved = request.environ.get(SOCKET_SESSION_KEY)
         if saved is not None:
             return saved

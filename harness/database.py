@@ -3,12 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from chatapp import create_app
 from chatapp.extensions import db
 
 PASSWORD = "correct-horse-42"  # every account the tests and the screenshot scripts make has it
+# Argon2id at its cheapest: production's parameters (chatapp/models.py) cost tens of
+# milliseconds a hash, and most tests make five accounts and log in. Tests only, through the
+# config; test_passwords_are_stored_as_strong_argon2id_hashes checks production's, and
+# LiveServer seeds with production's (PASSWORD_HASHER None), as its server process hashes.
+CHEAP_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def base_config(db_path: Path) -> dict:
@@ -19,6 +25,7 @@ def base_config(db_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "UPLOAD_FOLDER": str(db_path.parent / "uploads"),  # pictures beside the database, never in instance/
         "SOCKETIO_ASYNC_MODE": "threading",
+        "PASSWORD_HASHER": CHEAP_PASSWORD_HASHER,
         "RATELIMIT_ENABLED": True,
         "API_RATE_LIMIT": "1000 per minute",
         "SEND_RATE_LIMIT": "1000 per minute",

@@ -10,10 +10,10 @@ import requests
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.services import accounts, rooms
-from .processes import AppProcess
 
 from .database import PASSWORD, base_config
 from .forms import csrf_token_from
+from .processes import AppProcess
 
 USER_AGENT = "chatapp-tests/1"
 # What `python wsgi.py` may run under (its ASYNC_MODES); tests.helpers.under_every_async_mode runs a test under each.
@@ -73,7 +73,9 @@ class LiveServer:
     def app(self):
         """An in-test app on the server's database (threading mode, for seeding and checks)."""
         if self._app is None:
-            self._app = create_app({**base_config(self.db_path), "SECRET_KEY": self.env["SECRET_KEY"]})
+            # Production's password hasher, as the server itself uses: its accounts are stored as it would store them.
+            config = {**base_config(self.db_path), "SECRET_KEY": self.env["SECRET_KEY"], "PASSWORD_HASHER": None}
+            self._app = create_app(config)
         return self._app
 
     def add_user(self, username: str, role: str = "member", display_name: str | None = None) -> int:

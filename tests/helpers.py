@@ -1,4 +1,7 @@
-"""Helpers that several test modules use, written once: a socket send, a logged-in HTTP client, polling, what is stored, the fuzz socket."""
+"""Helpers that several test modules use, written once.
+
+A socket send, a logged-in HTTP client, polling, what is stored, the fuzz socket.
+"""
 from __future__ import annotations
 
 import time
@@ -8,7 +11,6 @@ import pytest
 
 from chatapp.extensions import db
 from chatapp.models import Message, Room, User
-
 from harness.live import ASYNC_MODES
 
 from .conftest import AuthActions

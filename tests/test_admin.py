@@ -103,7 +103,10 @@ def test_admin_creates_a_staff_account(app, as_admin):
 @pytest.mark.parametrize(
     "data,message",
     [
-        ({"username": "alice", "password": "long-enough-1", "role": "staff"}, "That username is taken; choose another."),
+        (
+            {"username": "alice", "password": "long-enough-1", "role": "staff"},
+            "That username is taken; choose another.",
+        ),
         ({"username": "bad name", "password": "long-enough-1", "role": "staff"}, "A username is 3 to 32 characters"),
         ({"username": "teacher", "password": "short", "role": "staff"}, "8 and 256 characters"),
         ({"username": "teacher", "password": "long-enough-1", "role": "overlord"}, "Not a valid choice"),
@@ -123,7 +126,9 @@ def test_admin_changes_a_role(app, as_admin, users):
     alice = users["alice"]
     form = page(as_admin.get("/admin/users"))
     assert form.labelled("Role of alice") is not None
-    response = as_admin.post(f"/admin/users/{alice.id}/role", data={"role": "staff", "csrf_token": admin_token(as_admin)})
+    response = as_admin.post(
+        f"/admin/users/{alice.id}/role", data={"role": "staff", "csrf_token": admin_token(as_admin)}
+    )
     assert response.status_code == 302
     listing = as_admin.get("/admin/users")
     assert "alice is now staff." in page(listing).notices()

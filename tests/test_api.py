@@ -46,7 +46,13 @@ def test_latest_page_has_the_history_shape(app, alice, users, public_room):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"limit": 3}, {"before": "LAST", "limit": 2}, {"after": "FIRST", "limit": 2}, {"after": "FIRST", "before": "LAST"}],
+    [
+        {},
+        {"limit": 3},
+        {"before": "LAST", "limit": 2},
+        {"after": "FIRST", "limit": 2},
+        {"after": "FIRST", "before": "LAST"},
+    ],
 )
 def test_same_answer_as_the_history_event(app, alice, users, public_room, socket_for, params):
     ids = seed_messages(app, users["bob"], public_room, 6)
@@ -120,7 +126,11 @@ def test_body_is_returned_as_text(app, alice, users, public_room):
 
     with app.app_context():
         messages.post_message(
-            sender=users["bob"], room=db.session.merge(public_room), body="<b>x</b>", client_id="h", enforce_rate_limit=False
+            sender=users["bob"],
+            room=db.session.merge(public_room),
+            body="<b>x</b>",
+            client_id="h",
+            enforce_rate_limit=False,
         )
     _, page = history(alice)
     assert page["messages"][0]["body"] == "<b>x</b>"

@@ -286,6 +286,7 @@ def test_logout_ends_the_accounts_other_sessions(app, client, auth, users):
     assert_logged_out(other_browser)
 
 
+@pytest.mark.config(PASSWORD_HASHER=None)  # production's hasher, not the suite's cheap one
 def test_passwords_are_stored_as_strong_argon2id_hashes(app, client, users):
     register(client, username="dave", password="long-enough-1")
     for username, password in [("alice", PASSWORD), ("dave", "long-enough-1")]:

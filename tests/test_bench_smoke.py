@@ -75,7 +75,8 @@ def test_write_path_acks_sends_without_errors(report):
 def test_connections_are_held_and_measured(report):
     for run in runs(report, "connections"):
         result = run["result"]
-        assert result["connected"] == result["still_connected"] == result["clients"] and result["failed"] == 0, run["server"]
+        assert result["connected"] == result["still_connected"] == result["clients"], run["server"]
+        assert result["failed"] == 0, run["server"]
         assert run["server_proc"]["rss_after_bytes"] > 0
 
 
@@ -100,7 +101,9 @@ def test_the_report_has_ratios_tables_and_plots(report):
 def test_two_processes_with_redis_share_the_fanout(report):
     """chatapp-2proc-redis: receivers on both processes, every message through Redis to the second, CPU summed."""
     two = [run for run in runs(report, "fanout") if run["server"] == "chatapp-2proc-redis"]
-    assert two and {run["params"]["clients"] for run in two} == {run["params"]["clients"] for run in runs(report, "fanout")}
+    assert two and {run["params"]["clients"] for run in two} == {
+        run["params"]["clients"] for run in runs(report, "fanout")
+    }
     for run in two:
         per_url = run["result"]["receivers_per_url"]
         assert len(per_url) == 2 and min(per_url) > 0 and sum(per_url) == run["result"]["clients"]

@@ -1,4 +1,5 @@
-"""Class lists: a teacher enrols a pasted or uploaded list; new students sign in once with a code and choose a password."""
+"""Class lists: a teacher enrols a pasted or uploaded list; new students sign in once with a code and choose a
+password."""
 from __future__ import annotations
 
 import io
@@ -9,10 +10,10 @@ import pytest
 
 from chatapp.extensions import db
 from chatapp.models import Membership, SignInCode, User
-from chatapp.services import accounts, class_lists, rooms
+from chatapp.services import class_lists, rooms
 from chatapp.services.errors import ServiceError
 
-from .conftest import PASSWORD, AuthActions, csrf_token_from, detached
+from .conftest import AuthActions, csrf_token_from, detached
 from .helpers import logged_in
 from .pages import page
 

@@ -71,7 +71,10 @@ def test_user_create_duplicate(app, runner):
         (["user", "create", "bad name", "--password", "long-enough-1"], "A username is 3 to 32 characters"),
         (["user", "create", "ab", "--password", "long-enough-1"], "A username is 3 to 32 characters"),
         (["user", "create", "teacher", "--password", "short"], "A password is 8 to 256 characters."),
-        (["user", "create", "teacher", "--password", "long-enough-1", "--role", "overlord"], "Invalid value for '--role'"),
+        (
+            ["user", "create", "teacher", "--password", "long-enough-1", "--role", "overlord"],
+            "Invalid value for '--role'",
+        ),
         (["user", "create", "--password", "long-enough-1"], "Missing argument 'USERNAME'"),
     ],
 )
@@ -123,7 +126,10 @@ def test_room_create_duplicate(app, runner):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["room", "create", "Not A Slug", "--name", "X"], "A room address is 1 to 64 lowercase letters, digits or '-'."),
+        (
+            ["room", "create", "Not A Slug", "--name", "X"],
+            "A room address is 1 to 64 lowercase letters, digits or '-'.",
+        ),
         (["room", "create", "dash-", "--name", "X"], "A room address is 1 to 64 lowercase letters, digits or '-'."),
         (["room", "create", "maths", "--name", "   "], "A room name is 1 to 80 characters."),
         (["room", "create", "maths", "--name", "x" * 81], "A room name is 1 to 80 characters."),
@@ -157,7 +163,11 @@ def test_seed_demo_on_empty_database(app, runner):
     assert AuthActions(client).login("admin", password).status_code == 302
     assert client.get("/admin/users").status_code == 200
     listed = page(client.get("/")).find("ul", class_="room-list")
-    assert {link.attrs["href"] for link in listed.find_all("a")} == {"/rooms/general", "/rooms/random", "/rooms/class-demo"}
+    assert {link.attrs["href"] for link in listed.find_all("a")} == {
+        "/rooms/general",
+        "/rooms/random",
+        "/rooms/class-demo",
+    }
 
 
 def test_seed_demo_admin_owns_the_demo_rooms(app, runner):

@@ -85,7 +85,9 @@ def test_the_theme_switch_refuses_unknown_themes_and_other_sites(client):
     assert "data-theme" not in page(client.get("/auth/login")).find("html").attrs
 
 
-@pytest.mark.parametrize("path, field, value, cookie", [("/theme", "theme", "dark", "theme"), ("/lang", "lang", "zh_CN", "lang")])
+@pytest.mark.parametrize(
+    "path, field, value, cookie", [("/theme", "theme", "dark", "theme"), ("/lang", "lang", "zh_CN", "lang")]
+)
 def test_a_readers_choice_is_kept_a_year_in_a_cookie_scripts_cannot_read(client, path, field, value, cookie):
     token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
     response = client.post(path, data={field: value, "next": "/auth/login", "csrf_token": token})

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.models import Message
 from chatapp.extensions import db
+from chatapp.models import Message
 
 from .conftest import received, seed_messages
 from .helpers import send
@@ -196,7 +196,9 @@ def test_history_pages_forwards(app, socket_for, public_room, users):
 
 def test_history_between_before_and_after(app, socket_for, public_room, users):
     ids = seed_messages(app, users["bob"], public_room, 6)
-    page = socket_for("alice").emit("history", {"room": "lobby", "after": ids[0], "before": ids[4], "limit": 2}, callback=True)
+    page = socket_for("alice").emit(
+        "history", {"room": "lobby", "after": ids[0], "before": ids[4], "limit": 2}, callback=True
+    )
     assert [m["id"] for m in page["messages"]] == ids[1:3] and page["more"] is True
 
 

@@ -25,15 +25,27 @@ scalars = st.one_of(
     st.text(max_size=300),
     st.sampled_from(["lobby", "secret", "", "LOBBY", "../etc", "lobby\x00", "a" * 65]),
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 # Mostly the right field names with wrong or odd values, sometimes anything at all.
 payloads = st.one_of(
     st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6),
-    st.fixed_dictionaries({"room": st.sampled_from(["lobby", "secret"]), "body": st.text(max_size=5000), "client_id": st.text(max_size=80)}),
+    st.fixed_dictionaries(
+        {
+            "room": st.sampled_from(["lobby", "secret"]),
+            "body": st.text(max_size=5000),
+            "client_id": st.text(max_size=80),
+        }
+    ),
     json_values,
 )
 
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @pytest.mark.config(SEND_RATE_LIMIT="100000 per minute")
@@ -90,7 +102,8 @@ def test_generated_api_queries_answer_json(app, users, public_room, slug, before
 
     client = app.test_client()
     AuthActions(client).login("alice")
-    # "/" would change the route and "?" would start a query string, which the test client refuses to mix with query_string.
+    # "/" would change the route and "?" would start a query string, which the test client refuses to mix with
+    # query_string.
     path_slug = slug.replace("/", "_").replace("?", "_").replace("#", "_")
     response = client.get("/api/v1/rooms/" + path_slug + "/messages", query_string={"before": before, "limit": limit})
     assert response.status_code < 500

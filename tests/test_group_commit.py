@@ -65,8 +65,11 @@ def test_a_failed_commit_fails_every_send_of_the_batch(app, users, public_room, 
     assert _stored(db_path) == []
 
 
-def _commit_watched(app, users, public_room, sends: list[tuple[str, str]], *, taken: bool) -> tuple[list[_Job], list[str]]:
-    """Commit one batch of alice's (body, client_id) sends, after storing client_id "taken" if asked; the batch and its SQL."""
+def _commit_watched(
+    app, users, public_room, sends: list[tuple[str, str]], *, taken: bool
+) -> tuple[list[_Job], list[str]]:
+    """Commit one batch of alice's (body, client_id) sends, after storing client_id "taken" if asked;
+    the batch and its SQL."""
     seen: list[str] = []
     with app.app_context():
         alice, room = db.session.get(User, users["alice"].id), db.session.get(Room, public_room.id)
@@ -100,7 +103,9 @@ def test_a_failing_send_alone_fails_without_a_second_run(app, users, public_room
 def test_the_sends_before_a_failing_one_are_stored_once(app, users, public_room, db_path):
     # The batch's first run is rolled back when "again" fails; its second run stores "a" and
     # "b" again, in savepoints: each once, in order.
-    batch, seen = _commit_watched(app, users, public_room, [("before", "a"), ("again", "taken"), ("after", "b")], taken=True)
+    batch, seen = _commit_watched(
+        app, users, public_room, [("before", "a"), ("again", "taken"), ("after", "b")], taken=True
+    )
     assert [job.error is None for job in batch] == [True, False, True]
     assert _stored(db_path) == ["taken", "a", "b"]
     assert _savepoints(seen) == 3
@@ -177,9 +182,13 @@ def test_concurrent_sends_from_many_sockets_are_each_acked_after_commit(live_ser
 
     def sender(n: int, client: socketio.Client, prefix: str) -> None:
         for i in range(rounds):
-            ack = client.call("send", {"room": "lobby", "body": f"{prefix} {i}", "client_id": f"{prefix}-{i}"}, timeout=20)
+            ack = client.call(
+                "send", {"room": "lobby", "body": f"{prefix} {i}", "client_id": f"{prefix}-{i}"}, timeout=20
+            )
             if ack.get("ok"):
-                readable = _stored(live_server.db_path, f"SELECT client_id FROM message WHERE id = {int(ack['message']['id'])}")
+                readable = _stored(
+                    live_server.db_path, f"SELECT client_id FROM message WHERE id = {int(ack['message']['id'])}"
+                )
                 if readable != [ack["message"]["client_id"]]:
                     with lock:
                         unreadable.append(ack)
@@ -211,14 +220,17 @@ def test_concurrent_sends_from_many_sockets_are_each_acked_after_commit(live_ser
 
 @pytest.mark.live
 def test_a_fresh_server_process_serves_a_socket_that_logged_in_before_it_started(live_server):
-    """The first thing a restarted process does may be a socket's user lookup (the cheap Core path in services/rows.py)."""
+    """The first thing a restarted process does may be a socket's user lookup (the cheap Core path in
+    services/rows.py)."""
     live_server.add_user("alice")
     live_server.add_room("lobby")
     live_server.start()
     session = live_server.login("alice")
     live_server.restart()
     client = socketio.Client(reconnection=False)
-    client.connect(live_server.url, headers=live_server.socket_headers(session), transports=["websocket"], wait_timeout=10)
+    client.connect(
+        live_server.url, headers=live_server.socket_headers(session), transports=["websocket"], wait_timeout=10
+    )
     assert client.call("join", {"room": "lobby"}, timeout=10)["ok"]
     ack = client.call("send", {"room": "lobby", "body": "still here", "client_id": "fresh-1"}, timeout=10)
     assert ack["ok"] and _stored(live_server.db_path) == ["fresh-1"]

@@ -60,14 +60,20 @@ def test_a_page_costs_the_same_statements_however_rich_its_messages(app, users, 
         message = lambda i: db.session.get(messages.Message, sent[i])  # noqa: E731
         moderation.pin_message(actor=staff, message=message(3))
         questions.answer_question(actor=admin, message=message(4))
-        editing.edit_message(editor=db.session.get(User, users["carol"].id), room=lobby, message_id=sent[5], body="fixed")
+        editing.edit_message(
+            editor=db.session.get(User, users["carol"].id), room=lobby, message_id=sent[5], body="fixed"
+        )
         moderation.delete_message(actor=db.session.get(User, users["alice"].id), message=message(6))
 
     plain_count, plain_page = page_statements(app, username="alice", slug="plain")
     rich_count, rich_page = page_statements(app, username="alice", slug="lobby")
     assert len(plain_page) == len(rich_page) == 12
     shown = {m["id"]: m for m in rich_page}
-    assert shown[sent[0]]["mentions"] and shown[sent[2]]["attachments"] and shown[sent[3]]["pinned_by"]["username"] == "staff"
+    assert (
+        shown[sent[0]]["mentions"]
+        and shown[sent[2]]["attachments"]
+        and shown[sent[3]]["pinned_by"]["username"] == "staff"
+    )
     assert shown[sent[4]]["question"]["answered_by"]["username"] == "admin" and shown[sent[6]]["deleted"]
     # The room rule's one lookup, then the page, its pictures and its mentions.
     assert rich_count == plain_count == 4

@@ -121,8 +121,21 @@ def test_script_catalogue_is_up_to_date_with_the_scripts(tmp_path):
     """Every _()/ngettext()/pgettext() string in chatapp/static/js is in js.po (`make translations` if not)."""
     pot = tmp_path / "js.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel-js.cfg", *JS_KEYWORDS, "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel-js.cfg",
+            *JS_KEYWORDS,
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as handle:
         extracted = {_key(m) for m in read_po(handle) if m.id}

@@ -56,7 +56,11 @@ def test_console_pages_in_chinese(app, users):
     console = page(http.get("/support"))
     assert console.find("h1").text == "对话"
     assert console.find("label", **{"for": "message-input"}).text == "消息"
-    assert [o.text for o in console.find("select", id="status-filter").find_all("option")] == ["进行中", "待处理", "已解决"]
+    assert [o.text for o in console.find("select", id="status-filter").find_all("option")] == [
+        "进行中",
+        "待处理",
+        "已解决",
+    ]
     canned = http.get("/support/canned").get_data(as_text=True)
     assert "快捷回复" in canned and "删除 /hello" in canned and "Canned responses" not in canned
     ratings = http.get("/support/ratings").get_data(as_text=True)
@@ -286,7 +290,8 @@ def test_language_migration_upgrades_and_downgrades(tmp_path):
     app = create_app(base_config(path))
     connection = sqlite3.connect(path)
     connection.execute(
-        "INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch, created_at)"
+        "INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch,"
+        " created_at)"
         " VALUES (1, 'teacher', 'Teacher', 'x', 'staff', 1, 0, '2026-01-01')"
     )
     connection.commit()

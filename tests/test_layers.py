@@ -106,7 +106,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def _importers_of(prefix: str) -> set[str]:
-    return {module for module, targets in GRAPH.items() if any(t == prefix or t.startswith(prefix + ".") for t in targets)}
+    return {
+        module for module, targets in GRAPH.items() if any(t == prefix or t.startswith(prefix + ".") for t in targets)
+    }
 
 
 def _in(module: str, *prefixes: str) -> bool:
@@ -130,7 +132,9 @@ def test_nothing_but_create_app_imports_a_socket_handler():
 
 @pytest.mark.parametrize("lower", ["chatapp.models", "chatapp.extensions", "chatapp.config"])
 def test_models_and_extensions_import_no_service_view_or_handler(lower):
-    upward = {target for target in GRAPH[lower] if _in(target, "chatapp.services", "chatapp.sockets", "chatapp.realtime")}
+    upward = {
+        target for target in GRAPH[lower] if _in(target, "chatapp.services", "chatapp.sockets", "chatapp.realtime")
+    }
     assert upward == set()
 
 

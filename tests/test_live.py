@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -56,7 +55,8 @@ def test_connection_without_login_is_refused(live_server):
 
 
 def test_a_connection_whose_websocket_ended_is_closed(live_server):
-    """Not read as HTTP again: gevent's handler took the client's closing frames for requests ("Invalid HTTP method")."""
+    """Not read as HTTP again: gevent's handler took the client's closing frames for requests ("Invalid HTTP
+    method")."""
     live_server.start()
     client = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):  # the server ends this WebSocket at once

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import event, text
 
 from chatapp.extensions import db
+from chatapp.markup import render_markdown
 from chatapp.models import Membership, Message, Room, utcnow
 from chatapp.services import direct, messages, rooms
 from chatapp.services.errors import ServiceError
-from chatapp.markup import render_markdown
 
 from .conftest import csrf_token_from, detached, received, seed_messages
 from .helpers import logged_in, send
@@ -269,7 +269,11 @@ def test_only_the_two_write_in_a_direct_room_and_only_admins_also_read_it(app, s
             assert ack == {"ok": False, "error": "forbidden", "message": ADMIN_READS_ONLY}
     else:
         for ack in (joined, history, typing, sent, searched):
-            assert ack == {"ok": False, "error": "forbidden", "message": "These direct messages are between two other people."}
+            assert ack == {
+                "ok": False,
+                "error": "forbidden",
+                "message": "These direct messages are between two other people.",
+            }
         assert response.status_code == 403
     with app.app_context():  # nobody became a third member by looking
         assert db.session.scalar(db.select(db.func.count(Membership.id)).filter_by(room_id=dm.id)) == 2
@@ -326,7 +330,11 @@ def test_admins_list_every_direct_room_newest_activity_first(app, socket_for, dm
 def test_direct_messages_need_a_shared_room_unless_staff(app, socket_for, users):
     alice = socket_for("alice")
     ack = alice.emit("open_direct", {"user_id": users["carol"].id}, callback=True)
-    assert ack == {"ok": False, "error": "forbidden", "message": "You can write directly only to people you share a room with."}
+    assert ack == {
+        "ok": False,
+        "error": "forbidden",
+        "message": "You can write directly only to people you share a room with.",
+    }
     to_staff = alice.emit("open_direct", {"user_id": users["staff"].id}, callback=True)
     assert to_staff["ok"] is True and to_staff["room"]["kind"] == "direct"
     assert to_staff["partner"]["username"] == "staff"
@@ -371,7 +379,9 @@ def test_the_read_position_only_moves_forward(app, socket_for, public_room, user
     assert alice.emit("read", {"room": "lobby", "last_id": ids[1]}, callback=True) == {"ok": True, "unread": 1}
     assert alice.emit("read", {"room": "lobby", "last_id": 10**12}, callback=True) == {"ok": True, "unread": 0}
     with app.app_context():
-        membership = db.session.scalar(db.select(Membership).filter_by(user_id=users["alice"].id, room_id=public_room.id))
+        membership = db.session.scalar(
+            db.select(Membership).filter_by(user_id=users["alice"].id, room_id=public_room.id)
+        )
         assert membership.last_read_id == ids[-1]  # never past the newest message
 
 
@@ -383,7 +393,9 @@ def test_home_shows_unread_counts_per_room(app, socket_for, public_room, private
     seed_messages(app, users["alice"], public_room, 2, prefix="own")  # one's own messages are not unread
     alice.emit("read", {"room": "lobby", "last_id": ids[0]}, callback=True)
     home = page(logged_in(app, "alice").get("/"))
-    counts = {item.attrs["data-room"]: item.find(class_="unread") for item in home.find_all("li") if "data-room" in item.attrs}
+    counts = {
+        item.attrs["data-room"]: item.find(class_="unread") for item in home.find_all("li") if "data-room" in item.attrs
+    }
     assert counts["lobby"].text == "3 unread"
     assert counts["secret"].text == "2 unread"
     # Carol is a member of neither: no counts at all.
@@ -503,7 +515,11 @@ def test_search_finds_words_newest_first_in_this_room_only(app, socket_for, publ
     send(alice, room="other", body="homework elsewhere", client_id="o1")
     ack = search(alice, "homework")
     assert ack["ok"] is True and ack["more"] is False
-    assert [m["body"] for m in ack["messages"]] == ["HOMEWORKS galore", "Did you finish the homework?", "Homework is due Friday"]
+    assert [m["body"] for m in ack["messages"]] == [
+        "HOMEWORKS galore",
+        "Did you finish the homework?",
+        "Homework is due Friday",
+    ]
     assert [m["body"] for m in search(alice, "homework friday")["messages"]] == ["Homework is due Friday"]
     assert [m["body"] for m in search(alice, "eleve cafe")["messages"]] == ["Élève naïve café"]  # diacritics folded
     limited = search(alice, "homework", limit=2)
@@ -524,7 +540,9 @@ def test_fts5_syntax_errors_answer_invalid(socket_for, public_room, query):
     assert alice.is_connected() and search(alice, "homework")["ok"] is True
 
 
-@pytest.mark.parametrize("query, code", [("", "invalid"), ("   ", "invalid"), ("x" * 201, "too_large"), ("!!", "invalid")])
+@pytest.mark.parametrize(
+    "query, code", [("", "invalid"), ("   ", "invalid"), ("x" * 201, "too_large"), ("!!", "invalid")]
+)
 def test_search_refuses_empty_and_long_queries(socket_for, public_room, query, code):
     assert search(socket_for("alice"), query)["error"] == code
 

@@ -70,7 +70,9 @@ def the_room(app) -> Room:
 def promote(app, username: str) -> None:
     """The teacher makes username a moderator, through the service."""
     with app.app_context():
-        moderation.set_member_role(actor=as_user(app, "staff"), room=the_room(app), target=as_user(app, username), role="moderator")
+        moderation.set_member_role(
+            actor=as_user(app, "staff"), room=the_room(app), target=as_user(app, username), role="moderator"
+        )
 
 
 def log_actions(app) -> list[str]:
@@ -102,7 +104,12 @@ def create_class_form(client, name: str, valid_for: str = ""):
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     return client.post(
         "/rooms/new",
-        data={"create-name": name, "create-is_class": "y", "create-code_valid_for": valid_for, "create-csrf_token": token},
+        data={
+            "create-name": name,
+            "create-is_class": "y",
+            "create-code_valid_for": valid_for,
+            "create-csrf_token": token,
+        },
     )
 
 
@@ -144,7 +151,9 @@ def test_join_link_shows_a_confirm_page_then_joins_on_post(app, client, auth, kl
     assert shown.find("h1").text == "Join Maths 7B"
     assert shown.button("Join class") is not None
     assert member_role(app, "carol") is None  # a GET never joins
-    response = client.post(f"/join/{klass.join_code}", data={"csrf_token": csrf_token_from(confirm.get_data(as_text=True))})
+    response = client.post(
+        f"/join/{klass.join_code}", data={"csrf_token": csrf_token_from(confirm.get_data(as_text=True))}
+    )
     assert redirect_target(response)[1] == f"/rooms/{SLUG}"
     assert member_role(app, "carol") == "member"
     # Already a member: the link goes straight to the room.
@@ -488,7 +497,9 @@ def test_a_banned_member_cannot_rejoin_by_any_door(app, socket_for, klass, users
 
 def test_a_ban_keeps_a_user_out_of_a_public_room_too(app, socket_for, users, public_room):
     with app.app_context():
-        moderation.ban_member(actor=as_user(app, "staff"), room=db.session.get(Room, public_room.id), target=as_user(app, "bob"))
+        moderation.ban_member(
+            actor=as_user(app, "staff"), room=db.session.get(Room, public_room.id), target=as_user(app, "bob")
+        )
     bob = socket_for("bob")
     assert bob.emit("join", {"room": "lobby"}, callback=True)["error"] == "forbidden"
     http = app.test_client()
@@ -547,7 +558,10 @@ def test_own_messages_can_be_deleted_only_within_the_window_moderators_any_time(
     age_messages(app, "bob", 61)
     refused = ask(bob, "delete_message", id=sent["id"])
     assert refused["error"] == "forbidden"
-    assert refused["message"] == "You can delete your own messages for 1 min after sending them; ask a moderator to remove this one."
+    assert (
+        refused["message"]
+        == "You can delete your own messages for 1 min after sending them; ask a moderator to remove this one."
+    )
     teacher.get_received()
     ack = ask(teacher, "delete_message", id=sent["id"])
     assert ack["ok"] and ack["message"]["deleted_by"] == "moderator" and ack["message"]["body"] == ""
@@ -654,7 +668,9 @@ def test_room_page_shows_open_questions_to_moderators_only(app, socket_for, klas
 def test_a_rejoining_socket_gets_the_changes_it_missed_once_each_in_change_order(app, socket_for, klass, users):
     teacher, alice, bob = joined(socket_for, "staff"), socket_for("alice"), joined(socket_for, "bob")
     first = alice.emit("join", {"room": SLUG}, callback=True)
-    pin_me, delete_me, ask_me, untouched = (send(alice, body)["message"] for body in ("pin me", "delete me", "ask me", "untouched"))
+    pin_me, delete_me, ask_me, untouched = (
+        send(alice, body)["message"] for body in ("pin me", "delete me", "ask me", "untouched")
+    )
     edit_me = send(bob, "edit me")["message"]
     held = edit_me["id"]  # the newest message alice's page holds when her network goes
     alice.disconnect()
@@ -728,11 +744,16 @@ def test_revision_migration_starts_existing_rooms_and_messages_at_zero(tmp_path)
     path = migrated_database(tmp_path / "old.sqlite3", revision="cca921fea4a4")
     connection = sqlite3.connect(path)
     connection.execute(
-        "INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch, created_at)"
+        "INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch,"
+        " created_at)"
         " VALUES (1, 'teacher', 'Teacher', 'x', 'admin', 1, 0, '2026-01-01')"
     )
-    connection.execute("INSERT INTO room (id, slug, name, kind, created_at) VALUES (1, 'old', 'Old', 'public', '2026-01-01')")
-    connection.execute("INSERT INTO message (id, room_id, sender_id, body, created_at) VALUES (1, 1, 1, 'hi', '2026-01-01')")
+    connection.execute(
+        "INSERT INTO room (id, slug, name, kind, created_at) VALUES (1, 'old', 'Old', 'public', '2026-01-01')"
+    )
+    connection.execute(
+        "INSERT INTO message (id, room_id, sender_id, body, created_at) VALUES (1, 1, 1, 'hi', '2026-01-01')"
+    )
     connection.commit()
     connection.close()
     app = create_app(base_config(path))
@@ -778,7 +799,10 @@ def test_the_log_records_each_action_and_only_moderators_read_it(app, socket_for
     log = ask(teacher, "moderation_log")
     assert [entry["action"] for entry in log["actions"]] == list(reversed(expected)) and log["more"] is False
     first = log["actions"][-1]
-    assert first["actor"]["username"] == "staff" and first["detail"] == {"announcement_only": True, "slow_mode_seconds": 10}
+    assert first["actor"]["username"] == "staff" and first["detail"] == {
+        "announcement_only": True,
+        "slow_mode_seconds": 10,
+    }
     assert first["created_at"].endswith("Z") and first["room"] == SLUG
     # Paging, newest first.
     page_one = ask(teacher, "moderation_log", limit=5)
@@ -875,9 +899,11 @@ def test_the_room_page_carries_the_same_capabilities(app, client, auth, klass, u
         data = shown.find(id="classroom").attrs
         assert (data["data-may-moderate"], data["data-may-set-roles"], data["data-posting-limits-apply"]) == (
             may_moderate, may_set_roles, limits_apply), username
-        assert data["data-delete-window"] == ("0" if may_moderate == "true" else str(app.config["MESSAGE_DELETE_WINDOW_SECONDS"]))
+        window = "0" if may_moderate == "true" else str(app.config["MESSAGE_DELETE_WINDOW_SECONDS"])
+        assert data["data-delete-window"] == window
         assert shown.find(id="room").attrs["data-edit-window"] == str(app.config["MESSAGE_EDIT_WINDOW_SECONDS"])
-        members = {li.attrs["data-user-id"]: li.attrs.get("data-may-act-on") for li in shown.find(id="members").find_all("li")}
+        rows = shown.find(id="members").find_all("li")
+        members = {li.attrs["data-user-id"]: li.attrs.get("data-may-act-on") for li in rows}
         for name, flag in acts_on.items():
             assert members[str(users[name].id)] == flag, (username, name)
         if not acts_on:  # a member's page does not even say who could be moderated
@@ -895,7 +921,8 @@ def test_may_act_on_is_what_the_server_then_allows(app, socket_for, klass, users
             ack = ask(sock, "unmute", user_id=users[target].id)
             assert ack["ok"] is (users[target].id in can["may_act_on"]), (viewer, target, ack)
             with app.app_context():
-                rule = moderation.can_act_on(actor=as_user(app, viewer), room=the_room(app), target=as_user(app, target))
+                actor, whom = as_user(app, viewer), as_user(app, target)
+                rule = moderation.can_act_on(actor=actor, room=the_room(app), target=whom)
             assert rule is (users[target].id in can["may_act_on"]), (viewer, target)
         # Setting bob's role to what it is already: a no-op for those who may, forbidden for the rest.
         ack = ask(sock, "set_member_role", user_id=users["bob"].id, role="member")
@@ -944,8 +971,13 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(event=st.sampled_from(CLASSROOM_EVENTS), payload=st.one_of(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), values))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    event=st.sampled_from(CLASSROOM_EVENTS),
+    payload=st.one_of(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), values),
+)
 def test_generated_payloads_get_a_protocol_answer(socket_for, klass, caplog, event, payload):
     caplog.set_level(logging.ERROR, logger="chatapp.sockets")
     sock = helpers.fuzz_socket(socket_for, "staff")

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.live
 
 def polling_handshake(server, headers: dict) -> requests.Response:
     """The first Engine.IO long-polling request, as a browser would make it."""
-    return requests.get(f"{server.url}/socket.io/", params={"EIO": "4", "transport": "polling"}, headers=headers, timeout=10)
+    return requests.get(
+        f"{server.url}/socket.io/", params={"EIO": "4", "transport": "polling"}, headers=headers, timeout=10
+    )
 
 
 def test_polling_from_a_foreign_origin_is_refused(live_server):
@@ -33,8 +35,12 @@ def test_websocket_from_a_foreign_origin_is_refused(live_server):
     ws_url = live_server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     header_list = [f"User-Agent: {headers['User-Agent']}"]
     with pytest.raises(websocket.WebSocketBadStatusException):
-        websocket.create_connection(ws_url, origin="http://evil.example", cookie=headers["Cookie"], header=header_list, timeout=10)
-    good = websocket.create_connection(ws_url, origin=live_server.url, cookie=headers["Cookie"], header=header_list, timeout=10)
+        websocket.create_connection(
+            ws_url, origin="http://evil.example", cookie=headers["Cookie"], header=header_list, timeout=10
+        )
+    good = websocket.create_connection(
+        ws_url, origin=live_server.url, cookie=headers["Cookie"], header=header_list, timeout=10
+    )
     try:
         assert good.recv().startswith("0{")  # the Engine.IO open packet
     finally:
@@ -70,7 +76,9 @@ def test_oversized_packet_is_cut_at_the_transport(live_server):
     live_server.add_room("lobby")
     live_server.start()
     client = socketio.Client(reconnection=False)
-    client.connect(live_server.url, headers=live_server.socket_headers(live_server.login("alice")), transports=["websocket"])
+    client.connect(
+        live_server.url, headers=live_server.socket_headers(live_server.login("alice")), transports=["websocket"]
+    )
     try:
         client.emit("send", {"room": "lobby", "body": "x" * 200_000, "client_id": "huge"})
         deadline = time.monotonic() + 10

@@ -109,7 +109,10 @@ def test_visitor_reaches_only_their_own_conversation(app, users, public_room, pr
         assert sock.emit("typing", {"room": room, "typing": True}, callback=True)["error"] == "forbidden", room
         assert sock.emit("read", {"room": room, "last_id": 1}, callback=True)["error"] == "forbidden", room
         assert sock.emit("support_get", {"room": room}, callback=True)["error"] in ("forbidden", "not_found"), room
-        assert sock.emit("support_rate", {"room": room, "rating": 5}, callback=True)["error"] in ("forbidden", "not_found")
+        assert sock.emit("support_rate", {"room": room, "rating": 5}, callback=True)["error"] in (
+            "forbidden",
+            "not_found",
+        )
     assert sock.emit("join", {"room": mine.room}, callback=True)["ok"] is True
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
@@ -169,7 +172,9 @@ def test_notes_never_reach_the_visitor(app, users, site_key, socket_for, visitor
     caught = vsock.emit("join", {"room": visitor.room, "after": reply["message"]["id"], "revision": 0}, callback=True)
     assert caught["changed"] == [] and caught["revision"] == 1
     assert "VIP" not in everything(vsock)
-    staff_view = staff.emit("join", {"room": visitor.room, "after": reply["message"]["id"], "revision": 0}, callback=True)
+    staff_view = staff.emit(
+        "join", {"room": visitor.room, "after": reply["message"]["id"], "revision": 0}, callback=True
+    )
     assert [m["body"] for m in staff_view["changed"]] == ["VIP until May"]
 
 
@@ -181,7 +186,9 @@ def test_notes_are_not_in_the_api_for_non_staff(app, users, site_key, client, au
         from chatapp.services import messages, rooms
 
         staff = db.session.get(User, users["staff"].id)
-        messages.post_message(sender=staff, room=rooms.get_room(visitor.room), body="secret", client_id="n", internal=True)
+        messages.post_message(
+            sender=staff, room=rooms.get_room(visitor.room), body="secret", client_id="n", internal=True
+        )
     assert client.get(f"/api/v1/rooms/{visitor.room}/messages").status_code == 401  # a visitor has no login
     auth.login("alice")
     assert client.get(f"/api/v1/rooms/{visitor.room}/messages").status_code == 403
@@ -276,7 +283,10 @@ def test_claim_assign_resolve_rate(app, users, site_key, socket_for, visitor_soc
     assert [c["room"] for c in mine["conversations"]] == [visitor.room]
     moved = staff.emit("support_assign", {"room": visitor.room, "user_id": users["admin"].id}, callback=True)
     assert moved["conversation"]["assignee"]["username"] == "admin"
-    assert staff.emit("support_assign", {"room": visitor.room, "user_id": users["alice"].id}, callback=True)["error"] == "invalid"
+    assert (
+        staff.emit("support_assign", {"room": visitor.room, "user_id": users["alice"].id}, callback=True)["error"]
+        == "invalid"
+    )
     assert vsock.emit("support_rate", {"room": visitor.room, "rating": 5}, callback=True)["error"] == "conflict"
     resolved = admin.emit("support_status", {"room": visitor.room, "status": "resolved"}, callback=True)
     assert resolved["conversation"]["status"] == "resolved"
@@ -385,17 +395,44 @@ def test_bad_support_payloads_get_protocol_errors(socket_for, public_room, event
 
 SUPPORT_EVENTS = ["support_list", "support_get", "support_claim", "support_assign", "support_status", "support_rate",
                   "read", "send", "join", "history", "typing", "leave"]
-FIELDS = ["room", "view", "status", "user_id", "rating", "comment", "last_id", "body", "client_id", "internal", "typing"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.floats(allow_nan=True), st.text(max_size=100), st.sampled_from(["open", "mine", "resolved", "lobby"]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                      max_leaves=8)
+FIELDS = [
+    "room",
+    "view",
+    "status",
+    "user_id",
+    "rating",
+    "comment",
+    "last_id",
+    "body",
+    "client_id",
+    "internal",
+    "typing",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=100),
+    st.sampled_from(["open", "mine", "resolved", "lobby"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @pytest.mark.config(SEND_RATE_LIMIT="100000 per minute")
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(event=st.sampled_from(SUPPORT_EVENTS), payload=st.one_of(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), values),
-       as_visitor=st.booleans(), room_field=st.booleans())
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    event=st.sampled_from(SUPPORT_EVENTS),
+    payload=st.one_of(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5), values),
+    as_visitor=st.booleans(),
+    room_field=st.booleans(),
+)
 def test_generated_support_payloads_get_a_protocol_answer(app, users, public_room, site_key, visitor_socket, socket_for,
                                                          caplog, event, payload, as_visitor, room_field):
     caplog.set_level(logging.ERROR, logger="chatapp.sockets")

@@ -91,11 +91,25 @@ def test_session_starts_a_visitor_without_cookies_or_csrf(client, site_key):
                            headers={"Origin": SHOP, "User-Agent": "TestBrowser/1"})
     assert response.status_code == 200, response.get_data(as_text=True)
     data = response.get_json()
-    assert set(data) == {"ok", "visitor_token", "notify_token", "visitor", "contact", "site", "conversation", "agents_online"}
+    assert set(data) == {
+        "ok",
+        "visitor_token",
+        "notify_token",
+        "visitor",
+        "contact",
+        "site",
+        "conversation",
+        "agents_online",
+    }
     assert data["visitor"]["role"] == "visitor" and data["agents_online"] is False
-    assert data["site"] == {"name": "Shop", "prechat": {"enabled": False, "name_required": False, "email_required": False}}
+    assert data["site"] == {
+        "name": "Shop",
+        "prechat": {"enabled": False, "name_required": False, "email_required": False},
+    }
     assert data["conversation"]["status"] == "open" and data["conversation"]["room"].startswith("support-")
-    assert "identity_secret" not in response.get_data(as_text=True) and IDENTITY_SECRET not in response.get_data(as_text=True)
+    assert "identity_secret" not in response.get_data(as_text=True) and IDENTITY_SECRET not in response.get_data(
+        as_text=True
+    )
     assert "Set-Cookie" not in response.headers
     assert response.headers["Cache-Control"] == "no-store"
     again = client.post("/widget/api/session", json={"site_key": site_key, "visitor_token": data["visitor_token"]},
@@ -129,8 +143,12 @@ def test_session_with_a_verified_identity(client, site_key):
     import hmac
 
     signature = hmac.new(IDENTITY_SECRET.encode(), b"customer-1", hashlib.sha256).hexdigest()
-    first = client.post("/widget/api/session", json={"site_key": site_key, "identity": {"user_id": "customer-1", "hmac": signature}})
-    second = client.post("/widget/api/session", json={"site_key": site_key, "identity": {"user_id": "customer-1", "hmac": signature}})
+    first = client.post(
+        "/widget/api/session", json={"site_key": site_key, "identity": {"user_id": "customer-1", "hmac": signature}}
+    )
+    second = client.post(
+        "/widget/api/session", json={"site_key": site_key, "identity": {"user_id": "customer-1", "hmac": signature}}
+    )
     assert first.get_json()["visitor"]["id"] == second.get_json()["visitor"]["id"]
 
 
@@ -175,7 +193,9 @@ def test_a_visitor_token_opens_no_console_page(app, site_key):
     visitor = start_visitor(app, site_key)
     http = app.test_client()
     for path in ["/support", f"/rooms/{visitor.room}", f"/api/v1/rooms/{visitor.room}/messages"]:
-        response = http.get(path, headers={"Authorization": f"Bearer {visitor.token}"}, query_string={"visitor_token": visitor.token})
+        response = http.get(
+            path, headers={"Authorization": f"Bearer {visitor.token}"}, query_string={"visitor_token": visitor.token}
+        )
         assert response.status_code in (302, 401), path
 
 
@@ -218,7 +238,9 @@ def test_transcript_is_a_text_attachment(app, users, site_key):
 def test_canned_responses_pages(app, users):
     http = logged_in(app, "staff")
     token = csrf_token_from(http.get("/support/canned").get_data(as_text=True))
-    response = http.post("/support/canned", data={"new-shortcut": "thanks", "new-body": "Thank you!", "csrf_token": token})
+    response = http.post(
+        "/support/canned", data={"new-shortcut": "thanks", "new-body": "Thank you!", "csrf_token": token}
+    )
     assert response.status_code == 302
     html = page(http.get("/support/canned"))
     item = html.find("li", class_="canned-item")
@@ -227,9 +249,14 @@ def test_canned_responses_pages(app, users):
         canned_id = support.list_canned(agent=db.session.get(User, users["staff"].id))[0].id
     conflict = http.post("/support/canned", data={"new-shortcut": "thanks", "new-body": "x", "csrf_token": token})
     assert conflict.status_code == 400 and "taken" in conflict.get_data(as_text=True)
-    http.post(f"/support/canned/{canned_id}", data={f"c{canned_id}-shortcut": "ty", f"c{canned_id}-body": "Ta!", "csrf_token": token})
+    http.post(
+        f"/support/canned/{canned_id}",
+        data={f"c{canned_id}-shortcut": "ty", f"c{canned_id}-body": "Ta!", "csrf_token": token},
+    )
     with app.app_context():
-        assert [(c.shortcut, c.body) for c in support.list_canned(agent=db.session.get(User, users["staff"].id))] == [("ty", "Ta!")]
+        assert [(c.shortcut, c.body) for c in support.list_canned(agent=db.session.get(User, users["staff"].id))] == [
+            ("ty", "Ta!")
+        ]
     http.post(f"/support/canned/{canned_id}/delete", data={"csrf_token": token})
     with app.app_context():
         assert support.list_canned(agent=db.session.get(User, users["staff"].id)) == []
@@ -241,7 +268,9 @@ def test_ratings_page_lists_ratings(app, users, site_key):
     with app.app_context():
         conversation = support.get_conversation(room=rooms.get_room(visitor.room))
         support.set_status(agent=db.session.get(User, users["staff"].id), conversation=conversation, status="resolved")
-        support.rate(visitor=db.session.get(User, visitor.id), conversation=conversation, rating=4, comment="<i>nice</i>")
+        support.rate(
+            visitor=db.session.get(User, visitor.id), conversation=conversation, rating=4, comment="<i>nice</i>"
+        )
     html = page(logged_in(app, "staff").get("/support/ratings"))
     row = html.find("tr", **{"data-room": visitor.room})
     assert "Jane" in row.text and "4 out of 5" in row.text and "<i>nice</i>" in row.text
@@ -267,7 +296,9 @@ def test_admin_registers_and_edits_a_site(app, users):
     edit = page(http.get(f"/admin/sites/{site_id}"))
     assert f'data-site="{key}"' in edit.find("code", id="snippet").text
     assert "/widget.js" in edit.find("code", id="snippet").text
-    bad = http.post(f"/admin/sites/{site_id}", data={"site-name": "Bike shop", "site-origins": "*", "csrf_token": token})
+    bad = http.post(
+        f"/admin/sites/{site_id}", data={"site-name": "Bike shop", "site-origins": "*", "csrf_token": token}
+    )
     assert bad.status_code == 400
     http.post(f"/admin/sites/{site_id}", data={"site-name": "Bikes", "site-origins": "https://bikes.example",
                                                "site-identity_secret": IDENTITY_SECRET, "csrf_token": token})

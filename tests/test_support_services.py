@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac as hmac_module
-import shutil
 import sqlite3
 
 import pytest
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import CannedResponse, Conversation, Membership, Message, Room, Site, User, VisitorProfile
+from chatapp.models import CannedResponse, Conversation, Membership, Message, Room, User, VisitorProfile
 from chatapp.services import accounts, messages, rooms, sites, support, visitors
 from chatapp.services.errors import ServiceError
 
-from .conftest import PASSWORD, base_config, migrated_database
+from .conftest import base_config, migrated_database
 from .support_fixtures import (  # noqa: F401 - fixtures
     IDENTITY_SECRET,
     OTHER_SHOP,
@@ -473,7 +472,11 @@ def test_queue_views_and_statuses(app, users, site_key):
         assert slugs(staff, "all", "open") == {a.room, b.room}
         assert slugs(staff, "unassigned", "pending") == {c.room}
         assert slugs(staff, "all", "resolved") == set()
-        assert support.list_queue(agent=staff, view="all", status="open").counts == {"unassigned": 0, "mine": 1, "all": 2}
+        assert support.list_queue(agent=staff, view="all", status="open").counts == {
+            "unassigned": 0,
+            "mine": 1,
+            "all": 2,
+        }
         # What needs the staff member: their own and unassigned ones, not the admin's.
         assert set(support.attention(agent=staff)) == {a.room, c.room}
         for bad in [{"view": "everything"}, {"status": "closed"}, {"view": None}]:
@@ -494,7 +497,9 @@ def test_each_summary_says_the_views_it_is_in_as_list_queue_does(app, users, sit
                 summary = support.summarize(conversation=conversation, viewer=agent)
                 listed = {
                     view for view in support.QUEUE_VIEWS
-                    if conversation in support.list_queue(agent=agent, view=view, status=conversation.status).conversations
+                    if conversation in support.list_queue(
+                        agent=agent, view=view, status=conversation.status
+                    ).conversations
                 }
                 assert set(summary["views"]) == listed, (agent.username, summary["views"], listed)
                 # Unread counts only where it needs the agent: visitors wrote in a, b and c.
@@ -508,21 +513,26 @@ def test_each_summary_says_the_views_it_is_in_as_list_queue_does(app, users, sit
         assert support.summarize(conversation=conv(get(User, d.id)), viewer=staff)["views"] == []  # nobody wrote yet
 
 
+def staff_only_calls(who: User, conversation: Conversation) -> tuple:
+    """Every queue call, made by who (bound here, not to a loop's variables)."""
+    return (
+        lambda: support.list_queue(agent=who),
+        lambda: support.claim(agent=who, conversation=conversation),
+        lambda: support.assign(agent=who, conversation=conversation, assignee_id=None),
+        lambda: support.set_status(agent=who, conversation=conversation, status="resolved"),
+        lambda: support.transcript(agent=who, conversation=conversation),
+        lambda: support.list_ratings(agent=who),
+        lambda: support.save_canned(agent=who, shortcut="x", body="y"),
+    )
+
+
 def test_only_staff_work_the_queue(app, users, site_key):
     visitor = start_visitor(app, site_key)
     with app.app_context():
         for name in ("alice",):
             who = by_username(name)
             conversation = conv(get(User, visitor.id))
-            for call in (
-                lambda: support.list_queue(agent=who),
-                lambda: support.claim(agent=who, conversation=conversation),
-                lambda: support.assign(agent=who, conversation=conversation, assignee_id=None),
-                lambda: support.set_status(agent=who, conversation=conversation, status="resolved"),
-                lambda: support.transcript(agent=who, conversation=conversation),
-                lambda: support.list_ratings(agent=who),
-                lambda: support.save_canned(agent=who, shortcut="x", body="y"),
-            ):
+            for call in staff_only_calls(who, conversation):
                 with pytest.raises(ServiceError) as error:
                     call()
                 assert error.value.code == "forbidden"
@@ -703,7 +713,8 @@ def test_migration_keeps_existing_data_and_message_ids(tmp_path):
         """
         INSERT INTO user (id, username, display_name, password_hash, role, is_active_account, session_epoch, created_at)
             VALUES (1, 'teacher', 'Teacher', 'x', 'staff', 1, 0, '2026-01-01');
-        INSERT INTO room (id, slug, name, kind, created_by_id, created_at) VALUES (1, 'class', 'Class', 'public', 1, '2026-01-01');
+        INSERT INTO room (id, slug, name, kind, created_by_id, created_at)
+            VALUES (1, 'class', 'Class', 'public', 1, '2026-01-01');
         INSERT INTO membership (user_id, room_id, role, joined_at) VALUES (1, 1, 'owner', '2026-01-01');
         INSERT INTO message (id, room_id, sender_id, body, created_at) VALUES (41, 1, 1, 'kept', '2026-01-01');
         DELETE FROM message WHERE id = 41;

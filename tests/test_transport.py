@@ -76,7 +76,9 @@ def handshake_extensions(url: str) -> str | None:
 @pytest.mark.live
 @pytest.mark.parametrize(("setting", "negotiated"), [(None, False), ("0", False), ("1", True)])
 @under_every_async_mode  # eventlet's WebSocket server, or simple-websocket's under gevent: the switch works for both
-def test_the_real_server_negotiates_deflate_only_when_configured(tmp_path, migrated_template, async_mode, setting, negotiated):
+def test_the_real_server_negotiates_deflate_only_when_configured(
+    tmp_path, migrated_template, async_mode, setting, negotiated
+):
     from harness.live import LiveServer
 
     env = {} if setting is None else {"SOCKETIO_WEBSOCKET_COMPRESSION": setting}
@@ -91,7 +93,9 @@ def test_the_real_server_negotiates_deflate_only_when_configured(tmp_path, migra
     assert (answered is not None and answered.startswith("permessage-deflate")) is negotiated, answered
 
 
-def test_socket_events_reuse_their_sockets_session_instead_of_decoding_the_cookie(app, client, auth, socket_for, public_room, monkeypatch):
+def test_socket_events_reuse_their_sockets_session_instead_of_decoding_the_cookie(
+    app, client, auth, socket_for, public_room, monkeypatch
+):
     from flask.sessions import SecureCookieSessionInterface
 
     alice = socket_for("alice")  # its connect decodes alice's cookie, as before

@@ -271,7 +271,9 @@ def test_served_pictures_carry_safe_headers(app, alice_up):
     assert headers["Content-Type"] == "image/jpeg"  # sniffed, whatever the name said
     assert headers["X-Content-Type-Options"] == "nosniff"
     # The uploader's name, made safe, with the sniffed type's extension.
-    assert re.fullmatch(r"inline; filename=[A-Za-z0-9_.-]+\.jpg", headers["Content-Disposition"]), headers["Content-Disposition"]
+    assert re.fullmatch(r"inline; filename=[A-Za-z0-9_.-]+\.jpg", headers["Content-Disposition"]), headers[
+        "Content-Disposition"
+    ]
     assert "evil" in headers["Content-Disposition"] and ".exe" not in headers["Content-Disposition"]
     policy = headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'") and "script-src" not in policy
@@ -324,7 +326,9 @@ def test_an_admin_reading_a_direct_room_cannot_put_pictures_in_it(app, socket_fo
         slug = direct.open_direct_room(user=users["alice"], other=users["bob"]).slug
     refused = Uploader(app, "admin").upload(picture(), room=slug)
     assert refused.status_code == 403
-    assert refused.get_json()["message"] == "Site admins can read direct messages, but only their two people write there."
+    assert (
+        refused.get_json()["message"] == "Site admins can read direct messages, but only their two people write there."
+    )
     shared = uploaded(Uploader(app, "alice").upload(picture(), room=slug))
     send(socket_for("alice"), room=slug, attachments=[shared["id"]])
     # Sent, the picture is seen as the room is read: by its two people and by admins, no one else.

@@ -39,7 +39,11 @@ def direct_rooms():
 def users():
     """List every account with forms to change it."""
     return render_template(
-        "admin/users.html", users=accounts.list_users(actor=current_user), form=CreateUserForm(), role_form=RoleForm(), active_form=ActiveForm()
+        "admin/users.html",
+        users=accounts.list_users(actor=current_user),
+        form=CreateUserForm(),
+        role_form=RoleForm(),
+        active_form=ActiveForm(),
     )
 
 
@@ -68,7 +72,11 @@ def create_user():
             for message in errors:
                 flash(message, "error")
     return render_template(
-        "admin/users.html", users=accounts.list_users(actor=current_user), form=form, role_form=RoleForm(), active_form=ActiveForm()
+        "admin/users.html",
+        users=accounts.list_users(actor=current_user),
+        form=form,
+        role_form=RoleForm(),
+        active_form=ActiveForm(),
     ), 400
 
 

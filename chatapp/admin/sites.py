@@ -32,7 +32,9 @@ def _flash_errors(form: SiteForm) -> None:
 @admin_required
 def sites():
     """Every widget site, with a form to register another."""
-    return render_template("admin/sites.html", sites=site_service.list_sites(actor=current_user), form=SiteForm(prefix="new"))
+    return render_template(
+        "admin/sites.html", sites=site_service.list_sites(actor=current_user), form=SiteForm(prefix="new")
+    )
 
 
 @bp.post("/sites")
@@ -53,7 +55,7 @@ def create_site():
     return render_template("admin/sites.html", sites=site_service.list_sites(actor=current_user), form=form), 400
 
 
-def _edit_page(site, form: SiteForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _edit_page(site, form: SiteForm, status: int = 200):
     snippet = site_service.embed_snippet(site=site, app_url=request.host_url)
     return render_template("admin/site.html", site=site, form=form, snippet=snippet,
                            suggested_secret=site_service.new_identity_secret()), status

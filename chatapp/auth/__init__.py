@@ -1,6 +1,5 @@
 """Registration, login and logout."""
-from .blueprint import bp
-
 from . import routes  # noqa: E402,F401 - their views register on the blueprint
+from .blueprint import bp
 
 __all__ = ["bp"]

@@ -6,7 +6,6 @@ from sqlalchemy import text
 
 from ..config import PROJECT_ROOT
 from ..extensions import db, limiter
-
 from .blueprint import bp
 
 # Files the browser may load from installed npm packages: URL name -> (package dir, file).

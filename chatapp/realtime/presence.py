@@ -128,7 +128,8 @@ class RedisPresenceTracker:
         import redis
 
         self.url = url
-        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        # decode_responses: every answer is str, which redis-py's types (bytes | str) cannot say.
+        self.redis: Any = redis.Redis.from_url(url, decode_responses=True)
         self.ttl = max(2, int(ttl))
         self.prefix = prefix
         self.host = uuid.uuid4().hex
@@ -179,7 +180,7 @@ class RedisPresenceTracker:
             return set()
         ordered = sorted(hosts)
         flags = self.redis.mget([self._key("alive", host) for host in ordered])
-        return {host for host, flag in zip(ordered, flags) if flag is not None or host == self.host}
+        return {host for host, flag in zip(ordered, flags, strict=True) if flag is not None or host == self.host}
 
     def sweep(self) -> list[str]:
         """Forget the sockets of every dead process; return the rooms whose presence changed."""

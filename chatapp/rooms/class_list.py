@@ -33,7 +33,8 @@ def render_sheet(*, room, rows, expires_at, status: int = 200, notice: str | Non
 @bp.route("/rooms/<slug>/class-list", methods=["GET", "POST"])
 @login_required
 def class_list(slug: str):
-    """A teacher's class list: paste or upload students; the students already in the class, each with a new-code button."""
+    """A teacher's class list: paste or upload students; the students already in the class,
+    each with a new-code button."""
     room = room_service.get_room(slug)
     students = class_lists.class_students(actor=current_user, room=room)
     form = ClassListForm()

@@ -18,7 +18,13 @@ class CreateRoomForm(FlaskForm):
         _l("Class join code valid for"),
         choices=[
             SelectChoice(value, label)
-            for value, label in [("", _l("Until I change it")), ("60", _l("1 hour")), ("1440", _l("1 day")), ("10080", _l("7 days")), ("43200", _l("30 days"))]
+            for value, label in [
+                ("", _l("Until I change it")),
+                ("60", _l("1 hour")),
+                ("1440", _l("1 day")),
+                ("10080", _l("7 days")),
+                ("43200", _l("30 days")),
+            ]
         ],
         default="",
         validate_choice=False,  # checked in the view: anything else means "until I change it"

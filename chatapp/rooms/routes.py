@@ -5,13 +5,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..realtime.presence import presence
 from ..services import classroom as classroom_service
 from ..services import direct as direct_service
 from ..services import messages as message_service
 from ..services import rooms as room_service
-from ..services.errors import ServiceError
-from ..realtime.presence import presence
 from ..services import unread as unread_service
+from ..services.errors import ServiceError
 from .blueprint import bp
 from .forms import CreateRoomForm, JoinCodeForm, JoinConfirmForm
 
@@ -22,7 +22,10 @@ def index():
     """List the rooms this user may enter, with forms to create and join one."""
     rooms = room_service.rooms_for_user(user=current_user)
     return render_template(
-        "rooms/index.html", rooms=rooms, create_form=CreateRoomForm(prefix="create"), join_form=JoinCodeForm(prefix="join"),
+        "rooms/index.html",
+        rooms=rooms,
+        create_form=CreateRoomForm(prefix="create"),
+        join_form=JoinCodeForm(prefix="join"),
         direct_rooms=direct_service.direct_rooms_for_user(user=current_user),
         unread=unread_service.unread_counts(user=current_user),
     )

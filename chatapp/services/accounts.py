@@ -40,7 +40,7 @@ def check_username(username: str) -> str:
     return name
 
 
-def check_display_name(display_name: str) -> str:
+def check_display_name(display_name: object) -> str:
     """Return a clean display name or raise invalid."""
     return clean_name(display_name, what=_("display name"), max_length=MAX_DISPLAY_NAME_LENGTH)
 
@@ -92,7 +92,8 @@ def create_account(*, actor: User, username: str, password: str, role: str, disp
 
 
 def register_member(*, username: str, password: str, display_name: str | None, address: str | None) -> User:
-    """Open registration: a member account; an address counts only the accounts it created (a class registers at once)."""
+    """Open registration: a member account; an address counts only the accounts it created (a class registers at
+    once)."""
     check_under_rate(action="register", key=address)
     user = create_user(username=username, password=password, display_name=display_name)
     count_rate(action="register", key=address)
@@ -115,7 +116,8 @@ def authenticate(*, username: str, password: str) -> User | None:
 
 
 def _login_backoffs() -> tuple[Backoff, Backoff]:
-    """Failed logins per account and address (a person mistyping), and per account from anywhere (a spread-out guesser)."""
+    """Failed logins per account and address (a person mistyping), and per account from anywhere (a spread-out
+    guesser)."""
     config = current_app.config
     shared = dict(first_delay=config["LOGIN_FAILURE_DELAY_SECONDS"], max_delay=config["LOGIN_MAX_DELAY_SECONDS"],
                   window=config["LOGIN_FAILURE_WINDOW_SECONDS"])
@@ -149,7 +151,8 @@ def check_login_allowed(*, username: str, address: str | None) -> None:
 
 
 def record_login(*, username: str, address: str | None, succeeded: bool) -> None:
-    """Count a failed login against the account, the account and address, and the address; a good one clears the account's."""
+    """Count a failed login against the account, the account and address, and the address;
+    a good one clears the account's."""
     name = normalize_username(username)
     per_pair, per_account = _login_backoffs()
     if succeeded:
@@ -162,7 +165,8 @@ def record_login(*, username: str, address: str | None, succeeded: bool) -> None
 
 
 def log_in(*, username: str, password: str, address: str | None) -> User:
-    """The user these credentials belong to, or unauthorized; rate_limited, before any check, while guessing must wait."""
+    """The user these credentials belong to, or unauthorized; rate_limited, before any check,
+    while guessing must wait."""
     check_login_allowed(username=username, address=address)
     user = authenticate(username=username, password=password)
     record_login(username=username, address=address, succeeded=user is not None)

@@ -110,7 +110,10 @@ def decode_class_file(data: bytes) -> tuple[str, str]:
         return text, "GBK"
     raise ServiceError(
         "invalid",
-        _("Line %(line)d of the file is not UTF-8 text. Save the list as “CSV UTF-8” and upload it again.", line=bad_line),
+        _(
+            "Line %(line)d of the file is not UTF-8 text. Save the list as “CSV UTF-8” and upload it again.",
+            line=bad_line,
+        ),
         lines=[{"line": bad_line, "message": _("not UTF-8 text")}],
     )
 
@@ -262,12 +265,12 @@ def _code_lifetime(days: object) -> timedelta:
     if days is None or days == "":
         days = current_app.config["SIGN_IN_CODE_DAYS"]
     try:
-        days = int(days)
+        count = int(days)  # type: ignore[call-overload]  # any door's value: int() says if it is a number
     except (TypeError, ValueError):
-        days = 0
-    if not 1 <= days <= most:
+        count = 0
+    if not 1 <= count <= most:
         raise ServiceError("invalid", _("Sign-in codes work for 1 to %(max)d days.", max=most))
-    return timedelta(days=days)
+    return timedelta(days=count)
 
 
 def _add_code(*, user: User, room: Room | None, actor: User | None, lifetime: timedelta) -> str:
@@ -288,7 +291,9 @@ def ensure_can_import(*, actor: User, room: Room) -> None:
     """Raise unless actor moderates room and room is one people join by invitation (a class or a private room)."""
     ensure_can_moderate(user=actor, room=room)
     if not room.is_private or room.is_direct or room.is_support:
-        raise ServiceError("invalid", _("Class lists are for classes and private rooms; anyone can already join this one."))
+        raise ServiceError(
+            "invalid", _("Class lists are for classes and private rooms; anyone can already join this one.")
+        )
 
 
 def import_class_list(*, actor: User, room: Room, text: str, days: object = None) -> ImportResult:
@@ -322,7 +327,9 @@ def import_class_list(*, actor: User, room: Room, text: str, days: object = None
         db.session.commit()
     except IntegrityError:  # a username taken meanwhile by another import or a registration
         db.session.rollback()
-        raise ServiceError("conflict", _("Someone took one of these usernames just now; import the list again.")) from None
+        raise ServiceError(
+            "conflict", _("Someone took one of these usernames just now; import the list again.")
+        ) from None
     return result
 
 
@@ -367,7 +374,7 @@ def redeem_sign_in_code(*, username: str, code: str, password: str, address: str
                                              "expired. Ask your teacher for a new one."))
     # Claimed with a conditional update, so two tabs redeeming the same code cannot both succeed.
     claimed = db.session.execute(db.update(SignInCode).where(SignInCode.id == found.id, SignInCode.used_at.is_(None))
-                                 .values(used_at=now)).rowcount
+                                 .values(used_at=now)).rowcount  # type: ignore[attr-defined]  # a CursorResult
     if not claimed:
         db.session.rollback()
         raise ServiceError("unauthorized", _("That sign-in code was just used. Log in with your new password."))

@@ -59,7 +59,7 @@ def membership_state(*, user: User, room: Room, membership: Membership | None, m
     return {
         "role": membership.role if membership else None,
         "moderator": moderator,
-        "muted_until": membership.to_dict()["muted_until"] if muted else None,
+        "muted_until": membership.to_dict()["muted_until"] if membership is not None and muted else None,
         "retry_after": moderation.seconds_until_can_post(user=user, room=room),
     }
 

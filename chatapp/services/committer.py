@@ -183,7 +183,8 @@ def hand_over() -> bool:
     if session.new or session.dirty or session.deleted:
         return False
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and connection.connection.driver_connection.in_transaction:
+    driver = connection.connection.driver_connection  # None only once the connection is closed
+    if connection.dialect.name == "sqlite" and driver is not None and driver.in_transaction:
         return False
     # Waiting handlers must not hold pooled connections: enough of them would leave none for
     # the committer they wait for.

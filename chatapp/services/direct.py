@@ -77,7 +77,9 @@ def open_direct_room(*, user: User, other: User | None) -> Room:
         return room
     name = f"{user.display_name} and {partner.display_name}"[:MAX_ROOM_NAME_LENGTH]
     # A random slug: it must not collide with rooms people name, nor reveal account ids.
-    room = Room(slug=f"dm-{secrets.token_hex(6)}", name=name, kind=DIRECT_ROOM_KIND, direct_key=key, created_by_id=user.id)
+    room = Room(
+        slug=f"dm-{secrets.token_hex(6)}", name=name, kind=DIRECT_ROOM_KIND, direct_key=key, created_by_id=user.id
+    )
     db.session.add(room)
     db.session.add(Membership(user_id=user.id, room=room, role="member"))
     db.session.add(Membership(user_id=partner.id, room=room, role="member"))

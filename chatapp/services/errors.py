@@ -1,6 +1,8 @@
 """The one domain error type; its code is one of the protocol's error codes."""
 from __future__ import annotations
 
+from typing import Any
+
 ERROR_CODES = ("unauthorized", "forbidden", "not_found", "invalid", "rate_limited", "too_large", "conflict")
 
 HTTP_STATUS = {
@@ -17,7 +19,7 @@ HTTP_STATUS = {
 class ServiceError(Exception):
     """A rule said no; `code` is a protocol error code and `message` is for people."""
 
-    def __init__(self, code: str, message: str, **extra: object) -> None:
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
         assert code in ERROR_CODES, code
         message = str(message)  # a lazy_gettext constant becomes text in the requester's language now
         super().__init__(message)

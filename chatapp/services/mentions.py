@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import Message, MessageMention, User
 from ..markup import mention_names
+from ..models import Message, MessageMention, User
 from .rooms import can_enter, can_see_notes
 
 # A message naming more people than this notifies only the first ones (a pasted roll call).

@@ -13,7 +13,9 @@ def message_channel(message: Message) -> str:
 
 def announce_message(shown: dict) -> None:
     """A new message (its MESSAGE shape): to its room, or to the staff only for a note."""
-    announce("message", shown, to=notes_channel(shown["room"]) if shown.get("internal") else room_channel(shown["room"]))
+    announce(
+        "message", shown, to=notes_channel(shown["room"]) if shown.get("internal") else room_channel(shown["room"])
+    )
 
 
 def announce_message_updated(message: Message) -> None:

@@ -16,12 +16,12 @@ from ..extensions import db
 from ..models import Membership, Message, Room, User, utcnow
 from .committer import committer, hand_over
 from .errors import ServiceError
-from .moderation import check_can_post
-from .ratelimit import check_rate
-from .rows import adopt, first_id
-from .rooms import can_see_notes, enter_room, ensure_can_enter
 from .mentions import record_mentions
 from .message_news import announce_mentions, announce_message
+from .moderation import check_can_post
+from .ratelimit import check_rate
+from .rooms import can_see_notes, ensure_can_enter, enter_room
+from .rows import adopt, first_id
 from .uploads import check_attachment_ids, check_claimable, link_attachments
 
 MAX_BODY_LENGTH = 4000
@@ -117,7 +117,8 @@ def _store(
     *, sender: User, room: Room, text: str, client_id: str | None, internal: bool, question: bool,
     attachments: list[int], on_stored: Callable[[Message], None] | None,
 ) -> tuple[Message, dict]:
-    """Add a checked message, its pictures, mentions and bookkeeping to the session (uncommitted); return it and its MESSAGE shape."""
+    """Add a checked message, its pictures, mentions and bookkeeping to the session (uncommitted);
+    return it and its MESSAGE shape."""
     # In the committer, sender and room belong to the handler's session: copy them into this
     # one without a query, so that the message's room and sender resolve from its identity map.
     sender, room = _here(sender), _here(room)
@@ -137,8 +138,10 @@ def _insert(**values: object) -> Message:
     # so that reading one never goes back to the database; triggers (search) still run.
     row = {**_EMPTY_MESSAGE, **values, "created_at": utcnow()}
     result = db.session.connection().execute(_INSERT_MESSAGE, row)
-    message = adopt(Message, {"id": result.inserted_primary_key[0], **row})
-    set_committed_value(message, "mention_rows", [])  # a new message mentions nobody yet (its pictures: link_attachments)
+    # An INSERT of one row always has its key; SQLAlchemy types it optional for other statements.
+    message = adopt(Message, {"id": result.inserted_primary_key[0], **row})  # type: ignore[index]
+    # A new message mentions nobody yet (its pictures: link_attachments).
+    set_committed_value(message, "mention_rows", [])
     return message
 
 
@@ -149,7 +152,7 @@ def _here(obj: T) -> T:
     try:
         return db.session.merge(obj, load=False)
     except InvalidRequestError:  # it has unflushed changes: read it afresh
-        return db.session.get(type(obj), inspect(obj).identity[0])
+        return db.session.get(type(obj), inspect(obj).identity[0])  # type: ignore[return-value]  # it was loaded
 
 
 def post_message(
@@ -240,7 +243,7 @@ def check_cursor(value: object, name: str) -> int | None:
     return value
 
 
-def visible_messages(*, user: User, room: Room):  # type: ignore[no-untyped-def]
+def visible_messages(*, user: User, room: Room):
     """The query of room's messages that user may read: staff notes only for those who see notes."""
     query = db.select(Message).where(Message.room_id == room.id)
     if not can_see_notes(user=user, room=room):
@@ -248,7 +251,7 @@ def visible_messages(*, user: User, room: Room):  # type: ignore[no-untyped-def]
     return query
 
 
-def shown_messages(*, user: User, room: Room):  # type: ignore[no-untyped-def]
+def shown_messages(*, user: User, room: Room):
     """visible_messages, loading with each message who pinned or answered it (for to_dict)."""
     # In the page's one query: lazily, each such user not yet in the session cost a query of its
     # own (tests/test_history_queries.py counts them).
@@ -288,9 +291,11 @@ def list_messages(
     return Page(messages=list(reversed(rows[:size])), more=len(rows) > size)
 
 
-def _page_around(query, *, around_id: int, size: int) -> Page:  # type: ignore[no-untyped-def]
+def _page_around(query, *, around_id: int, size: int) -> Page:
     older_wanted = size // 2
-    older = list(db.session.scalars(query.where(Message.id < around_id).order_by(Message.id.desc()).limit(older_wanted + 1)))
+    older = list(
+        db.session.scalars(query.where(Message.id < around_id).order_by(Message.id.desc()).limit(older_wanted + 1))
+    )
     kept_older = list(reversed(older[:older_wanted]))
     newer = list(db.session.scalars(
         query.where(Message.id >= around_id).order_by(Message.id.asc()).limit(size - len(kept_older))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -239,7 +240,9 @@ def _check_int(value: object, name: str, low: int, high: int, *, default: int | 
     if value is None and default is not None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ServiceError("invalid", _("%(name)s is a whole number from %(low)d to %(high)d.", name=name, low=low, high=high))
+        raise ServiceError(
+            "invalid", _("%(name)s is a whole number from %(low)d to %(high)d.", name=name, low=low, high=high)
+        )
     return value
 
 
@@ -251,7 +254,7 @@ def set_room_settings(
 ) -> Room:
     """Turn announcement-only on or off and set slow mode (0 turns it off); logs what changed."""
     ensure_can_moderate(user=actor, room=room)
-    changed: dict[str, object] = {}
+    changed: dict[str, Any] = {}  # log_action's **detail
     if announcement_only is not None and bool(announcement_only) != bool(room.announcement_only):
         room.announcement_only = bool(announcement_only)
         changed["announcement_only"] = bool(announcement_only)
@@ -267,7 +270,8 @@ def set_room_settings(
 
 
 def regenerate_join_code(*, actor: User, room: Room, valid_minutes: object = None) -> Room:
-    """Give a private room a new join code (the old one stops working), valid for valid_minutes (None: until changed)."""
+    """Give a private room a new join code (the old one stops working), valid for valid_minutes (None:
+    until changed)."""
     ensure_can_moderate(user=actor, room=room)
     if not room.is_private:
         raise ServiceError("invalid", _("Only private rooms and classes have a join code."))
@@ -325,7 +329,9 @@ def pin_message(*, actor: User, message: Message) -> Message:
         db.select(db.func.count(Message.id)).where(Message.room_id == room.id, Message.pinned_at.is_not(None))
     )
     if pinned >= MAX_PINNED:
-        raise ServiceError("conflict", _("A room can have at most %(max)d pinned messages; unpin one first.", max=MAX_PINNED))
+        raise ServiceError(
+            "conflict", _("A room can have at most %(max)d pinned messages; unpin one first.", max=MAX_PINNED)
+        )
     message.pinned_at = utcnow()
     message.pinned_by_id = actor.id
     commit_logged(log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message))
@@ -341,7 +347,9 @@ def unpin_message(*, actor: User, message: Message) -> Message:
         return message
     message.pinned_at = None
     message.pinned_by_id = None
-    commit_logged(log_action(room=room, actor=actor, action="unpin", target_user=message.sender, target_message=message))
+    commit_logged(
+        log_action(room=room, actor=actor, action="unpin", target_user=message.sender, target_message=message)
+    )
     announce_message_updated(message)
     return message
 

@@ -83,7 +83,8 @@ def create_room(
 
 
 def create_class(*, name: str, teacher: User, code_valid_for: timedelta | None = None) -> Room:
-    """A teacher (staff or admin) creates a class: a private room with a join code, valid for code_valid_for (None: until changed)."""
+    """A teacher (staff or admin) creates a class: a private room with a join code, valid for code_valid_for (None:
+    until changed)."""
     if not teacher.is_staff:
         raise ServiceError("forbidden", _("Only teachers (staff accounts) can create a class."))
     expires_at = utcnow() + code_valid_for if code_valid_for else None
@@ -160,14 +161,17 @@ def ensure_can_enter(*, user: User, room: Room) -> None:
 
 
 def can_write(*, user: User, room: Room) -> bool:
-    """Whether user, who may enter room, may also write there: a direct room's two people only, never an admin reading it."""
+    """Whether user, who may enter room, may also write there: a direct room's two people only,
+    never an admin reading it."""
     return not room.is_direct or user.role != "admin" or get_membership(user=user, room=room) is not None
 
 
 def ensure_can_write(*, user: User, room: Room) -> None:
     """Raise forbidden unless user may write in room (after ensure_can_enter): sends, pictures, typing."""
     if not can_write(user=user, room=room):
-        raise ServiceError("forbidden", _("Site admins can read direct messages, but only their two people write there."))
+        raise ServiceError(
+            "forbidden", _("Site admins can read direct messages, but only their two people write there.")
+        )
 
 
 def can_see_notes(*, user: User, room: Room) -> bool:
@@ -218,7 +222,9 @@ def room_for_code(*, user: User, code: object) -> Room:
         raise ServiceError("forbidden", BANNED_MESSAGE)
     expired = room.join_code_expires_at is not None and room.join_code_expires_at <= utcnow()
     if expired and get_membership(user=user, room=room) is None:  # members already in keep their place
-        raise ServiceError("forbidden", _("This join code has expired; ask your teacher or the room's moderators for a new one."))
+        raise ServiceError(
+            "forbidden", _("This join code has expired; ask your teacher or the room's moderators for a new one.")
+        )
     return room
 
 

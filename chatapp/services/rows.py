@@ -88,7 +88,10 @@ def _fetch(what: str, model: type, where: dict[str, Any]) -> dict[str, Any] | No
         cursor.close()
     if found is None:
         return None
-    return {name: value if process is None else process(value) for name, process, value in zip(read.names, read.results, found)}
+    return {
+        name: value if process is None else process(value)
+        for name, process, value in zip(read.names, read.results, found, strict=True)
+    }
 
 
 def _read(what: str, model: type, columns: tuple[str, ...], dialect: Any) -> _Read:
@@ -102,8 +105,12 @@ def _read(what: str, model: type, columns: tuple[str, ...], dialect: Any) -> _Re
         selected = list(statement.selected_columns)
         read = _Read(
             sql=compiled.string,
-            order=tuple(compiled.positiontup) if compiled.positional else None,  # type: ignore[arg-type]
-            fixed={name: value for name, value in compiled.construct_params(dict.fromkeys(columns)).items() if name not in columns},
+            order=tuple(compiled.positiontup) if compiled.positional else None,
+            fixed={
+                name: value
+                for name, value in compiled.construct_params(dict.fromkeys(columns)).items()
+                if name not in columns
+            },
             binds={name: process for name, process in binds.items() if process is not None},
             names=tuple(column.name for column in selected),
             results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected),

@@ -60,12 +60,12 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
 
 
-def _full_text(query, text: str):  # type: ignore[no-untyped-def]
+def _full_text(query, text: str):
     match = sa.text("message_fts MATCH :fts_query").bindparams(fts_query=fts_query(text))
     return query.join(_FTS_TABLE, _FTS_TABLE.c.rowid == Message.id).where(match)
 
 
-def _substring(query, text: str):  # type: ignore[no-untyped-def]
+def _substring(query, text: str):
     words = _words(text) or [text]
     for word in words:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

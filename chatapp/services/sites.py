@@ -28,7 +28,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 def check_origin(origin: object) -> str:
     """Return origin as a browser sends it ("https://shop.example[:port]"), or raise invalid."""
     text = origin.strip() if isinstance(origin, str) else ""
-    problem = _("An origin is a scheme and a host, like https://shop.example (got %(origin)s).", origin=repr(text[:100]))
+    problem = _(
+        "An origin is a scheme and a host, like https://shop.example (got %(origin)s).", origin=repr(text[:100])
+    )
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -88,8 +90,9 @@ def new_identity_secret() -> str:
 
 
 def create_site(
-    *, actor: User | None, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
-    prechat_name_required: bool = False, prechat_email_required: bool = False, language: object = None,
+    *, actor: User | None, name: str, origins: Iterable[object], identity_secret: object = None,
+    prechat_enabled: bool = False, prechat_name_required: bool = False, prechat_email_required: bool = False,
+    language: object = None,
 ) -> Site:
     """Register a site that may embed the widget; it gets a fresh public key. Admins only (None: the CLI)."""
     ensure_admin(actor)
@@ -107,8 +110,9 @@ def create_site(
 
 
 def update_site(
-    *, actor: User | None, site: Site, name: str, origins: Iterable[object], identity_secret: object = None, prechat_enabled: bool = False,
-    prechat_name_required: bool = False, prechat_email_required: bool = False, language: object = None,
+    *, actor: User | None, site: Site, name: str, origins: Iterable[object], identity_secret: object = None,
+    prechat_enabled: bool = False, prechat_name_required: bool = False, prechat_email_required: bool = False,
+    language: object = None,
 ) -> Site:
     """Change a site's name, origins, identity secret, pre-chat form and widget language; admins only."""
     ensure_admin(actor)
@@ -195,7 +199,9 @@ def verify_identity(*, site: Site, user_id: object, signature: object) -> str:
     if not site.identity_secret:
         raise ServiceError("forbidden", _("This site does not verify visitor identities; leave out `identity`."))
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_EXTERNAL_ID_LENGTH or not user_id.isprintable():
-        raise ServiceError("invalid", _("identity.user_id is 1 to %(max)d printable characters.", max=MAX_EXTERNAL_ID_LENGTH))
+        raise ServiceError(
+            "invalid", _("identity.user_id is 1 to %(max)d printable characters.", max=MAX_EXTERNAL_ID_LENGTH)
+        )
     if not isinstance(signature, str) or len(signature) > 256:
         raise ServiceError("invalid", _("identity.hmac is the hex HMAC-SHA256 of user_id."))
     expected = identity_hmac(secret=site.identity_secret, user_id=user_id)

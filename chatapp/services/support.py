@@ -150,6 +150,7 @@ def post_to_conversation(
     def bookkeeping(message: Message) -> None:
         # In the session that stores the message (the group committer's has its own copy).
         kept = db.session.get(Conversation, conversation.id)
+        assert kept is not None  # the conversation of the room being written to
         kept.last_message_at = message.created_at
         kept.last_message_id = message.id
         _touch(kept)
@@ -186,14 +187,14 @@ def ensure_visitor_ready(*, conversation: Conversation) -> None:
 def _check_view(view: object) -> str:
     if view not in QUEUE_VIEWS:
         raise ServiceError("invalid", _("view is one of: %(views)s.", views=", ".join(QUEUE_VIEWS)))
-    return view  # type: ignore[return-value]
+    return view
 
 
 def check_status(status: object) -> str:
     """Return status if it is one of CONVERSATION_STATUSES, else raise invalid."""
     if status not in CONVERSATION_STATUSES:
         raise ServiceError("invalid", _("status is one of: %(statuses)s.", statuses=", ".join(CONVERSATION_STATUSES)))
-    return status  # type: ignore[return-value]
+    return status
 
 
 def _queue_views(agent: User) -> dict[str, ColumnElement[bool]]:
@@ -218,7 +219,10 @@ def _needs_attention(agent: User) -> ColumnElement[bool]:
 
 
 def queue_places(*, conversation: Conversation, agent: User) -> tuple[list[str], bool]:
-    """The queue views conversation is in for agent, and whether it needs their attention (the same rules as list_queue)."""
+    """The queue views conversation is in for agent, and whether it needs their attention.
+
+    The same rules as list_queue and attention use.
+    """
     views = _queue_views(agent)
     columns = [db.case((_IN_QUEUE & condition, True), else_=False) for condition in views.values()]
     columns.append(db.case((_needs_attention(agent), True), else_=False))
@@ -238,7 +242,9 @@ def list_queue(*, agent: User, view: object = "unassigned", status: object = "op
         for name, condition in filters.items()
     }
     rows = db.session.scalars(
-        base.where(filters[view]).order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(QUEUE_LIMIT)
+        base.where(filters[view])
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(QUEUE_LIMIT)
     )
     return Queue(conversations=list(rows), counts=counts, attention=attention(agent=agent))
 
@@ -268,7 +274,9 @@ def claim(*, agent: User, conversation: Conversation) -> Conversation:
     """Assign an unassigned conversation to the agent; conflict if another agent has it."""
     ensure_agent(agent)
     if conversation.assignee_id not in (None, agent.id):
-        raise ServiceError("conflict", _("%(name)s has this conversation already.", name=conversation.assignee.display_name))
+        raise ServiceError(
+            "conflict", _("%(name)s has this conversation already.", name=conversation.assignee.display_name)
+        )
     conversation.assignee_id = agent.id
     _touch(conversation)
     db.session.commit()
@@ -317,8 +325,11 @@ def rate(*, visitor: User, conversation: Conversation, rating: object, comment: 
     if comment is not None and not isinstance(comment, str):
         raise ServiceError("invalid", _("comment is text."))
     if text and len(text) > MAX_RATING_COMMENT_LENGTH:
-        raise ServiceError("too_large", _("A comment can be at most %(max)d characters.", max=MAX_RATING_COMMENT_LENGTH),
-                           limit=MAX_RATING_COMMENT_LENGTH)
+        raise ServiceError(
+            "too_large",
+            _("A comment can be at most %(max)d characters.", max=MAX_RATING_COMMENT_LENGTH),
+            limit=MAX_RATING_COMMENT_LENGTH,
+        )
     conversation.rating = rating
     conversation.rating_comment = text or None
     conversation.rated_at = utcnow()
@@ -350,7 +361,7 @@ def _profile(conversation: Conversation) -> VisitorProfile | None:
     return db.session.scalar(db.select(VisitorProfile).filter_by(user_id=conversation.visitor_id))
 
 
-def _time(moment) -> str | None:  # type: ignore[no-untyped-def]
+def _time(moment) -> str | None:
     return isoformat_utc(moment) if moment is not None else None
 
 
@@ -404,7 +415,11 @@ def announce_conversation(conversation: Conversation, *, to_visitor: bool = True
         for agent in users_by_ids(presence.online(room=AGENTS_PRESENCE)):
             announce("conversation", summarize(conversation=conversation, viewer=agent), to=agent_channel(agent.id))
     if to_visitor:
-        announce("conversation", summarize_for_visitor(conversation=conversation), to=visitor_channel(conversation.visitor_id))
+        announce(
+            "conversation",
+            summarize_for_visitor(conversation=conversation),
+            to=visitor_channel(conversation.visitor_id),
+        )
 
 
 def mark_read(*, user: User, room: Room, last_id: object) -> int:
@@ -484,7 +499,9 @@ def save_canned(*, agent: User, shortcut: object, body: object, canned: CannedRe
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ServiceError("conflict", _("The shortcut /%(shortcut)s is taken; choose another.", shortcut=clean_shortcut)) from None
+        raise ServiceError(
+            "conflict", _("The shortcut /%(shortcut)s is taken; choose another.", shortcut=clean_shortcut)
+        ) from None
     return canned
 
 

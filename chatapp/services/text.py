@@ -13,7 +13,9 @@ def clean_name(value: object, *, what: str, max_length: int) -> str:
     clean = " ".join(value.split()) if isinstance(value, str) else ""
     # Cc: control characters; Cf: invisible formatting (bidi overrides, zero-width joiners).
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in clean):
-        raise ServiceError("invalid", _("A %(what)s cannot contain control or invisible formatting characters.", what=what))
+        raise ServiceError(
+            "invalid", _("A %(what)s cannot contain control or invisible formatting characters.", what=what)
+        )
     if not 1 <= len(clean) <= max_length:
         raise ServiceError("invalid", _("A %(what)s is 1 to %(max)d characters.", what=what, max=max_length))
     return clean

@@ -29,7 +29,12 @@ from .ratelimit import check_rate
 from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
 
 # Pillow format name -> (MIME type, file extension).
-FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
+FORMATS = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "GIF": ("image/gif", "gif"),
+    "WEBP": ("image/webp", "webp"),
+}
 # The thumbnail's format: a static picture, so an animated GIF's first frame becomes a PNG.
 THUMB_FORMAT = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "PNG", "WEBP": "WEBP"}
 THUMB_BOX = (320, 320)  # shown at up to 160 px, sharp on high-density screens
@@ -174,6 +179,7 @@ def reencode_picture(data: bytes) -> _Encoded:
     note = None
     with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
         fmt = image.format
+        assert fmt is not None  # Image.open(formats=...) opens only those formats
         frames = getattr(image, "n_frames", 1)
         animated = fmt in ("GIF", "WEBP") and frames > 1
         if animated and (frames > MAX_FRAMES or frames * image.width * image.height > MAX_ANIMATION_PIXELS):
@@ -291,7 +297,7 @@ def link_attachments(*, message: Message, ids: list[int]) -> None:
         .values(message_id=message.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != len(ids):
+    if result.rowcount != len(ids):  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         raise ServiceError("conflict", _("That picture was sent already."))
 
 
@@ -320,6 +326,8 @@ def open_attachment(*, viewer: User, attachment_id: int, variant: str) -> Servab
             raise ServiceError("not_found", _("There is no such picture."))
     else:
         message = db.session.get(Message, attachment.message_id)
+        if message is None:  # the foreign key keeps this from happening
+            raise ServiceError("not_found", _("There is no such picture."))
         ensure_can_enter(user=viewer, room=message.room)
         if message.is_deleted or (message.internal and not can_see_notes(user=viewer, room=message.room)):
             raise ServiceError("not_found", _("There is no such picture."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -62,7 +63,9 @@ def load_visitor(visitor_id: object) -> User | None:
 
 def visitor_from_token(*, token: object, site: Site | None = None) -> User:
     """The visitor a token names; raise unauthorized if it is forged, expired, gone or for another site."""
-    refused = ServiceError("unauthorized", _("Your chat session is not valid any more; reload the page to start again."))
+    refused = ServiceError(
+        "unauthorized", _("Your chat session is not valid any more; reload the page to start again.")
+    )
     if not isinstance(token, str) or not 1 <= len(token) <= 512:
         raise refused
     try:
@@ -160,8 +163,9 @@ def start_session(
     who had a verified identity is never resumed on a page that does not vouch for it (a
     shared computer after logout).
     """
-    arguments = dict(site_key=site_key, visitor_token=visitor_token, page_url=page_url, user_agent=user_agent,
-                     name=name, email=email, identity=identity, origin=origin, own_origin=own_origin)
+    arguments: dict[str, Any] = dict(site_key=site_key, visitor_token=visitor_token, page_url=page_url,
+                                     user_agent=user_agent, name=name, email=email, identity=identity, origin=origin,
+                                     own_origin=own_origin)
     try:
         return _start_session(**arguments)
     except IntegrityError:

@@ -5,7 +5,7 @@ import functools
 import logging
 from typing import Any, Callable
 
-from flask import session
+from flask import request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,11 @@ from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
 
 log = logging.getLogger("chatapp.sockets")
+
+
+def socket_sid() -> str:
+    """This socket's session id (Flask-SocketIO sets request.sid during an event; Flask's types do not know it)."""
+    return request.sid  # type: ignore[attr-defined]
 
 
 def acting_user() -> User | None:
@@ -44,6 +49,10 @@ def acked(handler: Callable[[User, Any], dict]) -> Callable[..., dict]:
         except Exception:  # noqa: BLE001 - bad input never drops the connection
             db.session.rollback()
             log.exception("socket event %s failed", handler.__name__)
-            return {"ok": False, "error": "invalid", "message": _("The server could not handle that request; try again.")}
+            return {
+                "ok": False,
+                "error": "invalid",
+                "message": _("The server could not handle that request; try again."),
+            }
 
     return wrapper

@@ -16,6 +16,7 @@ from ..services import support as support_service
 from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
 from ..services.online import announce_presence
+from .acting import socket_sid
 
 
 def on_connect(auth: Any = None) -> None:
@@ -26,7 +27,7 @@ def on_connect(auth: Any = None) -> None:
         return
     if not current_user.is_authenticated:
         refuse(ServiceError("unauthorized", _("Log in to chat.")))
-    presence.connect(sid=request.sid, user_id=current_user.id)
+    presence.connect(sid=socket_sid(), user_id=current_user.id)
     join_room(user_channel(current_user.id))  # @mention notices, the room list's counts
 
 
@@ -45,7 +46,7 @@ def connect_visitor(token: Any) -> None:
         refuse(error)
     session[VISITOR_SESSION_KEY] = visitor.id
     first_socket = not presence.sockets_of(user_id=visitor.id)
-    presence.connect(sid=request.sid, user_id=visitor.id)
+    presence.connect(sid=socket_sid(), user_id=visitor.id)
     join_room(VISITORS_CHANNEL)
     join_room(visitor_channel(visitor.id))
     emit("agents_online", {"online": support_service.agents_online()})
@@ -58,7 +59,7 @@ def on_disconnect(*args: Any) -> None:
     """Tell each room this socket was in if its user went offline; visitors if the last agent left."""
     agents_before = support_service.agents_online()
     visitor_id = session.get(VISITOR_SESSION_KEY)
-    for slug in presence.disconnect(sid=request.sid):
+    for slug in presence.disconnect(sid=socket_sid()):
         if slug == support_service.AGENTS_PRESENCE:
             continue
         announce_presence(slug)

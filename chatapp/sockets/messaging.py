@@ -41,6 +41,7 @@ def on_open_direct(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"user_id": int})
     other = db.session.get(User, payload["user_id"])  # None: the service says no such account
     room = direct_service.open_direct_room(user=user, other=other)
+    assert other is not None  # open_direct_room refused None
     return {"ok": True, "room": room.to_dict(), "partner": other.to_dict()}
 
 

@@ -40,7 +40,9 @@ def _target(payload: dict) -> User:
 @acked
 def on_room_settings(user: User, data: Any) -> dict:
     """Moderators turn announcement-only on or off and set slow mode; everyone gets `room_updated`."""
-    payload = parse_payload(data, required={"room": str}, optional={"announcement_only": bool, "slow_mode_seconds": int})
+    payload = parse_payload(
+        data, required={"room": str}, optional={"announcement_only": bool, "slow_mode_seconds": int}
+    )
     room = moderation_service.set_room_settings(
         actor=user, room=_room(payload), announcement_only=payload["announcement_only"],
         slow_mode_seconds=payload["slow_mode_seconds"],
@@ -52,7 +54,9 @@ def on_room_settings(user: User, data: Any) -> dict:
 def on_regenerate_join_code(user: User, data: Any) -> dict:
     """Moderators replace a private room's join code (optionally valid for `valid_minutes`)."""
     payload = parse_payload(data, required={"room": str}, optional={"valid_minutes": int})
-    room = moderation_service.regenerate_join_code(actor=user, room=_room(payload), valid_minutes=payload["valid_minutes"])
+    room = moderation_service.regenerate_join_code(
+        actor=user, room=_room(payload), valid_minutes=payload["valid_minutes"]
+    )
     return {"ok": True, **moderation_service.join_code_event(room)}
 
 
@@ -136,7 +140,9 @@ def on_remove_member(user: User, data: Any) -> dict:
 def on_ban(user: User, data: Any) -> dict:
     """Moderators ban a user: out of the room, and kept out until unbanned."""
     payload = parse_payload(data, required={"room": str, "user_id": int}, optional={"reason": str})
-    ban = moderation_service.ban_member(actor=user, room=_room(payload), target=_target(payload), reason=payload["reason"])
+    ban = moderation_service.ban_member(
+        actor=user, room=_room(payload), target=_target(payload), reason=payload["reason"]
+    )
     return {"ok": True, "ban": ban.to_dict()}
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_socketio import emit, join_room, leave_room
 
 from ..models import Membership, Room, User
@@ -17,12 +16,13 @@ from ..services import uploads as upload_service
 from ..services.classroom import capabilities, membership_state
 from ..services.online import announce_presence
 from ..validation import parse_payload
-from .acting import acked
+from .acting import acked, socket_sid
 
 
 @acked
 def on_join(user: User, data: Any) -> dict:
-    """Enter a room: subscribe, then answer the latest messages or those after `after`, and what changed since `revision`."""
+    """Enter a room: subscribe, then answer the latest messages or those after `after`,
+    and what changed since `revision`."""
     payload = parse_payload(data, required={"room": str}, optional={"after": int, "revision": int})
     room = room_service.get_room(payload["room"])
     membership = room_service.join_room(user=user, room=room)
@@ -30,12 +30,12 @@ def on_join(user: User, data: Any) -> dict:
     join_room(room_channel(room.slug))
     if room_service.can_see_notes(user=user, room=room):
         join_room(notes_channel(room.slug))
-    came_online = presence.enter(sid=request.sid, room=room.slug)
+    came_online = presence.enter(sid=socket_sid(), room=room.slug)
     page = message_service.catch_up(user=user, room=room, after=payload["after"], revision=payload["revision"])
     classroom = _subscribe_classroom(user=user, room=room, membership=membership)
     # The room hears only when its user came online; another tab of someone online changes
     # nothing for it (and broadcasting every join made joining C sockets cost O(C²) events).
-    announce_presence(room.slug, to=None if came_online else request.sid)
+    announce_presence(room.slug, to=None if came_online else socket_sid())
     return {
         "ok": True,
         "room": room.to_dict(),
@@ -75,7 +75,7 @@ def on_leave(user: User, data: Any) -> dict:
     for channel in (room_channel(room.slug), notes_channel(room.slug), member_channel(room.slug, user.id),
                     moderators_channel(room.slug)):
         leave_room(channel)
-    if presence.leave(sid=request.sid, room=room.slug):
+    if presence.leave(sid=socket_sid(), room=room.slug):
         announce_presence(room.slug)
     return {"ok": True}
 

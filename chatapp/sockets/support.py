@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_socketio import join_room
 
 from ..models import Conversation, User
@@ -11,7 +10,7 @@ from ..realtime.channels import agent_channel
 from ..realtime.presence import presence
 from ..services import support as support_service
 from ..validation import parse_payload
-from .acting import acked
+from .acting import acked, socket_sid
 
 
 def _agent_summary(conversation: Conversation, user: User) -> dict:
@@ -22,10 +21,12 @@ def _agent_summary(conversation: Conversation, user: User) -> dict:
 def on_support_list(user: User, data: Any) -> dict:
     """The agent queue; the socket then receives `conversation` updates and counts as an agent online."""
     payload = parse_payload(data, required={}, optional={"view": str, "status": str})
-    queue = support_service.list_queue(agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open")
+    queue = support_service.list_queue(
+        agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open"
+    )
     join_room(agent_channel(user.id))
     agents_before = support_service.agents_online()
-    presence.enter(sid=request.sid, room=support_service.AGENTS_PRESENCE)
+    presence.enter(sid=socket_sid(), room=support_service.AGENTS_PRESENCE)
     support_service.announce_agents_online(before=agents_before)
     return {
         "ok": True,

@@ -52,7 +52,7 @@ def _canned_page(new_form: CannedForm, status: int = 200):
     ), status
 
 
-def _flash_form_errors(form) -> None:  # type: ignore[no-untyped-def]
+def _flash_form_errors(form) -> None:
     for errors in form.errors.values():
         for message in errors:
             flash(message, "error")
@@ -84,7 +84,9 @@ def update_canned(canned_id: int):
     form = CannedForm(prefix=f"c{canned_id}")
     if form.validate_on_submit():
         try:
-            support_service.save_canned(agent=current_user, shortcut=form.shortcut.data, body=form.body.data, canned=item)
+            support_service.save_canned(
+                agent=current_user, shortcut=form.shortcut.data, body=form.body.data, canned=item
+            )
         except ServiceError as error:
             flash(error.message, "error")
         else:

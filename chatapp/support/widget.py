@@ -5,8 +5,8 @@ from flask import Response, current_app, jsonify, render_template, request, send
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from ..headers import CONTENT_SECURITY_POLICY
 from ..extensions import csrf, limiter
+from ..headers import CONTENT_SECURITY_POLICY
 from ..services import preferences
 from ..services import sites as site_service
 from ..services import support as support_service
@@ -60,7 +60,9 @@ def session():
         raise ServiceError("invalid", _("Send a JSON object with site_key."))
     unknown = set(data) - {"site_key", "visitor_token", "page_url", "name", "email", "identity"}
     if unknown:
-        raise ServiceError("invalid", _("Unknown field(s): %(fields)s.", fields=", ".join(sorted(map(str, unknown)))[:200]))
+        raise ServiceError(
+            "invalid", _("Unknown field(s): %(fields)s.", fields=", ".join(sorted(map(str, unknown)))[:200])
+        )
     started = visitor_service.start_session(
         site_key=data.get("site_key"),
         visitor_token=data.get("visitor_token"),

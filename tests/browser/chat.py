@@ -1,4 +1,7 @@
-"""What only the browser tests need beside harness/browser.py: the reconnect timeout, the state recorder, polling a page."""
+"""What only the browser tests need beside harness/browser.py.
+
+The reconnect timeout, the state recorder, polling a page.
+"""
 from __future__ import annotations
 
 import time

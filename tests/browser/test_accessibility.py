@@ -21,7 +21,6 @@ from chatapp import PROJECT_ROOT
 from chatapp.services import messages, rooms, sites
 from harness.browser import DESKTOP, PHONE, log_in
 
-
 pytestmark = pytest.mark.browser
 
 AXE_PATH = Path(PROJECT_ROOT) / "node_modules" / "axe-core" / "axe.min.js"
@@ -41,7 +40,8 @@ def axe_violations(target: Page | Frame) -> list[dict]:
         target.evaluate(axe_source())
     results = target.evaluate(
         # Frames are scanned on their own (iframes: false): axe would wait for a copy of itself in each.
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'], iframes: false })",
+        "tags => axe.run(document,"
+        " { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'], iframes: false })",
         WCAG_TAGS,
     )
     return [v for v in results["violations"] if v.get("impact") in BLOCKING]

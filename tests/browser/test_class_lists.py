@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import PASSWORD
 from harness.browser import DESKTOP, PHONE
+
+from ..conftest import PASSWORD
 from .test_accessibility import assert_accessible
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,6 @@ from chatapp.extensions import db
 from chatapp.models import Message, ModerationAction, Room
 from harness.browser import PHONE
 
-
 pytestmark = pytest.mark.browser
 
 QUESTION = "Which chapters are on the test?"

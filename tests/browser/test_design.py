@@ -3,8 +3,8 @@ switch and the favicon's unread dot (static/js/grouping.js, preview.js, notify.j
 from __future__ import annotations
 
 import datetime as dt
-import re
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -95,7 +95,8 @@ def test_days_are_separated_and_the_separators_are_not_messages(chat_server, ope
         expect(separator).to_have_attribute("aria-hidden", "true")
     assert alice.bodies() == ["two days back", "yesterday's news", "today's news"]
     order = alice.log.locator("li").evaluate_all(
-        "items => items.map(li => li.classList.contains('day-separator') ? 'day' : li.querySelector('.body').textContent)"
+        "items => items.map(li => li.classList.contains('day-separator')"
+        " ? 'day' : li.querySelector('.body').textContent)"
     )
     assert order == ["day", "two days back", "day", "yesterday's news", "day", "today's news"], order
 

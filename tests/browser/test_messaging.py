@@ -184,7 +184,9 @@ def test_a_direct_message_from_the_member_list(open_room, chat_server):
     alice.send("Meet at the library?")
     mira.expect_once("Meet at the library?")  # live, like anyone who may read here
     expect(mira.textbox).to_be_hidden()
-    expect(mira.page.get_by_text("Site admins can read direct messages, but only their two people write there.")).to_be_visible()
+    expect(
+        mira.page.get_by_text("Site admins can read direct messages, but only their two people write there.")
+    ).to_be_visible()
 
 
 def test_a_search_result_opens_the_message_in_its_context(open_room, chat_server):
@@ -194,7 +196,9 @@ def test_a_search_result_opens_the_message_in_its_context(open_room, chat_server
         bodies = [f"filler message {n}" for n in range(150)]
         bodies[40] = "The field trip form is due on Friday"
         for n, body in enumerate(bodies):
-            message_service.post_message(sender=bob_user, room=lobby, body=body, client_id=f"s{n}", enforce_rate_limit=False)
+            message_service.post_message(
+                sender=bob_user, room=lobby, body=body, client_id=f"s{n}", enforce_rate_limit=False
+            )
     alice = open_room("alice")
     expect(alice.item("The field trip form is due on Friday")).to_have_count(0)  # long scrolled away
 

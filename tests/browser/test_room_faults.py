@@ -32,7 +32,11 @@ def store_messages(server, *, sender: str, room: str, bodies: list[str]) -> list
         target = room_service.get_room(room)
         return [
             message_service.post_message(
-                sender=user, room=target, body=body, client_id=f"seed-{sender}-{n}-{body[:20]}", enforce_rate_limit=False
+                sender=user,
+                room=target,
+                body=body,
+                client_id=f"seed-{sender}-{n}-{body[:20]}",
+                enforce_rate_limit=False,
             ).message.id
             for n, body in enumerate(bodies)
         ]
@@ -81,7 +85,8 @@ def test_message_sent_during_an_outage_is_delivered_once(conversation, chat_serv
         expect(chat.item(body)).to_have_count(1)
     assert alice.outbox() == []
     (stored,) = stored_messages(chat_server, conversation.room)
-    assert (stored["body"], stored["sender"], stored["client_id"]) == (body, conversation.my_username, entry["client_id"])
+    expected = (body, conversation.my_username, entry["client_id"])
+    assert (stored["body"], stored["sender"], stored["client_id"]) == expected
 
 
 @under_every_async_mode
@@ -171,7 +176,12 @@ def test_outbox_survives_a_reload_after_a_lost_ack(conversation, chat_server, pu
     (entry,) = alice.outbox()  # ...but Alice's page never heard back
     assert stored["client_id"] == entry["client_id"]
     expect(alice.item(body).locator(".state")).to_have_text("Sending…")
-    wait_until(alice.page, lambda: len(dropper.dropped) >= 2, 10, f"expected the ack and the broadcast dropped: {dropper.dropped}")
+    wait_until(
+        alice.page,
+        lambda: len(dropper.dropped) >= 2,
+        10,
+        f"expected the ack and the broadcast dropped: {dropper.dropped}",
+    )
     if pushed_out:
         store_messages(chat_server, sender=conversation.other_username, room=conversation.room,
                        bodies=[f"newer {n}" for n in range(50)])

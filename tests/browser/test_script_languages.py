@@ -70,7 +70,9 @@ def test_room_in_chinese_for_a_chinese_browser(contexts, chat_server):
     expect(time_of(page, "From yesterday")).to_have_text(re.compile(r"^昨天 \d\d:\d\d$"))
     for body in ("你好", "From yesterday"):
         when = stamped_at(time_of(page, body))
-        expect(time_of(page, body)).to_have_attribute("title", re.compile(rf"^{when.year}年{when.month}月{when.day}日星期"))
+        expect(time_of(page, body)).to_have_attribute(
+            "title", re.compile(rf"^{when.year}年{when.month}月{when.day}日星期")
+        )
 
 
 def test_room_times_are_relative_in_english(open_room, chat_server):

@@ -20,12 +20,12 @@ from chatapp.models import Conversation, User
 from chatapp.services import sites, support
 from harness.browser import DESKTOP, PHONE, log_in
 
-
 pytestmark = pytest.mark.browser
 
 HOST_PAGE = """<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acme</title></head>
 <body>
   <h1>Acme bicycles</h1>
   <p id="content">Somebody else's website, on another origin.</p>
@@ -93,7 +93,9 @@ def test_visitor_on_another_site_chats_with_an_agent(live_server, host_site, peo
     host_url, site_key = host_site
     agent_id = live_server.add_user("agent", role="staff", display_name="Alex Agent")
     with live_server.app().app_context():
-        support.save_canned(agent=db.session.get(User, agent_id), shortcut="reserve", body="Shall I reserve one for you?")
+        support.save_canned(
+            agent=db.session.get(User, agent_id), shortcut="reserve", body="Shall I reserve one for you?"
+        )
     live_server.start()
 
     # The agent has the console open before anyone writes, with desktop notifications allowed.
@@ -184,7 +186,11 @@ def test_visitor_on_another_site_chats_with_an_agent(live_server, host_site, peo
     expect(agent.locator("[data-field=rating]")).to_have_text("5/5 · “Quick and friendly”")
     with live_server.app().app_context():
         conversation = db.session.scalar(db.select(Conversation))
-        assert (conversation.status, conversation.rating, conversation.rating_comment) == ("resolved", 5, "Quick and friendly")
+        assert (conversation.status, conversation.rating, conversation.rating_comment) == (
+            "resolved",
+            5,
+            "Quick and friendly",
+        )
         assert conversation.assignee.username == "agent"
         assert conversation.site.site_key == site_key
 
@@ -209,7 +215,8 @@ def test_widget_is_full_screen_on_a_phone_and_a_side_panel_on_a_desktop(live_ser
 
 
 def test_widget_frame_refuses_to_be_framed_by_an_unregistered_site(live_server, host_site, people, tmp_path):
-    """The same snippet on an origin the site does not list: the browser refuses to show the chat (CSP frame-ancestors)."""
+    """The same snippet on an origin the site does not list: the browser refuses to show the chat (CSP
+    frame-ancestors)."""
     _, site_key = host_site
     live_server.start()
     folder = tmp_path / "intruder"
@@ -252,7 +259,9 @@ def test_long_conversation_pages_back_in_the_widget(live_server, host_site, peop
         room = rooms.get_room(db.session.scalar(db.select(Conversation)).room.slug)
         staff = db.session.get(User, staff_id)
         for n in range(55):
-            messages.post_message(sender=staff, room=room, body=f"answer {n}", client_id=f"a{n}", enforce_rate_limit=False)
+            messages.post_message(
+                sender=staff, room=room, body=f"answer {n}", client_id=f"a{n}", enforce_rate_limit=False
+            )
     visitor.reload()
     visitor.get_by_role("button", name="Open chat").click()
     frame = chat_frame(visitor)

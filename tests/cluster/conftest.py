@@ -128,7 +128,8 @@ class Client:
 
 
 def require(missing: list[str]) -> None:
-    """Skip when a service's programs are missing; in CI (`make test` installs them) fail instead, never skip silently."""
+    """Skip when a service's programs are missing; in CI (`make test` installs them) fail instead,
+    never skip silently."""
     if not missing:
         return
     message = f"not installed: {', '.join(missing)} (apt-get install redis-server postgresql nginx)"

@@ -82,7 +82,9 @@ def test_logout_on_one_process_closes_sockets_on_the_other(cluster):
         assert fritz.sio.connected
         browser = cluster.login(app1.url, "fritz")
         token = csrf_token_from(browser.get(app1.url + "/", timeout=10).text)
-        response = browser.post(app1.url + "/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10)
+        response = browser.post(
+            app1.url + "/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10
+        )
         assert response.status_code == 302
         assert wait_for(lambda: not fritz.sio.connected, timeout=10)
     finally:

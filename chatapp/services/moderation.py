@@ -23,6 +23,7 @@ from ..models import Ban, Membership, Message, ModerationAction, Room, User, iso
 from ..realtime.announce import announce
 from ..realtime.channels import member_channel, moderators_channel, room_channel
 from ..realtime.connections import set_moderator_channel
+from .accounts import get_user
 from .errors import ServiceError
 from .message_news import announce_message_updated
 from .online import announce_taken_out
@@ -411,6 +412,16 @@ def delete_message(*, actor: User, message: Message) -> Message:
 
 
 # -- members -------------------------------------------------------------------------------------
+
+
+def get_target(user_id: int) -> User:
+    """The account a moderator aims an action at, or not_found (website visitors are never in rooms)."""
+    if not 0 < user_id < 2**63:
+        raise ServiceError("not_found", _("No such account."))
+    user = get_user(user_id)
+    if user.is_visitor:
+        raise ServiceError("not_found", _("No such account."))
+    return user
 
 
 def _target_membership(*, room: Room, target: User) -> Membership:

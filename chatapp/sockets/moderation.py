@@ -7,14 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-
 from ..models import Message, Room, User
-from ..services import accounts as account_service
 from ..services import moderation as moderation_service
 from ..services import questions as question_service
 from ..services import rooms as room_service
-from ..services.errors import ServiceError
 from ..validation import parse_payload
 from .acting import acked
 
@@ -29,12 +25,7 @@ def _message(user: User, payload: dict) -> Message:
 
 
 def _target(payload: dict) -> User:
-    if not 0 < payload["user_id"] < 2**63:
-        raise ServiceError("not_found", _("No such account."))
-    user = account_service.get_user(payload["user_id"])
-    if user.is_visitor:
-        raise ServiceError("not_found", _("No such account."))
-    return user
+    return moderation_service.get_target(payload["user_id"])
 
 
 @acked

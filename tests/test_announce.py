@@ -2,12 +2,15 @@
 and every door (socket, HTTP, CLI, a plain app context) announces the same way."""
 from __future__ import annotations
 
+import pytest
+
 from chatapp.extensions import db
 from chatapp.models import Message, Room
 from chatapp.realtime.announce import announce
 from chatapp.realtime.channels import room_channel
 from chatapp.services import messages as message_service
 from chatapp.services import moderation as moderation_service
+from chatapp.services.errors import ServiceError
 
 from .conftest import received
 
@@ -91,10 +94,7 @@ def test_a_refused_action_announces_nothing(app, socket_for, public_room, users)
         sent = message_service.post_message(sender=db.session.merge(users["bob"]), room=room, body="hi", client_id="x2")
         sock.get_received()
         message = db.session.get(Message, sent.message.id)
-        try:
+        with pytest.raises(ServiceError) as refused:
             moderation_service.pin_message(actor=db.session.merge(users["alice"]), message=message)  # not a moderator
-        except Exception as error:  # noqa: BLE001
-            assert getattr(error, "code", None) == "forbidden"
-        else:
-            raise AssertionError("a member pinned a message")
+        assert refused.value.code == "forbidden"
     assert received(sock, "message_updated") == [] and received(sock, "moderation_action") == []

@@ -43,6 +43,11 @@ SUPPORT_ROOM_KIND = "support"
 # A conversation between exactly two accounts (services/rooms.open_direct_room).
 DIRECT_ROOM_KIND = "direct"
 CONVERSATION_STATUSES = ("open", "pending", "resolved")
+# How a site's new conversations reach an agent (services/routing.py).
+ROUTING_MODES = ("manual", "auto")
+# What an agent chooses in the console; "offline" is never chosen, it is having no console open.
+AGENT_CHOICES = ("online", "away")
+AGENT_STATUSES = ("online", "away", "offline")
 
 
 def utcnow() -> datetime:
@@ -409,6 +414,25 @@ class Site(Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # The widget's language ("en", "zh_CN"); None: the host page's, else the visitor's browser's.
     language = db.Column(db.String(16))
+    # The desk (services/routing.py, teams.py, hours.py): which team answers, and how.
+    team_id = db.Column(db.Integer, db.ForeignKey("team.id", ondelete="SET NULL"))
+    routing = db.Column(db.String(16), nullable=False, default="manual", server_default="manual")
+    # Open conversations an agent may hold before routing skips them; None: no limit. An agent's own cap wins.
+    agent_cap = db.Column(db.Integer)
+    # When an assigned agent goes offline, their open conversations go back to the queue.
+    requeue_on_offline = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # Business hours: an IANA time zone, a weekly schedule {"0": [["09:00", "17:00"]], ...}
+    # (0 is Monday; None: always open) and holidays ["2026-12-25", ...], all in that zone.
+    timezone = db.Column(db.String(64), nullable=False, default="UTC", server_default="UTC")
+    schedule = db.Column(db.JSON)
+    holidays = db.Column(db.JSON, nullable=False, default=list)
+
+    team = relationship("Team", lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("routing IN ('manual', 'auto')", name="routing"),
+        CheckConstraint("agent_cap IS NULL OR agent_cap >= 1", name="agent_cap"),
+    )
 
     @property
     def origins(self) -> list[str]:
@@ -479,6 +503,10 @@ class Conversation(Model):
     rating = db.Column(db.Integer)
     rating_comment = db.Column(db.Text)
     rated_at = db.Column(db.DateTime)
+    # Since when it waits for an agent (the visitor's message that opened it): routing takes the
+    # oldest first. None while assigned, resolved, or before anyone wrote.
+    waiting_since = db.Column(db.DateTime)
+    assigned_at = db.Column(db.DateTime)
 
     room = relationship("Room", lazy="joined")
     site = relationship("Site", lazy="joined")
@@ -491,7 +519,109 @@ class Conversation(Model):
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
         # The queue: one status, newest activity first.
         Index("ix_conversation_status_last_message_at", "status", "last_message_at"),
+        Index("ix_conversation_waiting_since", "waiting_since"),
+        Index("ix_conversation_assignee_id_status", "assignee_id", "status"),
     )
+
+
+class Episode(Model):
+    """One stretch of a conversation from the visitor's message that opened it to its resolution.
+
+    The stored facts the desk's reports count (services/reports.py): a conversation that is
+    reopened has a new episode. Written by services/support.py in the transaction of the change.
+    """
+
+    id = db.Column(db.Integer, primary_key=True)
+    conversation_id = db.Column(db.Integer, db.ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"), nullable=False)
+    opened_at = db.Column(db.DateTime, nullable=False)
+    # The first reply a visitor could see (not an internal note), and who wrote it.
+    first_response_at = db.Column(db.DateTime)
+    first_responder_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    # Replies visitors could see, written by staff in this episode.
+    agent_replies = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    resolved_at = db.Column(db.DateTime)
+    resolved_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    # Who had the conversation when it was resolved.
+    assignee_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+
+    conversation = relationship("Conversation")
+
+    __table_args__ = (
+        Index("ix_episode_site_id_opened_at", "site_id", "opened_at"),
+        Index("ix_episode_conversation_id", "conversation_id"),
+        Index("ix_episode_resolved_at", "resolved_at"),
+    )
+
+
+class Team(Model):
+    """A group of agents who answer the sites given to it; its leads run its routing and read its reports."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class TeamMember(Model):
+    """An agent in a team, and whether they lead it."""
+
+    team_id = db.Column(db.Integer, db.ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    is_lead = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+
+    user = relationship("User", lazy="joined")
+    team = relationship("Team", lazy="joined")
+
+    __table_args__ = (Index("ix_team_member_user_id", "user_id"),)
+
+
+class AgentState(Model):
+    """An agent's availability as they chose it, and what routing keeps about them (services/availability.py)."""
+
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    choice = db.Column(db.String(16), nullable=False, default="online", server_default="online")
+    # The console's last sign of the agent at the keyboard: idle longer than AGENT_IDLE_SECONDS is away.
+    last_active_at = db.Column(db.DateTime)
+    # The status last announced ("online", "away", "offline"): whoever changes it announces it, once.
+    announced = db.Column(db.String(16), nullable=False, default="offline", server_default="offline")
+    # Round robin: routing gives the next conversation to the agent who got one longest ago.
+    last_assigned_at = db.Column(db.DateTime)
+    # Open conversations this agent may hold; None: their site's cap.
+    cap = db.Column(db.Integer)
+
+    user = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("choice IN ('online', 'away')", name="choice"),
+        CheckConstraint("announced IN ('online', 'away', 'offline')", name="announced"),
+        CheckConstraint("cap IS NULL OR cap >= 1", name="cap"),
+    )
+
+
+class Label(Model):
+    """A label agents put on conversations; admins keep the list."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(40), nullable=False, unique=True)
+    colour = db.Column(db.String(7), nullable=False, default="#6b7280")  # "#rrggbb"
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    def to_dict(self) -> dict:
+        """The LABEL shape of the protocol."""
+        return {"id": self.id, "name": self.name, "colour": self.colour}
+
+
+class ConversationLabel(Model):
+    """A label on a conversation."""
+
+    conversation_id = db.Column(db.Integer, db.ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True)
+    label_id = db.Column(db.Integer, db.ForeignKey("label.id", ondelete="CASCADE"), primary_key=True)
+    added_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    added_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    label = relationship("Label", lazy="joined")
+
+    __table_args__ = (Index("ix_conversation_label_label_id", "label_id"),)
 
 
 class CannedResponse(Model):

@@ -99,6 +99,11 @@ class User(UserMixin, Model):
         return bool(self.is_active_account)
 
     @property
+    def is_admin(self) -> bool:
+        """An admin runs the whole server."""
+        return self.role == "admin"
+
+    @property
     def is_staff(self) -> bool:
         """Admins and staff both count as staff."""
         return self.role in ("admin", "staff")

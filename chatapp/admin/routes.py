@@ -18,7 +18,7 @@ def admin_required(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if current_user.role != "admin":
+        if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)
 

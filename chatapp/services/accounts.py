@@ -81,7 +81,7 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
 
 def ensure_admin(actor: User | None) -> None:
     """Raise forbidden unless actor is an admin; None is the operator at the server's command line (the CLI)."""
-    if actor is not None and actor.role != "admin":
+    if actor is not None and not actor.is_admin:
         raise ServiceError("forbidden", _("Only an admin can do that."))
 
 
@@ -196,7 +196,7 @@ def end_sessions(*, user: User) -> None:
 
 def set_role(*, actor: User, user: User, role: str) -> User:
     """Change user's role; only admins may, and never their own."""
-    if actor.role != "admin":
+    if not actor.is_admin:
         raise ServiceError("forbidden", _("Only an admin can change roles."))
     if actor.id == user.id:
         raise ServiceError("forbidden", _("You cannot change your own role; ask another admin."))
@@ -209,7 +209,7 @@ def set_role(*, actor: User, user: User, role: str) -> User:
 
 def set_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate or reactivate user; deactivation ends their sessions and closes their sockets."""
-    if actor.role != "admin":
+    if not actor.is_admin:
         raise ServiceError("forbidden", _("Only an admin can deactivate accounts."))
     if actor.id == user.id:
         raise ServiceError("forbidden", _("You cannot deactivate your own account."))

@@ -337,7 +337,7 @@ def ensure_can_issue_code(*, actor: User, user: User, room: Room | None) -> None
     """An admin may give anyone (but a visitor) a new code; a teacher only a student of a class they moderate."""
     if user.is_visitor:
         raise ServiceError("forbidden", _("A website visitor is not an account; it cannot sign in."))
-    if actor.role == "admin":
+    if actor.is_admin:
         return
     if room is None:
         raise ServiceError("forbidden", _("Only an admin can do that."))

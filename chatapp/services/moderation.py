@@ -61,7 +61,7 @@ def is_moderator(*, user: User, room: Room, membership: Membership | None = None
     """Whether user moderates room: its owner, a moderator, or a site admin. Never in support conversations or DMs."""
     if not is_moderated(room) or user.is_visitor:
         return False
-    if user.role == "admin":
+    if user.is_admin:
         return True
     membership = membership if membership is not None else get_membership(user=user, room=room)
     return membership is not None and membership.is_moderator
@@ -87,7 +87,7 @@ def ensure_can_moderate(*, user: User, room: Room) -> None:
 
 def rank(*, user: User, room: Room) -> int:
     """How much say user has in room: admin > owner > moderator > member (or no member)."""
-    if user.role == "admin":
+    if user.is_admin:
         return ADMIN_RANK
     membership = get_membership(user=user, room=room)
     return ROLE_RANKS.get(membership.role, 0) if membership else 0

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROOM_KINDS, Ban, Conversation, Membership, Room, User, utcnow
+from . import teams
 from .errors import ServiceError
 from .ratelimit import check_rate
 from .rows import exists, find
@@ -122,14 +123,15 @@ def is_banned(*, user: User, room: Room) -> bool:
 def can_enter(*, user: User, room: Room) -> bool:
     """Who may read and write where.
 
-    A support conversation is open to staff and admins and to its own visitor only; a
+    A support conversation is open to its site's agents (services/teams.py) and admins and to its own visitor only; a
     visitor may enter nothing else. Public rooms are open to every account; private ones
     to members and admins; direct ones to their two people, and to admins for reading
     only (ensure_can_write). Nobody enters a room they are banned from.
     """
     if room.is_support:
         if user.is_staff:
-            return True
+            conversation = db.session.scalar(db.select(Conversation).filter_by(room_id=room.id))
+            return conversation is None or teams.may_see(agent=user, site=conversation.site)
         return user.is_visitor and db.session.scalar(
             db.select(Conversation.visitor_id).filter_by(room_id=room.id)
         ) == user.id
@@ -138,8 +140,8 @@ def can_enter(*, user: User, room: Room) -> bool:
     if room.is_direct:
         # Its two people (services/direct.py makes both members); and site admins, who see
         # everything (docs/product.md) but only read here: ensure_can_write refuses their writes.
-        return user.role == "admin" or get_membership(user=user, room=room) is not None
-    if user.role == "admin":
+        return user.is_admin or get_membership(user=user, room=room) is not None
+    if user.is_admin:
         return True
     if is_banned(user=user, room=room):
         return False
@@ -163,7 +165,7 @@ def ensure_can_enter(*, user: User, room: Room) -> None:
 def can_write(*, user: User, room: Room) -> bool:
     """Whether user, who may enter room, may also write there: a direct room's two people only,
     never an admin reading it."""
-    return not room.is_direct or user.role != "admin" or get_membership(user=user, room=room) is not None
+    return not room.is_direct or not user.is_admin or get_membership(user=user, room=room) is not None
 
 
 def ensure_can_write(*, user: User, room: Room) -> None:
@@ -218,7 +220,7 @@ def room_for_code(*, user: User, code: object) -> Room:
         raise ServiceError("not_found", _("No room has that join code; check it and try again."))
     if user.is_visitor:
         raise ServiceError("forbidden", _("This conversation is not open to you."))
-    if is_banned(user=user, room=room) and user.role != "admin":
+    if is_banned(user=user, room=room) and not user.is_admin:
         raise ServiceError("forbidden", BANNED_MESSAGE)
     expired = room.join_code_expires_at is not None and room.join_code_expires_at <= utcnow()
     if expired and get_membership(user=user, room=room) is None:  # members already in keep their place
@@ -249,7 +251,7 @@ def rooms_for_user(*, user: User) -> list[Room]:
     if user.is_visitor:
         return []
     query = db.select(Room).where(Room.kind.not_in(("support", "direct"))).order_by(Room.name)
-    if user.role != "admin":
+    if not user.is_admin:
         member_of = db.select(Membership.room_id).filter_by(user_id=user.id)
         banned_from = db.select(Ban.room_id).filter_by(user_id=user.id)
         query = query.where((Room.kind == "public") | Room.id.in_(member_of)).where(Room.id.not_in(banned_from))

@@ -28,6 +28,7 @@ from ..realtime.announce import announce
 from ..realtime.channels import VISITORS_CHANNEL, agent_channel, visitor_channel
 from ..realtime.presence import presence
 from . import messages as message_service
+from . import teams
 from .accounts import users_by_ids
 from .errors import ServiceError
 from .ratelimit import check_rate
@@ -126,7 +127,7 @@ def conversation_for(*, user: User, slug: object) -> Conversation:
     """The conversation in room `slug`, if user may enter it (staff, or its own visitor); else raise."""
     room = get_room(slug)
     conversation = get_conversation(room=room)
-    ensure_can_enter(user=user, room=room)
+    ensure_can_enter(user=user, room=room)  # staff: only their teams' sites (teams.may_see)
     return conversation
 
 
@@ -200,12 +201,14 @@ def check_status(status: object) -> str:
 def _queue_views(agent: User) -> dict[str, ColumnElement[bool]]:
     """Which conversations each view of agent's queue holds: the one rule of the queue, asked by SQL.
 
-    Only conversations somebody wrote in are in the queue at all (_IN_QUEUE).
+    Only conversations somebody wrote in are in the queue at all (_IN_QUEUE), and only those of
+    the sites agent's teams answer (teams.conversation_visible_to).
     """
+    visible = teams.conversation_visible_to(agent)
     return {
-        "unassigned": Conversation.assignee_id.is_(None),
-        "mine": Conversation.assignee_id == agent.id,
-        "all": db.true(),
+        "unassigned": visible & Conversation.assignee_id.is_(None),
+        "mine": visible & (Conversation.assignee_id == agent.id),
+        "all": visible,
     }
 
 
@@ -413,6 +416,8 @@ def announce_conversation(conversation: Conversation, *, to_visitor: bool = True
     conversation with their own unread count, and its visitor the part of it they may see."""
     if conversation.last_message_at is not None:  # the queue shows only conversations somebody wrote in
         for agent in users_by_ids(presence.online(room=AGENTS_PRESENCE)):
+            if not teams.may_see(agent=agent, site=conversation.site):
+                continue  # another team's site: not in this agent's queues
             announce("conversation", summarize(conversation=conversation, viewer=agent), to=agent_channel(agent.id))
     if to_visitor:
         announce(

@@ -107,14 +107,25 @@ def check_holidays(value: object) -> list[str]:
     return sorted(day for day in days if day)
 
 
+# Chinese keyboards type full-width punctuation, and word processors turn "-" into a dash.
+_TYPED_PUNCTUATION = str.maketrans({"，": ",", "、": ",", "：": ":", "–": "-", "—": "-", "～": "-", "~": "-"})
+
+
+def parse_periods_text(text: str) -> list[list[str]]:
+    """One day's periods as the settings form writes them: "09:00-12:00, 13:00-17:00" (empty: closed)."""
+    periods = [part.strip() for part in text.translate(_TYPED_PUNCTUATION).split(",") if part.strip()]
+    return [[clock.strip() for clock in period.split("-", 1)] for period in periods]
+
+
 def parse_schedule_text(text: str) -> dict[str, list[list[str]]]:
-    """The schedule from the settings form: one line per weekday, "09:00-12:00, 13:00-17:00" or empty (closed)."""
+    """The schedule from a 7-line text: one line per weekday, as parse_periods_text reads it."""
     lines = text.splitlines()
-    value: dict[str, list[list[str]]] = {}
-    for day, line in zip(WEEKDAYS, lines + [""] * (7 - len(lines)), strict=False):
-        periods = [part.strip() for part in line.split(",") if part.strip()]
-        value[day] = [[clock.strip() for clock in period.split("-", 1)] for period in periods]
-    return value
+    return {day: parse_periods_text(line) for day, line in zip(WEEKDAYS, lines + [""] * (7 - len(lines)), strict=False)}
+
+
+def parse_holidays_text(text: str) -> list[str]:
+    """Holidays as the settings form writes them: dates separated by new lines, commas or spaces."""
+    return text.translate(_TYPED_PUNCTUATION).replace(",", " ").split()
 
 
 # -- asking the schedule ------------------------------------------------------------------

@@ -1,15 +1,17 @@
-"""Views of the agent console: the console page, canned responses, ratings, transcripts, the demo host page."""
+"""Views of the agent console: the console page, canned responses, ratings, transcripts, desk settings, the demo."""
+from collections.abc import Callable
 from functools import wraps
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..services import accounts, desk_settings, hours, teams
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services.errors import ServiceError
 from .blueprint import bp
-from .forms import CannedForm, DeleteForm
+from .forms import ROUTING_NAMES, CannedForm, CapForm, DeleteForm, HoursForm, RoutingForm
 
 
 def agent_required(view):
@@ -34,6 +36,7 @@ def console():
         agents=support_service.list_agents(),
         canned=support_service.list_canned(agent=current_user),
         selected=request.args.get("c", ""),
+        runs_desk=teams.is_lead(current_user),
     )
 
 
@@ -128,6 +131,129 @@ def transcript(slug: str):
         mimetype="text/plain",
         headers={"Content-Disposition": f'attachment; filename="transcript-{conversation.room.slug}.txt"'},
     )
+
+
+def lead_required(view):
+    """Only admins and team leads pass (the desk settings page); the services check each site and agent."""
+
+    @wraps(view)
+    @agent_required
+    def wrapper(*args, **kwargs):
+        if not teams.is_lead(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _routing_form(site, formdata=None) -> RoutingForm:
+    data = {"routing": site.routing, "agent_cap": "" if site.agent_cap is None else str(site.agent_cap),
+            "requeue_on_offline": site.requeue_on_offline}
+    return RoutingForm(prefix=f"r{site.id}", formdata=formdata, data=data)
+
+
+def _hours_form(site, formdata=None) -> HoursForm:
+    days = {f"day_{day}": text for day, text in desk_settings.schedule_text(site.schedule).items()}
+    data = {"timezone": site.timezone, "always_open": site.schedule is None,
+            "holidays": "\n".join(site.holidays or []), **days}
+    return HoursForm(prefix=f"h{site.id}", formdata=formdata, data=data)
+
+
+def _cap_form(led, formdata=None) -> CapForm:
+    return CapForm(prefix=f"a{led.user.id}", formdata=formdata, data={"cap": "" if led.cap is None else str(led.cap)})
+
+
+def _desk_page(*, posted: RoutingForm | HoursForm | CapForm | None = None, status: int = 200):
+    """The desk page; `posted` (a form that failed) is shown as it was sent, with its errors."""
+    forms: dict[str, RoutingForm | HoursForm | CapForm] = {}
+    sites = teams.sites_run_by(current_user)
+    led = desk_settings.agents_led_by(current_user)
+    for site in sites:
+        forms[f"r{site.id}"] = _routing_form(site)
+        forms[f"h{site.id}"] = _hours_form(site)
+    for agent in led:
+        forms[f"a{agent.user.id}"] = _cap_form(agent)
+    if posted is not None:
+        forms[posted._prefix.rstrip("-")] = posted
+    return render_template(
+        "support/desk.html", sites=sites, agents=led, forms=forms, routing_names=ROUTING_NAMES,
+        timezones=hours.timezone_names(),
+    ), status
+
+
+def _show_error(form, error: ServiceError) -> None:
+    """Put a service's error beside the field it names (or above the form)."""
+    field = form._fields.get(error.extra.get("field", ""))
+    if field is None:
+        flash(error.message, "error")
+    else:
+        field.errors = [*field.errors, error.message]
+
+
+@bp.get("/desk")
+@lead_required
+def desk():
+    """The desk settings a lead runs: each of their sites' routing and hours, their agents' caps."""
+    return _desk_page()
+
+
+def _submit(form: RoutingForm | HoursForm | CapForm, save: Callable[[], object], saved: str, anchor: str):
+    """Save a valid desk form and go back to its place on the page; else show the form again with its errors."""
+    if form.validate_on_submit():
+        try:
+            save()
+        except ServiceError as error:
+            _show_error(form, error)
+        else:
+            flash(saved, "success")
+            return redirect(url_for("support.desk", _anchor=anchor))
+    return _desk_page(posted=form, status=400)
+
+
+@bp.post("/desk/sites/<int:site_id>/routing")
+@lead_required
+def update_routing(site_id: int):
+    """Change a site's routing mode, cap and requeue-on-offline."""
+    site = site_service.get_site(site_id)
+    teams.ensure_runs_site(actor=current_user, site=site)
+    form = RoutingForm(prefix=f"r{site.id}")
+    return _submit(
+        form,
+        lambda: desk_settings.update_routing(actor=current_user, site=site, routing=form.routing.data,
+                                             agent_cap=form.agent_cap.data,
+                                             requeue_on_offline=form.requeue_on_offline.data),
+        _("Routing of %(name)s saved.", name=site.name), f"site-{site.id}",
+    )
+
+
+@bp.post("/desk/sites/<int:site_id>/hours")
+@lead_required
+def update_hours(site_id: int):
+    """Change a site's time zone, weekly schedule (or always open) and holidays."""
+    site = site_service.get_site(site_id)
+    teams.ensure_runs_site(actor=current_user, site=site)
+    form = HoursForm(prefix=f"h{site.id}")
+
+    def save() -> object:
+        schedule = None if form.always_open.data else {
+            str(day): hours.parse_periods_text(field.data or "") for day, field in enumerate(form.day_fields())
+        }
+        holidays = hours.parse_holidays_text(form.holidays.data or "")
+        return desk_settings.update_hours(actor=current_user, site=site, timezone=form.timezone.data,
+                                          schedule=schedule, holidays=holidays)
+
+    return _submit(form, save, _("Business hours of %(name)s saved.", name=site.name), f"site-{site.id}")
+
+
+@bp.post("/desk/agents/<int:user_id>/cap")
+@lead_required
+def update_cap(user_id: int):
+    """Change one agent's own cap."""
+    agent = accounts.get_user(user_id)
+    teams.ensure_leads_agent(actor=current_user, agent=agent)
+    form = CapForm(prefix=f"a{agent.id}")
+    return _submit(form, lambda: desk_settings.set_agent_cap(actor=current_user, agent=agent, cap=form.cap.data),
+                   _("The cap of %(name)s saved.", name=agent.display_name), "agents")
 
 
 @bp.get("/demo")

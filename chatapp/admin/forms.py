@@ -43,3 +43,22 @@ class SiteForm(FlaskForm):
     # Checked by the service, which says clearly what is wrong with an unknown value.
     language = SelectField(_l("Widget language"), choices=lambda: language_choices(_l("Automatic")),
                            validate_choice=False)
+
+
+class TeamForm(FlaskForm):
+    """A team's name (creating one, or renaming it)."""
+
+    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=80)])
+
+
+class MemberForm(FlaskForm):
+    """Put an agent in a team; the choices are the active staff and admins who are not in it yet."""
+
+    user_id = SelectField(_l("Agent"), coerce=int, validate_choice=False)
+    lead = BooleanField(_l("Leads the team"))
+
+
+class SiteTeamForm(FlaskForm):
+    """Which team answers a site ("": every agent)."""
+
+    team_id = SelectField(_l("Team"), validate_choice=False)

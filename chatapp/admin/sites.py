@@ -8,6 +8,7 @@ from ..services.errors import ServiceError
 from .blueprint import bp
 from .forms import SiteForm
 from .routes import admin_required
+from .teams import site_team_form
 
 
 def _site_arguments(form: SiteForm) -> dict:
@@ -58,7 +59,7 @@ def create_site():
 def _edit_page(site, form: SiteForm, status: int = 200):
     snippet = site_service.embed_snippet(site=site, app_url=request.host_url)
     return render_template("admin/site.html", site=site, form=form, snippet=snippet,
-                           suggested_secret=site_service.new_identity_secret()), status
+                           suggested_secret=site_service.new_identity_secret(), team_form=site_team_form(site)), status
 
 
 @bp.get("/sites/<int:site_id>")

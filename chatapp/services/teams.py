@@ -110,6 +110,11 @@ def list_teams() -> list[Team]:
     return list(db.session.scalars(db.select(Team).order_by(Team.name)))
 
 
+def sites_of(team_id: int) -> list[Site]:
+    """The sites a team answers, by name."""
+    return list(db.session.scalars(db.select(Site).filter_by(team_id=team_id).order_by(Site.name)))
+
+
 def get_team(team_id: object) -> Team:
     """The team with this id, or not_found."""
     team = db.session.get(Team, team_id) if isinstance(team_id, int) and not isinstance(team_id, bool) else None
@@ -160,6 +165,14 @@ def set_member(*, actor: User | None, team: Team, user: User, lead: bool = False
         db.session.add(member)
     member.is_lead = bool(lead)
     db.session.commit()
+    return member
+
+
+def member_of(*, team: Team, user: User) -> TeamMember:
+    """user's membership of team, or not_found."""
+    member = db.session.get(TeamMember, (team.id, user.id))
+    if member is None:
+        raise ServiceError("not_found", _("%(name)s is not in this team.", name=user.display_name))
     return member
 
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import pytest
 
 from chatapp.extensions import db
-from chatapp.models import AgentState, Site, User
+from chatapp.models import AgentState, Conversation, Site, User, utcnow
 from chatapp.services import accounts, desk_settings, hours, sites, teams
 from chatapp.services.errors import ServiceError
 
-from .conftest import PASSWORD, csrf_token_from
+from .conftest import PASSWORD, csrf_token_from, received
 from .helpers import logged_in
 from .pages import page
+from .support_fixtures import start_visitor
 
 WEEKDAY_HOURS = {"0": [["09:00", "17:00"]], "4": [["09:00", "12:00"], ["13:00", "16:00"]]}
 
@@ -380,3 +381,78 @@ def test_desk_forms_need_the_csrf_token(app, desk):
     assert http.post(f"/support/desk/sites/{desk.shop}/routing", data=_routing_form(desk.shop)).status_code == 400
     with app.app_context():
         assert _site(desk.shop).routing == "manual"
+
+
+# -- a change hands out what waits (routing.route_waiting) ------------------------------------
+
+
+def _shop_key(app, desk: Desk) -> str:
+    with app.app_context():
+        return _site(desk.shop).site_key
+
+
+def _waiting_visitor(app, desk: Desk, visitor_socket, body: str):
+    visitor = start_visitor(app, _shop_key(app, desk))
+    ack = visitor_socket(visitor).emit("send", {"room": visitor.room, "body": body, "client_id": body}, callback=True)
+    assert ack["ok"], ack
+    return visitor
+
+
+def _assignee(app, visitor) -> str | None:
+    with app.app_context():
+        conversation = db.session.scalar(db.select(Conversation).filter_by(visitor_id=visitor.id))
+        return conversation.assignee.username if conversation.assignee else None
+
+
+def _console(socket_for, username: str):
+    sock = socket_for(username)
+    assert sock.emit("support_list", {}, callback=True)["ok"]  # listed: present and online
+    return sock
+
+
+def test_raising_a_cap_on_the_page_hands_a_waiting_conversation_out(app, desk, socket_for, visitor_socket):
+    with app.app_context():
+        desk_settings.update_routing(actor=_user("lina"), site=_site(desk.shop), routing="auto", agent_cap=1,
+                                     requeue_on_offline=False)
+    ann = _console(socket_for, "ann")
+    first = _waiting_visitor(app, desk, visitor_socket, "first")
+    second = _waiting_visitor(app, desk, visitor_socket, "second")
+    assert (_assignee(app, first), _assignee(app, second)) == ("ann", None)  # ann is at the site's cap of 1
+
+    http = logged_in(app, "lina")
+    ann_id = desk.ids["ann"]
+    response = http.post(f"/support/desk/agents/{ann_id}/cap",
+                         data={f"a{ann_id}-cap": "2", "csrf_token": _token(http)})
+    assert response.status_code == 302
+    assert _assignee(app, second) == "ann"
+    heard = [c["assignee"] and c["assignee"]["username"]
+             for c in received(ann, "conversation") if c["room"] == second.room]
+    assert heard[-1] == "ann"  # her console heard of it
+
+
+def test_turning_a_site_to_automatic_routing_hands_out_what_waits(app, desk, socket_for, visitor_socket):
+    _console(socket_for, "ann")
+    waiting = _waiting_visitor(app, desk, visitor_socket, "hello")
+    assert _assignee(app, waiting) is None  # manual: it waits in the queue
+    http = logged_in(app, "lina")
+    http.post(f"/support/desk/sites/{desk.shop}/routing",
+              data={**_routing_form(desk.shop, agent_cap=""), "csrf_token": _token(http)})
+    assert _assignee(app, waiting) == "ann"
+
+
+def test_opening_the_desk_hands_out_what_waited_for_business_hours(app, desk, socket_for, visitor_socket):
+    with app.app_context():
+        today = utcnow().weekday()
+        closed_today = {str(day): [["00:00", "24:00"]] for day in range(7) if day != today}
+        desk_settings.update_hours(actor=_user("lina"), site=_site(desk.shop), timezone="UTC", schedule=closed_today,
+                                   holidays=[])
+        desk_settings.update_routing(actor=_user("lina"), site=_site(desk.shop), routing="auto", agent_cap=None,
+                                     requeue_on_offline=False)
+    _console(socket_for, "ann")
+    waiting = _waiting_visitor(app, desk, visitor_socket, "anyone?")
+    assert _assignee(app, waiting) is None  # closed today
+    http = logged_in(app, "lina")
+    http.post(f"/support/desk/sites/{desk.shop}/hours",
+              data={**_hours_form(desk.shop, timezone="UTC", always_open="y", holidays=""),
+                    "csrf_token": _token(http)})
+    assert _assignee(app, waiting) == "ann"

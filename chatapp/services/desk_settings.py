@@ -3,7 +3,9 @@
 Each setting is checked here once, whichever door it comes through (the desk page, a test). An
 error names the form field it belongs to (`extra["field"]`), so a page can show it beside that
 field. Who may change what is teams.py's rule: a site's settings are its team's leads', an agent's
-cap is the leads' of a team the agent is in, and admins may change everything.
+cap is the leads' of a team the agent is in, and admins may change everything. Every change
+can let routing give out work it held back (a site turned automatic, a cap raised, the desk
+opened), so each ends by asking routing.route_waiting() to hand out what can go now.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ..extensions import db
 from ..models import ROUTING_MODES, AgentState, Site, TeamMember, User
 from . import hours, teams
 from .errors import ServiceError
+from .routing import route_waiting
 
 T = TypeVar("T")
 # A cap above this is a typing mistake, not a policy (nobody answers a thousand chats at once).
@@ -51,6 +54,7 @@ def update_routing(*, actor: User, site: Site, routing: object, agent_cap: objec
     site.agent_cap = check_cap(agent_cap)
     site.requeue_on_offline = bool(requeue_on_offline)
     db.session.commit()
+    route_waiting()
     return site
 
 
@@ -76,6 +80,7 @@ def update_hours(*, actor: User, site: Site, timezone: object, schedule: object,
     site.schedule = clean_schedule
     site.holidays = clean_holidays
     db.session.commit()
+    route_waiting()
     return site
 
 
@@ -95,6 +100,7 @@ def set_agent_cap(*, actor: User, agent: User, cap: object) -> AgentState:
         db.session.add(state)
     state.cap = clean
     db.session.commit()
+    route_waiting()
     return state
 
 

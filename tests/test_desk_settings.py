@@ -177,6 +177,8 @@ def test_an_unknown_routing_mode_is_refused(app, desk):
     ("UTC", {"3": [["17:00", "09:00"]]}, [], "day_3", "must end after it starts (17:00-09:00)"),
     ("UTC", {"6": [["09:00", "13:00"], ["12:00", "18:00"]]}, [], "day_6", "must not overlap"),
     ("UTC", {"7": [["09:00", "17:00"]]}, [], "schedule", "for each weekday"),
+    ("UTC", {}, [], "day_0", "at least one day, or choose Always open"),
+    ("UTC", {"1": []}, [], "day_0", "at least one day, or choose Always open"),
     ("UTC", None, ["2026-02-30"], "holidays", "2026-12-25"),
     ("UTC", None, ["next friday"], "holidays", "2026-12-25"),
 ])
@@ -318,6 +320,7 @@ def test_always_open_clears_the_schedule(app, desk):
     ({"day_2": "9-5"}, "day_2", "such as 09:00-17:30"),
     ({"day_4": "17:00-09:00"}, "day_4", "must end after it starts"),
     ({"holidays": "2026-13-01"}, "holidays", "A holiday is a date written 2026-12-25."),
+    ({"day_0": "", "day_4": ""}, "day_0", "Give the opening times of at least one day, or choose Always open."),
 ])
 def test_a_bad_hours_value_is_shown_beside_its_field_and_keeps_the_input(app, desk, values, field, words):
     http = logged_in(app, "lina")

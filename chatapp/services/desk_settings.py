@@ -75,6 +75,10 @@ def update_hours(*, actor: User, site: Site, timezone: object, schedule: object,
         for day in hours.WEEKDAYS:
             _with_field(f"day_{day}", hours.check_schedule, {day: schedule.get(day) or []})
     clean_schedule = _with_field("schedule", hours.check_schedule, schedule)
+    if clean_schedule == {}:
+        # Never open at all is a forgotten week, not a policy: closed days are holidays.
+        raise ServiceError("invalid", _("Give the opening times of at least one day, or choose Always open."),
+                           field="day_0")
     clean_holidays = _with_field("holidays", hours.check_holidays, holidays)
     site.timezone = clean_zone
     site.schedule = clean_schedule

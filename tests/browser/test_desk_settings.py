@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from chatapp.extensions import db
 from chatapp.models import Site, User
 from chatapp.services import sites, teams
-from harness.browser import PHONE
+from harness.browser import PHONE, log_in
 
 from ..conftest import PASSWORD
 from .test_accessibility import assert_accessible
@@ -116,3 +116,51 @@ def test_a_lead_turns_on_automatic_routing_and_sets_business_hours(desk_server, 
     assert shop.holidays == ["2026-10-01"]
     expect(page.get_by_label(words["always_open"])).not_to_be_checked()
     assert_accessible(page, f"the desk settings page after saving ({language}, phone)")
+
+
+@pytest.fixture
+def admin_server(live_server):
+    """An admin, the agent lina, and the site Shop of no team yet."""
+    live_server.add_user("root", role="admin", display_name="Root Admin")
+    live_server.add_user("lina", role="staff", display_name="Lina Lead")
+    with live_server.app().app_context():
+        sites.create_site(actor=None, name="Shop", origins=["https://shop.example"])
+    live_server.start()
+    return live_server
+
+
+def test_an_admin_makes_a_team_names_its_lead_and_gives_it_a_site(admin_server, contexts):
+    """By keyboard at 375 px: the teams page and the site's Team select, axe-clean; the lead then runs the desk."""
+    page = contexts.new(viewport={**PHONE, "width": 375})
+    log_in(page, admin_server.url, "root", next_path="/admin/teams")
+    assert_accessible(page, "the teams page, no teams yet (phone)")
+
+    page.get_by_label("Team name").fill("Alpha")
+    page.get_by_label("Team name").press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Team Alpha created.")).to_be_visible()
+    page.get_by_label("Agent").select_option(label="Lina Lead (lina)")
+    page.get_by_label("Leads the team").focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Add to Alpha").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Lina Lead is in Alpha now.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Lina Lead")).to_contain_text("lead")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(page, "the teams page with a team (phone)")
+
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Sites").click()
+    page.get_by_role("link", name="Shop").click()
+    page.get_by_role("combobox", name="Team").select_option(label="Alpha")
+    page.get_by_role("button", name="Save team").press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Shop is answered by Alpha now.")).to_be_visible()
+    assert_accessible(page, "a site's page with its Team select (phone)")
+    assert stored_shop(admin_server).team_id is not None
+
+    lead = contexts.new(viewport={**PHONE, "width": 375}, extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    lead.goto(f"{admin_server.url}/auth/login?next=/support/desk")
+    lead.get_by_label("用户名").fill("lina")
+    lead.get_by_label("密码").fill(PASSWORD)
+    lead.get_by_role("button", name="登录", exact=True).click()
+    lead.wait_for_url(f"{admin_server.url}/support/desk")
+    expect(lead.get_by_role("heading", level=2, name="Shop")).to_be_visible()
+    expect(lead.get_by_text("团队：Alpha")).to_be_visible()

@@ -5,6 +5,7 @@ And what is refused, how the page says so, and that it keeps what was typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 
@@ -384,6 +385,35 @@ def test_desk_forms_need_the_csrf_token(app, desk):
     assert http.post(f"/support/desk/sites/{desk.shop}/routing", data=_routing_form(desk.shop)).status_code == 400
     with app.app_context():
         assert _site(desk.shop).routing == "manual"
+
+
+def test_the_page_says_whether_the_desk_is_open_now_and_when_it_opens_next(app, desk):
+    """After saving hours a lead sees their effect, in the site's time zone (hours.is_open / next_opening)."""
+    http = logged_in(app, "lina")
+    now = page(http.get("/support/desk")).find("p", class_="desk-now")
+    assert now.attrs["data-open"] == "true" and now.text.startswith("Open now (")  # always open, as made
+    with app.app_context():
+        today = utcnow().weekday()
+        closed_today = {str(day): [["09:00", "17:00"]] for day in range(7) if day != today}
+        desk_settings.update_hours(actor=_user("lina"), site=_site(desk.shop), timezone="UTC", schedule=closed_today,
+                                   holidays=[])
+        opening = hours.next_opening(_site(desk.shop), utcnow())
+    now = page(http.get("/support/desk")).find("p", class_="desk-now")
+    assert now.attrs["data-open"] == "false"
+    assert now.text.startswith("Closed now (") and now.text.endswith(f"opens {opening:%a} 09:00.")
+    chinese = page(logged_in(app, "lina", headers={"Accept-Language": "zh-CN"}).get("/support/desk"))
+    assert "现在休息" in chinese.find("p", class_="desk-now").text
+
+
+def test_hours_now_is_in_the_sites_time_zone(app, desk):
+    with app.app_context():
+        desk_settings.update_hours(actor=_user("lina"), site=_site(desk.shop), timezone="Asia/Shanghai",
+                                   schedule={str(day): [["09:00", "18:00"]] for day in range(7)}, holidays=[])
+        # 2026-12-02 00:30 UTC is 08:30 in Shanghai: closed, opening at 09:00 local (01:00 UTC).
+        at = desk_settings.hours_now(_site(desk.shop), datetime(2026, 12, 2, 0, 30))
+        assert (at.is_open, at.local_time.strftime("%H:%M"), at.next_opening.strftime("%a %H:%M")) == (
+            False, "08:30", "Wed 09:00")
+        assert desk_settings.hours_now(_site(desk.shop), datetime(2026, 12, 2, 2, 0)).is_open
 
 
 # -- a change hands out what waits (routing.route_waiting) ------------------------------------

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..models import ROUTING_MODES, AgentState, Site, TeamMember, User
+from ..models import ROUTING_MODES, AgentState, Site, TeamMember, User, utcnow
 from . import hours, teams
 from .errors import ServiceError
 from .routing import route_waiting
@@ -131,3 +132,22 @@ def agents_led_by(actor: User) -> list[LedAgent]:
 def schedule_text(schedule: dict | None) -> dict[str, str]:
     """A schedule as the desk form shows it: per weekday, "09:00-12:00, 13:00-17:00" (empty: closed)."""
     return {day: ", ".join(f"{start}-{end}" for start, end in (schedule or {}).get(day, [])) for day in hours.WEEKDAYS}
+
+
+@dataclass(frozen=True)
+class HoursNow:
+    """Whether a site's desk is open at a moment, and when it opens next, in the site's time zone."""
+
+    is_open: bool
+    local_time: datetime
+    next_opening: datetime | None  # local; None when open now, or when the week never opens
+
+
+def hours_now(site: Site, at: datetime | None = None) -> HoursNow:
+    """What a lead checks after saving business hours: open now? If not, when next (hours.py's answers)."""
+    moment = at or utcnow()
+    if hours.is_open(site, moment):
+        return HoursNow(is_open=True, local_time=hours.local_time(site, moment), next_opening=None)
+    opening = hours.next_opening(site, moment)
+    return HoursNow(is_open=False, local_time=hours.local_time(site, moment),
+                    next_opening=hours.local_time(site, opening) if opening else None)

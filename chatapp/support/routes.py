@@ -2,7 +2,9 @@
 from collections.abc import Callable
 from functools import wraps
 
+from babel.dates import format_datetime
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -177,8 +179,14 @@ def _desk_page(*, posted: RoutingForm | HoursForm | CapForm | None = None, statu
         forms[posted._prefix.rstrip("-")] = posted
     return render_template(
         "support/desk.html", sites=sites, agents=led, forms=forms, routing_names=ROUTING_NAMES,
-        timezones=hours.timezone_names(),
+        timezones=hours.timezone_names(), hours_now={site.id: desk_settings.hours_now(site) for site in sites},
+        local=_local_clock,
     ), status
+
+
+def _local_clock(moment) -> str:
+    """A moment already in a site's time zone, as "Mon 09:00" in the reader's language (not moved to theirs)."""
+    return format_datetime(moment, "EEE HH:mm", tzinfo=moment.tzinfo, locale=str(get_locale()))
 
 
 def _show_error(form, error: ServiceError) -> None:

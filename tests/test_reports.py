@@ -307,6 +307,9 @@ def test_logged_out_readers_are_sent_to_log_in(client, history):
     ("start=2026-11-04&end=2026-11-02", "The end date is before the start date"),
     ("start=yesterday", "Write dates as year-month-day"),
     ("start=2026-11-02&end=2026-11-04&site=abc", "Choose the filters from their lists"),
+    ("start=2026-11-02&end=2026-11-04&agent=%C2%B2", "Choose the filters from their lists"),  # a superscript two
+    ("start=2026-11-02&end=2026-11-04&label=99999999999999999999", "Choose the filters from their lists"),
+    ("start=2026-11-02&end=2026-11-04&time=lunar", "Choose clock time or business hours"),
 ])
 def test_bad_input_says_what_to_fix(app, history, query, says):
     response = logged_in(app, "admin").get(f"/support/reports?{query}")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ MAX_REPORT_DAYS = 366
 RATINGS = (1, 2, 3, 4, 5)
 # Time zones reach 14 hours either side of UTC: a day's episodes lie within a day of its UTC date.
 _ZONE_SLACK = timedelta(days=1)
+_ID = re.compile(r"[0-9]{1,9}")  # a row id from the form's lists (ASCII digits; never overflowing the database)
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def read_query(args: Mapping[str, str], *, today: date) -> Query:
     ids: dict[str, int | None] = {}
     for name in ("site", "team", "agent", "label"):
         text = (args.get(name) or "").strip()
-        if text and not text.isdigit():
+        if text and not _ID.fullmatch(text):
             raise ServiceError("invalid", _("Choose the filters from their lists."))
         ids[name] = int(text) if text else None
     if args.get("time", "clock") not in ("clock", "business"):
@@ -362,13 +364,13 @@ def desk_report(*, actor: User, start: date, end: date, site_id: int | None = No
 
     episodes = list(db.session.scalars(
         db.select(Episode).where(
-            Episode.site_id.in_(sites),
+            Episode.site_id.in_(list(sites)),
             Episode.opened_at.between(low, high) | Episode.resolved_at.between(low, high),
         ).order_by(Episode.id)
     )) if sites else []
     rated = list(db.session.scalars(
         db.select(Conversation).where(
-            Conversation.site_id.in_(sites), Conversation.rating.is_not(None),
+            Conversation.site_id.in_(list(sites)), Conversation.rating.is_not(None),
             Conversation.rated_at.between(low, high),
         ).order_by(Conversation.id)
     )) if sites else []

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from chatapp.extensions import db
-from chatapp.models import User
-from chatapp.services import reports
+from chatapp.models import Message, Site, User, utcnow
+from chatapp.services import reports, support, visitors
 from chatapp.services.errors import ServiceError
 
 from .helpers import logged_in
@@ -329,3 +329,39 @@ def test_chart_js_is_served_from_node_modules(client):
     response = client.get("/vendor/chart.umd.min.js")
     assert response.status_code == 200
     assert b"Chart.js v4.6.1" in response.data[:200]
+
+
+# -- end to end: the episodes support.py writes ------------------------------------------------------------
+
+
+def test_a_conversation_worked_through_the_real_services_is_reported(app, history):
+    """A visitor writes, Ada answers twice and resolves, the visitor rates: the lead's report counts what happened."""
+    with app.app_context():
+        berlin = db.session.get(Site, history.sites["Berlin shop"])
+        berlin.schedule = None  # always open: business hours are clock time, whenever the test runs
+        db.session.commit()
+        ada = db.session.scalar(db.select(User).filter_by(username="ada"))
+        started = visitors.start_session(site_key=berlin.site_key, origin="https://shop.example",
+                                         own_origin="https://shop.example")
+        visitor, room = started.visitor, started.conversation.room
+        support.post_to_conversation(sender=visitor, room=room, body="My order is late", client_id="v1")
+        support.post_to_conversation(sender=ada, room=room, body="Looking now", client_id="a1")
+        support.post_to_conversation(sender=ada, room=room, body="It ships today", client_id="a2")
+        conversation = support.get_conversation(room=room)
+        support.set_status(agent=ada, conversation=conversation, status="resolved")
+        support.rate(visitor=visitor, conversation=conversation, rating=4, comment="Fine in the end")
+        asked, answered = db.session.scalars(
+            db.select(Message.created_at).where(Message.room_id == room.id).order_by(Message.id).limit(2))
+        resolved_at = support.get_conversation(room=room).resolved_at
+        today = utcnow().date()
+
+    # Berlin's local date may be tomorrow's UTC one: a range around today holds it either way.
+    report = report_as(app, "lead_e", start=today - timedelta(days=1), end=today + timedelta(days=1),
+                       site_id=history.sites["Berlin shop"])
+    assert (report.totals.opened, report.totals.resolved) == (1, 1)
+    assert report.totals.first_response.median == (answered - asked).total_seconds()
+    assert report.totals.resolution.median == (resolved_at - asked).total_seconds()
+    assert report.totals.replies_per_conversation == 2
+    assert (report.totals.ratings, report.totals.rating_average) == (1, 4)
+    assert [comment.comment for comment in report.comments] == ["Fine in the end"]
+    assert [row.name for row in report.per_agent] == ["Ada"]

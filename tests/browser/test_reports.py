@@ -57,7 +57,7 @@ def test_the_report_in_chinese(report_server, contexts):
     page.reload()
     expect(page.get_by_role("heading", name="报表", exact=True)).to_be_visible()
     expect(page.locator("[data-metric=first-response-median]")).to_have_text("10 分钟")
-    expect(page.get_by_role("table", name="每天新开和已解决的会话")).to_be_visible()
+    expect(page.get_by_role("table", name="每天新开和已解决的对话")).to_be_visible()
     expect_charts_drawn(page)
     assert_accessible(page, "the reports page in Chinese")
 

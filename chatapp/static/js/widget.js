@@ -4,10 +4,13 @@
 // Delivery (outbox, retries, catch-up, placing by id) is delivery.js's; this script draws.
 import { Delivery, bodyLimit, openSocket } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
-import { _ } from "./i18n.js";
+import { _, language } from "./i18n.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
+// Ask for the desk's hours again at the time the server said they change, and at least this
+// often (a lead may edit the schedule meanwhile; timers also stall while a laptop sleeps).
+const HOURS_RECHECK_MAX_MS = 60 * 60 * 1000;
 
 const root = document.getElementById("widget");
 const siteKey = root.dataset.siteKey;
@@ -32,6 +35,10 @@ const resolvedBox = document.getElementById("resolved");
 const ratingForm = document.getElementById("rating");
 const ratingError = document.getElementById("rating-error");
 const ratingThanks = document.getElementById("rating-thanks");
+const awayForm = document.getElementById("away-email");
+const awayInput = document.getElementById("away-email-input");
+const awayError = document.getElementById("away-email-error");
+const awaySaved = document.getElementById("away-email-saved");
 
 const embedded = window.parent !== window;
 let hostOrigin = null; // the host page's origin, once its loader introduced itself
@@ -43,6 +50,9 @@ let socket = null;
 let thread = null;
 let unread = 0;
 let started = false;
+let agentsOnline = false;
+let hours = null; // HOURS: the desk's business hours as the server last answered them
+let hoursTimer = null;
 const typing = new TypingSender({ socket: () => socket, idleMs: TYPING_IDLE_MS });
 const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 
@@ -128,7 +138,8 @@ async function postSession(body) {
   try {
     const response = await fetch("/widget/api/session", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      // The frame's language, so that the server's errors speak it too (no cookie is sent).
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": language() },
       body: JSON.stringify(body),
       credentials: "omit",
     });
@@ -180,6 +191,7 @@ function applySession(answer) {
   save(TOKEN_KEY, answer.visitor_token);
   tellHost("notify", { token: answer.notify_token });
   setAgents(answer.agents_online);
+  setHours(answer.hours);
   setConversation(answer.conversation);
   if (!panelOpen && answer.conversation.unread) {
     unread = answer.conversation.unread;
@@ -190,10 +202,53 @@ function applySession(answer) {
 // ---- what the visitor sees ------------------------------------------------------
 
 function setAgents(online) {
-  agentsLine.dataset.online = online ? "yes" : "no";
-  agentsLine.textContent = online
-    ? _("We're online. Ask us anything.")
-    : _("No one is online right now. Leave a message and we'll reply here as soon as we're back.");
+  agentsOnline = online;
+  showDesk();
+}
+
+// The line under the site's name: outside business hours, when the desk opens again (this comes
+// first); otherwise whether an agent is online.
+function showDesk() {
+  const away = hours && !hours.open;
+  let line;
+  if (away) line = awayNotice(hours);
+  else if (agentsOnline) line = _("We're online. Ask us anything.");
+  else line = _("No one is online right now. Leave a message and we'll reply here as soon as we're back.");
+  agentsLine.dataset.online = away ? "away" : agentsOnline ? "yes" : "no";
+  // A status region: screen readers announce a change, so do not rewrite the same words.
+  if (agentsLine.textContent !== line) agentsLine.textContent = line;
+}
+
+// The opening time in the site's time zone, written in the frame's language.
+function awayNotice({ opens_at: opensAt, timezone: timeZone }) {
+  if (!opensAt) return _("We're away now. Leave a message and we'll reply here.");
+  const when = new Date(opensAt);
+  const day = new Intl.DateTimeFormat(language(), { timeZone, weekday: "long", month: "long", day: "numeric" });
+  const clock = new Intl.DateTimeFormat(language(), { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const zonePart = new Intl.DateTimeFormat(language(), { timeZone, timeZoneName: "longGeneric" })
+    .formatToParts(when).find((part) => part.type === "timeZoneName");
+  return _("We're away now. We open again on {day} at {time} ({zone}). Leave a message and we'll reply then.", {
+    day: day.format(when), time: clock.format(when), zone: zonePart ? zonePart.value : timeZone,
+  });
+}
+
+function setHours(answer) {
+  hours = answer;
+  showDesk();
+  showAwayEmail();
+  clearTimeout(hoursTimer);
+  const changesIn = hours.changes_at ? Date.parse(hours.changes_at) - Date.now() : Infinity;
+  hoursTimer = setTimeout(askHours, Math.max(0, Math.min(changesIn, HOURS_RECHECK_MAX_MS)));
+}
+
+async function askHours() {
+  if (!socket?.connected) return; // asked again on connect
+  const ack = await request(socket, "support_hours", {});
+  if (ack.ok) setHours(ack.hours);
+}
+
+function showAwayEmail() {
+  awayForm.hidden = !hours?.ask_email || !prechatForm.hidden;
 }
 
 function setConversation(summary) {
@@ -223,6 +278,7 @@ function updateLayout() {
   composer.hidden = Boolean(asking); // the form comes first; then the message box
   input.disabled = sendButton.disabled = Boolean(asking) || !session;
   emptyNote.hidden = list.children.length > 0 || asking;
+  showAwayEmail();
 }
 
 prechatForm.addEventListener("submit", async (event) => {
@@ -248,6 +304,29 @@ prechatForm.addEventListener("submit", async (event) => {
   save(PRECHAT_KEY, "done");
   applySession(answer);
   updateLayout();
+  input.focus();
+});
+
+awayForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const email = awayInput.value.trim();
+  if (!email) {
+    awayError.textContent = _("Type your e-mail address, like name@example.com, or just write your message.");
+    awayError.hidden = false;
+    awayInput.focus();
+    return;
+  }
+  const answer = await openSession({ email });
+  if (!answer.ok) {
+    awayError.textContent = answer.message;
+    awayError.hidden = false;
+    awayInput.focus();
+    return;
+  }
+  awayError.hidden = true;
+  applySession(answer);
+  awaySaved.textContent = _("Thank you. We will answer at {email}.", { email: answer.contact.email });
+  awaySaved.hidden = false;
   input.focus();
 });
 
@@ -277,6 +356,7 @@ function connect() {
     updateLayout();
     thread.scrollToEnd();
     if (panelOpen) markRead();
+    askHours(); // the desk may have opened or closed while this socket was away
   });
 
   socket.on("disconnect", (reason) => {

@@ -11,6 +11,9 @@ const TYPING_SHOWN_MS = 6000;
 // Ask for the desk's hours again at the time the server said they change, and at least this
 // often (a lead may edit the schedule meanwhile; timers also stall while a laptop sleeps).
 const HOURS_RECHECK_MAX_MS = 60 * 60 * 1000;
+// A visitor's clock may run ahead of the server's: then the server still says "closed, opens at
+// changes_at" when asked at that moment, and the widget asks again after this pause, not at once.
+const HOURS_RECHECK_MIN_MS = 10 * 1000;
 
 const root = document.getElementById("widget");
 const siteKey = root.dataset.siteKey;
@@ -238,7 +241,7 @@ function setHours(answer) {
   showAwayEmail();
   clearTimeout(hoursTimer);
   const changesIn = hours.changes_at ? Date.parse(hours.changes_at) - Date.now() : Infinity;
-  hoursTimer = setTimeout(askHours, Math.max(0, Math.min(changesIn, HOURS_RECHECK_MAX_MS)));
+  hoursTimer = setTimeout(askHours, Math.max(HOURS_RECHECK_MIN_MS, Math.min(changesIn, HOURS_RECHECK_MAX_MS)));
 }
 
 async function askHours() {

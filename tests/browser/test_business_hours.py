@@ -99,6 +99,8 @@ def test_a_closed_desk_says_when_it_opens_takes_the_message_and_the_e_mail(live_
     expect(page.get_by_role("log", name="Messages")).to_contain_text("Do you have the cargo bike in green?")
     expect(notice).to_be_visible()
     expect(page.get_by_label("Your e-mail (optional)")).to_be_hidden()
+    # It waits for the next working day: not "an agent will be with you shortly".
+    expect(page.locator("#assignment")).to_be_hidden()
     assert stored(live_server, "Do you have the cargo bike in green?") == 1
 
 

@@ -35,6 +35,7 @@ const input = document.getElementById("message-input");
 const sendButton = composer.querySelector("button");
 const composerError = document.getElementById("composer-error");
 const resolvedBox = document.getElementById("resolved");
+const assignmentLine = document.getElementById("assignment");
 const ratingForm = document.getElementById("rating");
 const ratingError = document.getElementById("rating-error");
 const ratingThanks = document.getElementById("rating-thanks");
@@ -211,8 +212,12 @@ function setAgents(online) {
 
 // The line under the site's name: outside business hours, when the desk opens again (this comes
 // first); otherwise whether an agent is online.
+function deskAway() {
+  return Boolean(hours && !hours.open);
+}
+
 function showDesk() {
-  const away = hours && !hours.open;
+  const away = deskAway();
   let line;
   if (away) line = awayNotice(hours);
   else if (agentsOnline) line = _("We're online. Ask us anything.");
@@ -239,6 +244,7 @@ function setHours(answer) {
   hours = answer;
   showDesk();
   showAwayEmail();
+  if (conversation) setAssignment(conversation);
   clearTimeout(hoursTimer);
   const changesIn = hours.changes_at ? Date.parse(hours.changes_at) - Date.now() : Infinity;
   hoursTimer = setTimeout(askHours, Math.max(HOURS_RECHECK_MIN_MS, Math.min(changesIn, HOURS_RECHECK_MAX_MS)));
@@ -254,8 +260,21 @@ function showAwayEmail() {
   awayForm.hidden = !hours?.ask_email || !prechatForm.hidden;
 }
 
+// Who answers: the server says whether the conversation waits for an agent, and who has it.
+// While the desk is away its notice says when the answer comes, not "shortly".
+function setAssignment(summary) {
+  let text = "";
+  if (summary.waiting) text = deskAway() ? "" : _("An agent will be with you shortly.");
+  else if (summary.assignee && summary.status !== "resolved") {
+    text = _("{name} is helping you.", { name: summary.assignee.display_name });
+  }
+  if (assignmentLine.textContent !== text) assignmentLine.textContent = text; // a status region: no repeats
+  assignmentLine.hidden = !text;
+}
+
 function setConversation(summary) {
   conversation = summary;
+  setAssignment(summary);
   const resolved = summary.status === "resolved";
   resolvedBox.hidden = !resolved;
   if (resolved) {

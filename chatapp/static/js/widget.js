@@ -228,16 +228,27 @@ function showDesk() {
 }
 
 // The opening time in the site's time zone, written in the frame's language.
-function awayNotice({ opens_at: opensAt, timezone: timeZone }) {
+function awayNotice({ opens_at: opensAt, timezone }) {
   if (!opensAt) return _("We're away now. Leave a message and we'll reply here.");
   const when = new Date(opensAt);
+  // A browser whose time-zone data lacks the zone shows the same moment in its own zone, named.
+  const timeZone = knownZone(timezone) ? timezone : undefined;
   const day = new Intl.DateTimeFormat(language(), { timeZone, weekday: "long", month: "long", day: "numeric" });
   const clock = new Intl.DateTimeFormat(language(), { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   const zonePart = new Intl.DateTimeFormat(language(), { timeZone, timeZoneName: "longGeneric" })
     .formatToParts(when).find((part) => part.type === "timeZoneName");
   return _("We're away now. We open again on {day} at {time} ({zone}). Leave a message and we'll reply then.", {
-    day: day.format(when), time: clock.format(when), zone: zonePart ? zonePart.value : timeZone,
+    day: day.format(when), time: clock.format(when), zone: zonePart ? zonePart.value : timezone,
   });
+}
+
+function knownZone(timeZone) {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function setHours(answer) {

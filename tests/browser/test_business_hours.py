@@ -72,9 +72,15 @@ def test_a_closed_desk_says_when_it_opens_takes_the_message_and_the_e_mail(live_
 
     # A bad address is refused, saying what to type; nothing is stored.
     email = page.get_by_label("Your e-mail (optional)")
+    page.get_by_role("button", name="Save e-mail").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Type your e-mail address, like name@example.com, or just write your message."
+    )
     email.fill("vera@")
     page.get_by_role("button", name="Save e-mail").click()
     expect(page.get_by_role("alert")).to_have_text("Type an e-mail address like name@example.com.")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
     assert emails(live_server) == [None]
     assert_accessible(page, "the widget's e-mail field with an error")
 

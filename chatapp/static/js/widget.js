@@ -210,12 +210,12 @@ function setAgents(online) {
   showDesk();
 }
 
-// The line under the site's name: outside business hours, when the desk opens again (this comes
-// first); otherwise whether an agent is online.
 function deskAway() {
   return Boolean(hours && !hours.open);
 }
 
+// The line under the site's name: outside business hours, when the desk opens again (this comes
+// first); otherwise whether an agent is online.
 function showDesk() {
   const away = deskAway();
   let line;
@@ -340,23 +340,25 @@ prechatForm.addEventListener("submit", async (event) => {
   input.focus();
 });
 
+function showAwayError(message) {
+  awayError.textContent = message;
+  awayError.hidden = !message;
+  if (message) awayInput.setAttribute("aria-invalid", "true");
+  else awayInput.removeAttribute("aria-invalid");
+}
+
 awayForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const email = awayInput.value.trim();
-  if (!email) {
-    awayError.textContent = _("Type your e-mail address, like name@example.com, or just write your message.");
-    awayError.hidden = false;
-    awayInput.focus();
-    return;
-  }
-  const answer = await openSession({ email });
+  const answer = email
+    ? await openSession({ email })
+    : { ok: false, message: _("Type your e-mail address, like name@example.com, or just write your message.") };
   if (!answer.ok) {
-    awayError.textContent = answer.message;
-    awayError.hidden = false;
+    showAwayError(answer.message);
     awayInput.focus();
     return;
   }
-  awayError.hidden = true;
+  showAwayError("");
   applySession(answer);
   awaySaved.textContent = _("Thank you. We will answer at {email}.", { email: answer.contact.email });
   awaySaved.hidden = false;

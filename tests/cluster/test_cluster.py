@@ -24,7 +24,7 @@ from chatapp.services import routing, sites, visitors
 
 from ..conftest import PASSWORD, csrf_token_from
 from ..helpers import wait_for
-from .conftest import PRESENCE_TTL_SECONDS
+from .conftest import DESK_GRACE_SECONDS, PRESENCE_TTL_SECONDS
 
 pytestmark = pytest.mark.cluster
 
@@ -332,3 +332,57 @@ def _waiting(cluster, site_id: int) -> int:
             Conversation.site_id == site_id, Conversation.assignee_id.is_(None), Conversation.status == "open"))
         db.session.remove()
         return count
+
+
+def test_an_agent_on_a_killed_process_goes_offline_and_their_work_goes_back(cluster):
+    app1, app2 = cluster.apps
+    for name in ("dee", "eli"):
+        cluster.add_user(name, role="staff")
+    with cluster._app.app_context():
+        site = sites.create_site(actor=None, name="Requeue shop", origins=["https://requeue.example"])
+        site.routing, site.agent_cap, site.requeue_on_offline = "auto", 5, True
+        db.session.commit()
+        site_id = site.id
+        started = visitors.start_session(site_key=site.site_key, own_origin="https://requeue.example",
+                                         origin="https://requeue.example")
+        token, room = started.visitor_token, started.conversation.room.slug
+        db.session.remove()
+    dee = cluster.client(app1.url, "dee")  # on the process that will die
+    eli = cluster.client(app2.url, "eli")
+    heard: list[dict] = []
+    eli.sio.on("agent_status", heard.append)
+    visitor = socketio.Client(reconnection=False)
+    try:
+        assert dee.call("support_list", {})["ok"] and eli.call("support_list", {})["ok"]
+        assert eli.call("support_availability", {"status": "away"})["ok"]
+        visitor.connect(app2.url, auth={"visitor_token": token}, transports=["websocket"], wait_timeout=10)
+        assert visitor.call("send", {"room": room, "body": "hello", "client_id": "r1"}, timeout=10)["ok"]
+        assert _assignee(cluster, site_id) == "dee"
+        assert eli.call("support_availability", {"status": "online"})["ok"]
+
+        app1.kill()
+        killed_at = time.monotonic()
+        bound = PRESENCE_TTL_SECONDS + PRESENCE_TTL_SECONDS / 3 + 3
+        assert wait_for(lambda: any(s["user"]["username"] == "dee" and s["status"] == "offline" for s in heard),
+                        timeout=bound + 2), heard
+        # Offline for the grace period, then the next desk tick of the survivor gives the work back.
+        assert wait_for(lambda: _assignee(cluster, site_id) == "eli", timeout=DESK_GRACE_SECONDS + 5)
+        assert time.monotonic() - killed_at <= bound + DESK_GRACE_SECONDS + 4
+    finally:
+        visitor.disconnect()
+        dee.close()
+        eli.close()
+        if app1.process is None or app1.process.poll() is not None:
+            app1.start()
+        with cluster._app.app_context():
+            db.session.get(Site, site_id).routing = "manual"
+            db.session.commit()
+            db.session.remove()
+
+
+def _assignee(cluster, site_id: int) -> str | None:
+    with cluster._app.app_context():
+        conversation = db.session.scalar(db.select(Conversation).where(Conversation.site_id == site_id))
+        name = conversation.assignee.username if conversation.assignee else None
+        db.session.remove()
+        return name

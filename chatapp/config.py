@@ -139,3 +139,6 @@ class Config:
     # (waiting conversations, business hours opening, agents gone idle or offline); 0: never.
     AGENT_IDLE_SECONDS = int(os.environ.get("AGENT_IDLE_SECONDS", 10 * 60))
     DESK_TICK_SECONDS = float(os.environ.get("DESK_TICK_SECONDS", 10))
+    # On a site that gives an offline agent's conversations back, how long they must have been
+    # offline first: a reload or a short network drop is not leaving.
+    AGENT_OFFLINE_GRACE_SECONDS = int(os.environ.get("AGENT_OFFLINE_GRACE_SECONDS", 60))

@@ -589,6 +589,7 @@ class AgentState(Model):
     last_active_at = db.Column(db.DateTime)
     # The status last announced ("online", "away", "offline"): whoever changes it announces it, once.
     announced = db.Column(db.String(16), nullable=False, default="offline", server_default="offline")
+    announced_at = db.Column(db.DateTime)  # since when `announced` holds (offline long enough: work goes back)
     # Round robin: routing gives the next conversation to the agent who got one longest ago.
     last_assigned_at = db.Column(db.DateTime)
     # Open conversations this agent may hold; None: their site's cap.

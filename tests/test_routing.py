@@ -132,6 +132,7 @@ def test_an_away_agent_gets_nothing_and_everyone_sees_the_status(app, agents, so
     assert assignee_of(app, visitor_writes(app, key, visitor_socket, "now ann")[0]) == "ann"
 
 
+@pytest.mark.config(AGENT_OFFLINE_GRACE_SECONDS=0)
 def test_an_agent_whose_console_closes_is_offline_and_can_give_their_work_back(
     app, agents, socket_for, visitor_socket
 ):
@@ -148,6 +149,32 @@ def test_an_agent_whose_console_closes_is_offline_and_can_give_their_work_back(
     assert assignee_of(app, visitor_writes(app, key, visitor_socket, "two")[0]) == "ben"
 
 
+def test_a_reload_is_not_leaving_work_goes_back_only_after_the_grace_period(app, agents, socket_for, visitor_socket):
+    key, _ = auto_site(app, cap=5, requeue_on_offline=True)
+    ann = open_console(socket_for, "ann")
+    first, _ = visitor_writes(app, key, visitor_socket, "one")
+    ben = open_console(socket_for, "ben")
+    ann.disconnect()  # a reload: offline for a moment, then back
+    assert assignee_of(app, first) == "ann"
+    ann = open_console(socket_for, "ann")
+    with app.app_context():
+        routing.tick()
+    assert assignee_of(app, first) == "ann"
+    assert [e["status"] for e in received(ben, "agent_status") if e["user"]["username"] == "ann"][-2:] == [
+        "offline", "online"]
+
+    ann.disconnect()  # and now for good: once the grace period has passed, the next tick gives it back
+    with app.app_context():
+        routing.tick()
+        assert assignee_of(app, first) == "ann"
+        state = db.session.get(AgentState, agents["ann"])
+        state.announced_at = utcnow() - timedelta(seconds=app.config["AGENT_OFFLINE_GRACE_SECONDS"] + 1)
+        db.session.commit()
+        routing.tick()
+    assert assignee_of(app, first) == "ben"
+
+
+@pytest.mark.config(AGENT_OFFLINE_GRACE_SECONDS=0)
 def test_without_requeue_an_offline_agents_conversations_stay_theirs(app, agents, socket_for, visitor_socket):
     key, _ = auto_site(app, cap=5, requeue_on_offline=False)
     ann = open_console(socket_for, "ann")

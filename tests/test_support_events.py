@@ -394,7 +394,7 @@ def test_bad_support_payloads_get_protocol_errors(socket_for, public_room, event
 
 
 SUPPORT_EVENTS = ["support_list", "support_get", "support_claim", "support_assign", "support_status", "support_rate",
-                  "read", "send", "join", "history", "typing", "leave"]
+                  "support_hours", "read", "send", "join", "history", "typing", "leave"]
 FIELDS = [
     "room",
     "view",

@@ -100,6 +100,7 @@ def test_session_starts_a_visitor_without_cookies_or_csrf(client, site_key):
         "site",
         "conversation",
         "agents_online",
+        "hours",
     }
     assert data["visitor"]["role"] == "visitor" and data["agents_online"] is False
     assert data["site"] == {

@@ -12,6 +12,9 @@ from .blueprint import bp
 VENDOR_FILES = {
     "socket.io.esm.min.js": ("socket.io-client/dist", "socket.io.esm.min.js"),
     "socket.io.esm.min.js.map": ("socket.io-client/dist", "socket.io.esm.min.js.map"),
+    # Chart.js's one-file build: imported for its side effect, it sets globalThis.Chart (reports.js).
+    "chart.umd.min.js": ("chart.js/dist", "chart.umd.min.js"),
+    "chart.umd.min.js.map": ("chart.js/dist", "chart.umd.min.js.map"),
 }
 
 

@@ -132,7 +132,7 @@ def refresh(user_ids: list[int] | None = None) -> list[Change]:
             continue
         claimed = rows_changed(
             db.update(AgentState).where(AgentState.user_id == state.user_id, AgentState.announced == before)
-            .values(announced=after)
+            .values(announced=after, announced_at=now)
         )
         db.session.commit()
         if claimed:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask_babel import gettext as _
 
-from ..models import Site
+from ..models import Site, isoformat_utc
 from .errors import ServiceError
 
 WEEKDAYS = ("0", "1", "2", "3", "4", "5", "6")
@@ -182,6 +182,39 @@ def next_opening(site: Site, at: datetime) -> datetime | None:
     for opens, _closes in open_periods(site, at, at + timedelta(days=LOOKAHEAD_DAYS)):
         return opens
     return None
+
+
+def next_closing(site: Site, at: datetime) -> datetime | None:
+    """When the desk closes next, if it is open at `at`; None if it is closed, has no schedule or never closes.
+
+    Periods that touch (Monday until 24:00, Tuesday from 00:00) are one stretch of open time.
+    """
+    if site.schedule is None:
+        return None
+    closes_at = None
+    for opens, closes in open_periods(site, at, at + timedelta(days=LOOKAHEAD_DAYS)):
+        if opens > (closes_at or at):
+            break  # a gap: the desk closes at the end of the stretch before it
+        closes_at = closes
+    if closes_at is None or closes_at >= at + timedelta(days=LOOKAHEAD_DAYS):
+        return None
+    return closes_at
+
+
+def desk_status(site: Site, at: datetime) -> dict:
+    """Whether the site's desk is open at `at`, when it opens next, and when that answer changes (HOURS).
+
+    Times are ISO UTC (None: never); the time zone is the site's, for showing them in local time.
+    """
+    open_now = is_open(site, at)
+    opens_at = None if open_now else next_opening(site, at)
+    changes_at = next_closing(site, at) if open_now else opens_at
+    return {
+        "open": open_now,
+        "opens_at": isoformat_utc(opens_at) if opens_at is not None else None,
+        "changes_at": isoformat_utc(changes_at) if changes_at is not None else None,
+        "timezone": _zone(site).key,
+    }
 
 
 def business_seconds(site: Site, start: datetime, end: datetime) -> float:

@@ -17,10 +17,16 @@ Each decision is one transaction that holds on SQLite and on PostgreSQL with sev
 3. UPDATE the conversation WHERE it is still unassigned and open: if another process took it
    first, nothing changes and the decision is rolled back.
 So a conversation is assigned once, and no agent is handed more than their cap.
+
+On a site with `requeue_on_offline`, an agent offline for AGENT_OFFLINE_GRACE_SECONDS (not a
+reload, not a short drop) gives their open conversations back to the queue (`requeue_due`).
 """
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from flask import current_app
 
 from ..extensions import db
 from ..models import AgentState, Conversation, Site, User, utcnow
@@ -159,14 +165,36 @@ def requeue_agent(agent_id: int) -> list[Conversation]:
     return requeued
 
 
+def requeue_due() -> list[Conversation]:
+    """Give back the open conversations of agents offline for AGENT_OFFLINE_GRACE_SECONDS, on sites that ask for it."""
+    grace = timedelta(seconds=int(current_app.config["AGENT_OFFLINE_GRACE_SECONDS"]))
+    db.session.commit()
+    due = list(db.session.scalars(
+        db.select(AgentState).where(
+            AgentState.announced == "offline", AgentState.announced_at <= utcnow() - grace,
+            AgentState.user_id.in_(
+                db.select(Conversation.assignee_id).join(Site, Site.id == Conversation.site_id)
+                .where(Conversation.status == "open", Site.requeue_on_offline.is_(True))
+            ),
+        )
+    ))
+    present = availability.online_agent_ids()
+    requeued = []
+    for state in due:
+        if availability.status(state, present=present) == "offline":  # not back meanwhile
+            requeued += requeue_agent(state.user_id)
+    return requeued
+
+
 def settle(changes: list[availability.Change]) -> list[Conversation]:
-    """After availability changed: give back the work of agents who went offline, then hand out what waits."""
-    for change in changes:
-        if change.after == "offline":
-            requeue_agent(change.user_id)
+    """After availability changed: give back the work of agents offline long enough, then hand out what waits."""
+    if any(change.after == "offline" for change in changes):
+        requeue_due()
     return route_waiting()
 
 
 def tick() -> list[Conversation]:
     """What every process does every DESK_TICK_SECONDS: announce status changes, requeue, route."""
-    return settle(availability.refresh())
+    availability.refresh()
+    requeue_due()
+    return route_waiting()

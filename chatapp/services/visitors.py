@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import VISITOR_ROLE, Conversation, Site, User, VisitorProfile, utcnow
+from . import hours as hours_service
 from . import sites as site_service
 from . import support as support_service
 from .errors import ServiceError
@@ -40,6 +42,7 @@ class VisitorSession:
     conversation: Conversation
     visitor_token: str
     notify_token: str
+    hours: dict  # HOURS to a visitor (desk_for_visitor)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -210,6 +213,7 @@ def _start_session(
         visitor=visitor, profile=profile, site=site, conversation=conversation,
         visitor_token=issue_visitor_token(visitor=visitor, site=site),
         notify_token=issue_notify_token(conversation=conversation),
+        hours=desk_for_visitor(site=site, profile=profile, at=utcnow()),
     )
 
 
@@ -228,6 +232,25 @@ def _choose_visitor(*, site: Site, current: User | None, external_id: str | None
         current_profile.external_id = external_id  # the anonymous visitor signed in: keep their chat
         return current
     return create_visitor(site=site, external_id=external_id)
+
+
+def desk_for_visitor(*, site: Site, profile: VisitorProfile, at: datetime) -> dict:
+    """The desk's hours as a visitor's widget shows them: HOURS, and whether to ask for an e-mail while it is away.
+
+    Outside hours the answer may come after the visitor has left, so the widget offers an e-mail
+    field, unless the pre-chat form requires one anyway or the visitor already gave one.
+    """
+    status = hours_service.desk_status(site, at)
+    status["ask_email"] = not status["open"] and not site.prechat_email_required and not profile.email
+    return status
+
+
+def hours_for(*, user: User) -> dict:
+    """For a widget visitor's socket: their site's desk hours now; anybody else is forbidden (they have no site)."""
+    profile = get_profile(user) if user.is_visitor else None
+    if profile is None:
+        raise ServiceError("forbidden", _("Only a website visitor's chat asks for the desk's hours."))
+    return desk_for_visitor(site=profile.site, profile=profile, at=utcnow())
 
 
 def pending_replies(*, token: object, origin: str | None, own_origin: str) -> tuple[int, Site]:

@@ -12,6 +12,7 @@ from ..realtime.channels import AGENTS_CHANNEL, agent_channel
 from ..realtime.presence import presence
 from ..services import availability, routing
 from ..services import support as support_service
+from ..services import visitors as visitor_service
 from ..validation import parse_payload
 from .acting import acked, socket_sid
 
@@ -109,8 +110,16 @@ def on_support_rate(user: User, data: Any) -> dict:
     return {"ok": True, "conversation": support_service.summarize_for_visitor(conversation=conversation)}
 
 
+@acked
+def on_support_hours(user: User, data: Any) -> dict:
+    """A visitor's widget asks whether its desk is open now and when that changes (HOURS)."""
+    parse_payload(data, required={})
+    return {"ok": True, "hours": visitor_service.hours_for(user=user)}
+
+
 HANDLERS = {
     "support_list": on_support_list, "support_get": on_support_get, "support_claim": on_support_claim,
     "support_assign": on_support_assign, "support_status": on_support_status, "support_rate": on_support_rate,
     "support_availability": on_support_availability, "support_active": on_support_active,
+    "support_hours": on_support_hours,
 }

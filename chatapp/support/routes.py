@@ -8,7 +8,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..models import utcnow
 from ..services import accounts, desk_settings, hours, teams
+from ..services import reports as report_service
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services.errors import ServiceError
@@ -39,6 +41,7 @@ def console():
         canned=support_service.list_canned(agent=current_user),
         selected=request.args.get("c", ""),
         runs_desk=teams.is_lead(current_user),
+        may_read_reports=report_service.may_read_reports(current_user),
     )
 
 
@@ -120,6 +123,34 @@ def ratings():
     """How visitors rated the help."""
     rated, average = support_service.list_ratings(agent=current_user)
     return render_template("support/ratings.html", rated=rated, average=average)
+
+
+@bp.get("/reports")
+@agent_required
+def reports():
+    """The desk's reports: a filter form, charts with their tables, and the CSV link."""
+    choices = report_service.report_choices(actor=current_user)
+    try:
+        query = report_service.read_query(request.args, today=utcnow().date())
+        report = report_service.report_for(actor=current_user, query=query)
+    except ServiceError as error:
+        if error.code != "invalid":
+            raise
+        return render_template("support/reports.html", choices=choices, args=request.args, report=None,
+                               query=None, error=error.message), 400
+    return render_template("support/reports.html", choices=choices, args=request.args, report=report, query=query,
+                           error=None, duration=report_service.human_duration)
+
+
+@bp.get("/reports.csv")
+@agent_required
+def reports_csv():
+    """The same report as CSV (durations in seconds)."""
+    query = report_service.read_query(request.args, today=utcnow().date())
+    report = report_service.report_for(actor=current_user, query=query)
+    filename = f"report-{query.start.isoformat()}-{query.end.isoformat()}.csv"
+    return Response(report_service.report_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/conversations/<slug>/transcript")

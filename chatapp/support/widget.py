@@ -83,6 +83,7 @@ def session():
         site=started.site.to_dict(),
         conversation=support_service.summarize_for_visitor(conversation=started.conversation),
         agents_online=support_service.agents_online(),
+        hours=started.hours,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('choice', sa.String(length=16), server_default='online', nullable=False),
     sa.Column('last_active_at', sa.DateTime(), nullable=True),
     sa.Column('announced', sa.String(length=16), server_default='offline', nullable=False),
+    sa.Column('announced_at', sa.DateTime(), nullable=True),
     sa.Column('last_assigned_at', sa.DateTime(), nullable=True),
     sa.Column('cap', sa.Integer(), nullable=True),
     sa.CheckConstraint("announced IN ('online', 'away', 'offline')", name=op.f('ck_agent_state_announced')),

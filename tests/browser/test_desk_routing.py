@@ -41,20 +41,22 @@ def test_an_away_agent_is_skipped_and_the_other_answers_from_the_keyboard(live_s
     expect(ben.locator("#team-list li[data-status=away]", has_text="Ann Agent")).to_have_count(1)
     expect(ben.locator("#team-summary")).to_have_text("Agents: 1 of 2 online")
 
-    # Ben's Alt+A goes away and back; Ann's console hears both, live.
+    # Ben's Alt+A: away too; Ann's console hears it, live. A visitor writes: nobody can take it yet.
     ben.locator("body").press("Alt+a")
     expect(ben.get_by_label("Your status")).to_have_value("away")
     expect(ann.locator("#team-list li[data-status=away]", has_text="Ben Agent")).to_have_count(1)
-    ben.locator("body").press("Alt+a")
-    expect(ben.get_by_label("Your status")).to_have_value("online")
-    expect(ann.locator("#team-list li[data-status=online]", has_text="Ben Agent")).to_have_count(1)
-
     visitor = contexts.new()
     visitor.goto(f"{live_server.url}/widget/frame?site={routed_site}")
     box = visitor.get_by_role("textbox", name="Message")
     expect(box).to_be_enabled()
     box.fill("Is the cargo bike in stock?")
     box.press("Enter")
+    expect(visitor.locator("#assignment")).to_have_text("An agent will be with you shortly.")
+
+    # Alt+A again: Ben is back, and the waiting conversation is his at once.
+    ben.locator("body").press("Alt+a")
+    expect(ben.get_by_label("Your status")).to_have_value("online")
+    expect(ann.locator("#team-list li[data-status=online]", has_text="Ben Agent")).to_have_count(1)
     expect(visitor.locator("#assignment")).to_have_text("Ben Agent is helping you.")
 
     # Ben finds it in "Mine", opens it with Alt+↓ and answers; Ann's queue never had it as hers.

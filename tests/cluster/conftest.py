@@ -22,6 +22,7 @@ from ..conftest import PASSWORD
 USER_AGENT = "chatapp-cluster-tests/1"
 # A killed process's sockets go offline within PRESENCE_TTL_SECONDS plus one heartbeat.
 PRESENCE_TTL_SECONDS = 3
+DESK_GRACE_SECONDS = 2
 
 TEST_ENV = {
     "PRESENCE_TTL_SECONDS": str(PRESENCE_TTL_SECONDS),
@@ -32,6 +33,9 @@ TEST_ENV = {
     "TYPING_RATE_LIMIT": "10000 per minute",
     "JOIN_RATE_LIMIT": "10000 per minute",
     "HANDSHAKE_RATE_LIMIT": "10000 per minute",
+    # The desk: an agent offline this long gives their work back; every process looks this often.
+    "AGENT_OFFLINE_GRACE_SECONDS": str(DESK_GRACE_SECONDS),
+    "DESK_TICK_SECONDS": "1",
 }
 
 

@@ -4,10 +4,16 @@
 // Delivery (outbox, retries, catch-up, placing by id) is delivery.js's; this script draws.
 import { Delivery, bodyLimit, openSocket } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
-import { _ } from "./i18n.js";
+import { _, language } from "./i18n.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
+// Ask for the desk's hours again at the time the server said they change, and at least this
+// often (a lead may edit the schedule meanwhile; timers also stall while a laptop sleeps).
+const HOURS_RECHECK_MAX_MS = 60 * 60 * 1000;
+// A visitor's clock may run ahead of the server's: then the server still says "closed, opens at
+// changes_at" when asked at that moment, and the widget asks again after this pause, not at once.
+const HOURS_RECHECK_MIN_MS = 10 * 1000;
 
 const root = document.getElementById("widget");
 const siteKey = root.dataset.siteKey;
@@ -33,6 +39,10 @@ const assignmentLine = document.getElementById("assignment");
 const ratingForm = document.getElementById("rating");
 const ratingError = document.getElementById("rating-error");
 const ratingThanks = document.getElementById("rating-thanks");
+const awayForm = document.getElementById("away-email");
+const awayInput = document.getElementById("away-email-input");
+const awayError = document.getElementById("away-email-error");
+const awaySaved = document.getElementById("away-email-saved");
 
 const embedded = window.parent !== window;
 let hostOrigin = null; // the host page's origin, once its loader introduced itself
@@ -44,6 +54,9 @@ let socket = null;
 let thread = null;
 let unread = 0;
 let started = false;
+let agentsOnline = false;
+let hours = null; // HOURS: the desk's business hours as the server last answered them
+let hoursTimer = null;
 const typing = new TypingSender({ socket: () => socket, idleMs: TYPING_IDLE_MS });
 const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 
@@ -129,7 +142,8 @@ async function postSession(body) {
   try {
     const response = await fetch("/widget/api/session", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      // The frame's language, so that the server's errors speak it too (no cookie is sent).
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": language() },
       body: JSON.stringify(body),
       credentials: "omit",
     });
@@ -181,6 +195,7 @@ function applySession(answer) {
   save(TOKEN_KEY, answer.visitor_token);
   tellHost("notify", { token: answer.notify_token });
   setAgents(answer.agents_online);
+  setHours(answer.hours);
   setConversation(answer.conversation);
   if (!panelOpen && answer.conversation.unread) {
     unread = answer.conversation.unread;
@@ -191,20 +206,80 @@ function applySession(answer) {
 // ---- what the visitor sees ------------------------------------------------------
 
 function setAgents(online) {
-  agentsLine.dataset.online = online ? "yes" : "no";
-  agentsLine.textContent = online
-    ? _("We're online. Ask us anything.")
-    : _("No one is online right now. Leave a message and we'll reply here as soon as we're back.");
+  agentsOnline = online;
+  showDesk();
+}
+
+function deskAway() {
+  return Boolean(hours && !hours.open);
+}
+
+// The line under the site's name: outside business hours, when the desk opens again (this comes
+// first); otherwise whether an agent is online.
+function showDesk() {
+  const away = deskAway();
+  let line;
+  if (away) line = awayNotice(hours);
+  else if (agentsOnline) line = _("We're online. Ask us anything.");
+  else line = _("No one is online right now. Leave a message and we'll reply here as soon as we're back.");
+  agentsLine.dataset.online = away ? "away" : agentsOnline ? "yes" : "no";
+  // A status region: screen readers announce a change, so do not rewrite the same words.
+  if (agentsLine.textContent !== line) agentsLine.textContent = line;
+}
+
+// The opening time in the site's time zone, written in the frame's language.
+function awayNotice({ opens_at: opensAt, timezone }) {
+  if (!opensAt) return _("We're away now. Leave a message and we'll reply here.");
+  const when = new Date(opensAt);
+  // A browser whose time-zone data lacks the zone shows the same moment in its own zone, named.
+  const timeZone = knownZone(timezone) ? timezone : undefined;
+  const day = new Intl.DateTimeFormat(language(), { timeZone, weekday: "long", month: "long", day: "numeric" });
+  const clock = new Intl.DateTimeFormat(language(), { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const zonePart = new Intl.DateTimeFormat(language(), { timeZone, timeZoneName: "longGeneric" })
+    .formatToParts(when).find((part) => part.type === "timeZoneName");
+  return _("We're away now. We open again on {day} at {time} ({zone}). Leave a message and we'll reply then.", {
+    day: day.format(when), time: clock.format(when), zone: zonePart ? zonePart.value : timezone,
+  });
+}
+
+function knownZone(timeZone) {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function setHours(answer) {
+  hours = answer;
+  showDesk();
+  showAwayEmail();
+  if (conversation) setAssignment(conversation);
+  clearTimeout(hoursTimer);
+  const changesIn = hours.changes_at ? Date.parse(hours.changes_at) - Date.now() : Infinity;
+  hoursTimer = setTimeout(askHours, Math.max(HOURS_RECHECK_MIN_MS, Math.min(changesIn, HOURS_RECHECK_MAX_MS)));
+}
+
+async function askHours() {
+  if (!socket?.connected) return; // asked again on connect
+  const ack = await request(socket, "support_hours", {});
+  if (ack.ok) setHours(ack.hours);
+}
+
+function showAwayEmail() {
+  awayForm.hidden = !hours?.ask_email || !prechatForm.hidden;
 }
 
 // Who answers: the server says whether the conversation waits for an agent, and who has it.
+// While the desk is away its notice says when the answer comes, not "shortly".
 function setAssignment(summary) {
   let text = "";
-  if (summary.waiting) text = _("An agent will be with you shortly.");
+  if (summary.waiting) text = deskAway() ? "" : _("An agent will be with you shortly.");
   else if (summary.assignee && summary.status !== "resolved") {
     text = _("{name} is helping you.", { name: summary.assignee.display_name });
   }
-  assignmentLine.textContent = text;
+  if (assignmentLine.textContent !== text) assignmentLine.textContent = text; // a status region: no repeats
   assignmentLine.hidden = !text;
 }
 
@@ -236,6 +311,7 @@ function updateLayout() {
   composer.hidden = Boolean(asking); // the form comes first; then the message box
   input.disabled = sendButton.disabled = Boolean(asking) || !session;
   emptyNote.hidden = list.children.length > 0 || asking;
+  showAwayEmail();
 }
 
 prechatForm.addEventListener("submit", async (event) => {
@@ -261,6 +337,31 @@ prechatForm.addEventListener("submit", async (event) => {
   save(PRECHAT_KEY, "done");
   applySession(answer);
   updateLayout();
+  input.focus();
+});
+
+function showAwayError(message) {
+  awayError.textContent = message;
+  awayError.hidden = !message;
+  if (message) awayInput.setAttribute("aria-invalid", "true");
+  else awayInput.removeAttribute("aria-invalid");
+}
+
+awayForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const email = awayInput.value.trim();
+  const answer = email
+    ? await openSession({ email })
+    : { ok: false, message: _("Type your e-mail address, like name@example.com, or just write your message.") };
+  if (!answer.ok) {
+    showAwayError(answer.message);
+    awayInput.focus();
+    return;
+  }
+  showAwayError("");
+  applySession(answer);
+  awaySaved.textContent = _("Thank you. We will answer at {email}.", { email: answer.contact.email });
+  awaySaved.hidden = false;
   input.focus();
 });
 
@@ -290,6 +391,7 @@ function connect() {
     updateLayout();
     thread.scrollToEnd();
     if (panelOpen) markRead();
+    askHours(); // the desk may have opened or closed while this socket was away
   });
 
   socket.on("disconnect", (reason) => {

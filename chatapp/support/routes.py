@@ -249,12 +249,18 @@ def _submit(form: RoutingForm | HoursForm | CapForm, save: Callable[[], object],
     return _desk_page(posted=form, status=400)
 
 
+def _site_run_by_viewer(site_id: int):
+    """The site, if the viewer runs it (forbidden before any form is read, else)."""
+    site = site_service.get_site(site_id)
+    teams.ensure_runs_site(actor=current_user, site=site)
+    return site
+
+
 @bp.post("/desk/sites/<int:site_id>/routing")
 @lead_required
 def update_routing(site_id: int):
     """Change a site's routing mode, cap and requeue-on-offline."""
-    site = site_service.get_site(site_id)
-    teams.ensure_runs_site(actor=current_user, site=site)
+    site = _site_run_by_viewer(site_id)
     form = RoutingForm(prefix=f"r{site.id}")
     return _submit(
         form,
@@ -269,8 +275,7 @@ def update_routing(site_id: int):
 @lead_required
 def update_hours(site_id: int):
     """Change a site's time zone, weekly schedule (or always open) and holidays."""
-    site = site_service.get_site(site_id)
-    teams.ensure_runs_site(actor=current_user, site=site)
+    site = _site_run_by_viewer(site_id)
     form = HoursForm(prefix=f"h{site.id}")
 
     def save() -> object:

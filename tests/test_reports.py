@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from chatapp.extensions import db
-from chatapp.models import Message, Site, User, utcnow
+from chatapp.models import Conversation, Episode, Message, Site, User, utcnow
 from chatapp.services import reports, support, visitors
 from chatapp.services.errors import ServiceError
 
@@ -122,6 +122,16 @@ def test_filters_by_site_team_agent_and_label(app, history):
     billing = report_as(app, "admin", label_id=history.labels["billing"])
     assert key_numbers(billing.totals) == (2, 2, 120, 2400, 3600, 5400, 2.0, 2, 4.5)
     assert [comment.comment for comment in billing.comments] == ["Quick and kind", '=HYPERLINK("http://evil.example")']
+
+
+def test_an_episode_not_resolved_yet_counts_for_whoever_has_it_now(app, history):
+    before = report_as(app, "admin", agent_id=history.users["ada"]).totals.opened
+    with app.app_context():
+        waiting = db.session.scalar(db.select(Episode).where(Episode.resolved_at.is_(None)))  # E5, unanswered
+        db.session.get(Conversation, waiting.conversation_id).assignee_id = history.users["ada"]
+        db.session.commit()
+    assert report_as(app, "admin", agent_id=history.users["ada"]).totals.opened == before + 1
+    assert "Nobody" not in rows(report_as(app, "admin", site_id=history.sites["Berlin shop"]).per_agent)
 
 
 def test_an_empty_range_has_every_day_at_zero_and_no_times(app, history):

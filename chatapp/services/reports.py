@@ -18,7 +18,7 @@ How each number is counted (docs/reports.md says the same for leads):
   count, the lower middle value), so every figure is a time that really happened.
 - Replies per conversation: the mean agent_replies of the episodes resolved in range.
 - An episode belongs to the agent who had it at resolution (Episode.assignee_id); one not
-  resolved, or resolved with nobody assigned, to its first responder. A rating belongs to the
+  resolved yet, to the agent who has the conversation now; failing both, to its first responder. A rating belongs to the
   conversation's last episode resolved at or before it was given (the help being rated).
 - Team and site are the site's; labels are the conversation's labels (an episode counts
   under each of them).
@@ -337,8 +337,22 @@ def _labels_of(conversation_ids: set[int]) -> dict[int, list[int]]:
     return labels
 
 
-def _episode_agent(episode: Episode) -> int | None:
-    return episode.assignee_id if episode.assignee_id is not None else episode.first_responder_id
+def _episode_agent(episode: Episode, holders: Mapping[int, int | None]) -> int | None:
+    """Whose an episode is: who had it at resolution; while unresolved, who has it now; else its first responder."""
+    if episode.resolved_at is not None and episode.assignee_id is not None:
+        return episode.assignee_id
+    if episode.resolved_at is None and holders.get(episode.conversation_id) is not None:
+        return holders[episode.conversation_id]
+    return episode.first_responder_id
+
+
+def _holders(episodes: list[Episode]) -> dict[int, int | None]:
+    """The current assignee of each conversation with an unresolved episode among these."""
+    ids = {episode.conversation_id for episode in episodes if episode.resolved_at is None}
+    if not ids:
+        return {}
+    rows = db.session.execute(db.select(Conversation.id, Conversation.assignee_id).where(Conversation.id.in_(ids)))
+    return {conversation_id: assignee_id for conversation_id, assignee_id in rows}
 
 
 def report_for(*, actor: User, query: Query) -> Report:
@@ -377,9 +391,11 @@ def desk_report(*, actor: User, start: date, end: date, site_id: int | None = No
     labels = _labels_of({episode.conversation_id for episode in episodes} | {conv.id for conv in rated})
 
     facts: list[_Fact] = []
+    holders = _holders(episodes)
     for episode in episodes:
         site = sites[episode.site_id]
-        fact = _Fact(site=site, agent_id=_episode_agent(episode), label_ids=labels.get(episode.conversation_id, []))
+        fact = _Fact(site=site, agent_id=_episode_agent(episode, holders),
+                     label_ids=labels.get(episode.conversation_id, []))
         fact.opened_at = in_range(site, episode.opened_at)
         if fact.opened_at is not None and episode.first_response_at is not None:
             fact.first_response = _seconds(site, episode.opened_at, episode.first_response_at, business_hours)
@@ -417,7 +433,7 @@ def _ratings(rated: list[Conversation], sites: dict[int, Site], labels: dict[int
         assert conversation.rated_at is not None and conversation.rating is not None
         before = [episode for episode in episodes_of[conversation.id]
                   if episode.resolved_at is not None and episode.resolved_at <= conversation.rated_at]
-        agent_id = _episode_agent(before[-1]) if before else conversation.assignee_id
+        agent_id = _episode_agent(before[-1], {}) if before else conversation.assignee_id
         ratings.append(_Rating(site=sites[conversation.site_id], agent_id=agent_id,
                                label_ids=labels.get(conversation.id, []), rating=conversation.rating,
                                comment=conversation.rating_comment, rated_at=conversation.rated_at))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -314,3 +314,49 @@ def test_episodes_record_opening_first_response_replies_and_resolution(app, agen
         assert (first.resolved_by_id, first.assignee_id) == (ann_id, ann_id)
         assert second.resolved_at is None and second.first_response_at is None
         assert availability.status_of(ann_id) == "online"
+
+
+WEEKDAYS_9_TO_5 = {str(day): [["09:00", "17:00"]] for day in range(5)}
+
+
+def written_while_manual(app, socket_for, visitor_socket, zone: str, body: str):
+    """A conversation waiting on a 9-to-5 site in zone, whatever the time of day the test runs at:
+    written while the site was manual, then the site turned automatic."""
+    key, site_id = auto_site(app, cap=5, routing_mode="manual", timezone=zone, schedule=WEEKDAYS_9_TO_5)
+    open_console(socket_for, "ann")
+    visitor, _ = visitor_writes(app, key, visitor_socket, body)
+    with app.app_context():
+        db.session.get(Site, site_id).routing = "auto"
+        db.session.commit()
+    return visitor
+
+
+@pytest.mark.parametrize("zone, closed_at, open_at", [
+    # Berlin, the Monday after clocks went forward (29 March): 09:00 CEST is 07:00 UTC.
+    ("Europe/Berlin", datetime(2026, 3, 30, 6, 59), datetime(2026, 3, 30, 7, 0)),
+    # Berlin, the Friday before: 09:00 CET is 08:00 UTC.
+    ("Europe/Berlin", datetime(2026, 3, 27, 7, 59), datetime(2026, 3, 27, 8, 0)),
+    # New York, the Monday after clocks went forward (8 March): 09:00 EDT is 13:00 UTC.
+    ("America/New_York", datetime(2026, 3, 9, 12, 59), datetime(2026, 3, 9, 13, 0)),
+    # New York, the Friday before: 09:00 EST is 14:00 UTC.
+    ("America/New_York", datetime(2026, 3, 6, 13, 59), datetime(2026, 3, 6, 14, 0)),
+])
+def test_the_queue_waits_until_the_minute_the_desk_opens_across_daylight_saving(
+    app, agents, socket_for, visitor_socket, zone, closed_at, open_at
+):
+    visitor = written_while_manual(app, socket_for, visitor_socket, zone, "hello")
+    with app.app_context():
+        assert routing.route_waiting(hours_at=closed_at) == []
+        assert [c.visitor_id for c in routing.route_waiting(hours_at=open_at)] == [visitor.id]
+
+
+@pytest.mark.parametrize("zone, last_open, closed", [
+    ("Europe/Berlin", datetime(2026, 10, 23, 14, 59), datetime(2026, 10, 23, 15, 0)),  # CEST: 17:00 is 15:00 UTC
+    ("Europe/Berlin", datetime(2026, 10, 26, 15, 59), datetime(2026, 10, 26, 16, 0)),  # CET: 17:00 is 16:00 UTC
+    ("America/New_York", datetime(2026, 11, 2, 21, 59), datetime(2026, 11, 2, 22, 0)),  # EST: 17:00 is 22:00 UTC
+])
+def test_at_closing_time_the_queue_stops_handing_out(app, agents, socket_for, visitor_socket, zone, last_open, closed):
+    late = written_while_manual(app, socket_for, visitor_socket, zone, "just in time?")
+    with app.app_context():
+        assert routing.route_waiting(hours_at=closed) == []
+        assert [c.visitor_id for c in routing.route_waiting(hours_at=last_open)] == [late.id]

@@ -24,7 +24,7 @@ reload, not a short drop) gives their open conversations back to the queue (`req
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -111,17 +111,18 @@ def _try_assign(*, conversation_id: int, agent_id: int, cap: int | None) -> bool
         raise
 
 
-def route_waiting() -> list[Conversation]:
+def route_waiting(*, hours_at: datetime | None = None) -> list[Conversation]:
     """Hand out every waiting conversation that can be handed out now; commits and announces each.
 
-    Returns the conversations assigned, in the order they were.
+    Returns the conversations assigned, in the order they were. hours_at: the moment business
+    hours are asked for (now; tests give the edges of a schedule).
     """
     db.session.commit()
     candidates_waiting = waiting()
     if not candidates_waiting:
         return []
     present = availability.online_agent_ids()
-    now = utcnow()
+    now = hours_at or utcnow()
     assigned: list[Conversation] = []
     open_sites: dict[int, bool] = {}
     for conversation in candidates_waiting:

@@ -1,5 +1,5 @@
-"""The admin's pages: accounts and widget sites."""
-from . import routes, sites  # noqa: E402,F401 - their views register on the blueprint
+"""The admin's pages: accounts, widget sites and conversation labels."""
+from . import labels, routes, sites  # noqa: E402,F401 - their views register on the blueprint
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -8,6 +8,7 @@ from flask_socketio import join_room
 from ..models import Conversation, User
 from ..realtime.channels import agent_channel
 from ..realtime.presence import presence
+from ..services import labels as label_service
 from ..services import support as support_service
 from ..validation import parse_payload
 from .acting import acked, socket_sid
@@ -19,10 +20,14 @@ def _agent_summary(conversation: Conversation, user: User) -> dict:
 
 @acked
 def on_support_list(user: User, data: Any) -> dict:
-    """The agent queue; the socket then receives `conversation` updates and counts as an agent online."""
-    payload = parse_payload(data, required={}, optional={"view": str, "status": str})
+    """The agent queue (filtered, searched); the socket then receives `conversation` updates and counts as online."""
+    payload = parse_payload(data, required={}, optional={
+        "view": str, "status": str, "label_id": int, "assignee_id": int, "site_id": int, "query": str,
+    })
     queue = support_service.list_queue(
-        agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open"
+        agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open",
+        label_id=payload["label_id"], assignee_id=payload["assignee_id"], site_id=payload["site_id"],
+        query=payload["query"],
     )
     join_room(agent_channel(user.id))
     agents_before = support_service.agents_online()
@@ -82,7 +87,25 @@ def on_support_rate(user: User, data: Any) -> dict:
     return {"ok": True, "conversation": support_service.summarize_for_visitor(conversation=conversation)}
 
 
+@acked
+def on_support_labels(user: User, data: Any) -> dict:
+    """Every label, for the console's filter and its label menus."""
+    parse_payload(data, required={})
+    return {"ok": True, "labels": [label.to_dict() for label in label_service.list_labels(viewer=user)]}
+
+
+@acked
+def on_support_label(user: User, data: Any) -> dict:
+    """Put a label on a conversation (labelled true) or take it off (false)."""
+    payload = parse_payload(data, required={"room": str, "label_id": int, "labelled": bool})
+    conversation = label_service.set_label(
+        agent=user, slug=payload["room"], label_id=payload["label_id"], labelled=payload["labelled"]
+    )
+    return {"ok": True, "conversation": _agent_summary(conversation, user)}
+
+
 HANDLERS = {
     "support_list": on_support_list, "support_get": on_support_get, "support_claim": on_support_claim,
     "support_assign": on_support_assign, "support_status": on_support_status, "support_rate": on_support_rate,
+    "support_labels": on_support_labels, "support_label": on_support_label,
 }

@@ -432,3 +432,28 @@ def test_non_admins_cannot_see_or_change_labels(app, users, username):
 
 def test_the_admin_navigation_links_to_labels(as_admin):
     assert page(as_admin.get("/")).find("a", href="/admin/labels") is not None
+
+
+# -- the console page ---------------------------------------------------------------------------------
+
+
+def site_choices(app, username: str) -> list[str]:
+    """The names the console's site filter offers username."""
+    client = app.test_client()
+    AuthActions(client).login(username)
+    select = page(client.get("/support")).labelled("Site")
+    return [option.text for option in select.find_all("option")] if select is not None else []
+
+
+def test_the_site_filter_offers_only_the_sites_the_agent_works_on(app, desk, team_site):
+    assert site_choices(app, "staff") == ["Any site", "Shop"]
+    assert site_choices(app, "staff2") == ["Any site", "Blue shop", "Shop"]
+    assert site_choices(app, "admin") == ["Any site", "Blue shop", "Shop"]
+
+
+def test_the_console_has_a_labelled_filter_bar(app, users, client, auth):
+    auth.login("staff")
+    shown = page(client.get("/support"))
+    for name in ("Search", "Status", "Label", "Assignee", "Site", "Label to add"):
+        assert shown.labelled(name) is not None, name
+    assert shown.find("form", role="search") is not None

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services.errors import ServiceError
+from ..services.search import MAX_QUERY_LENGTH
 from .blueprint import bp
 from .forms import CannedForm, DeleteForm
 
@@ -33,6 +34,8 @@ def console():
         "support/console.html",
         agents=support_service.list_agents(),
         canned=support_service.list_canned(agent=current_user),
+        sites=support_service.console_sites(agent=current_user),
+        max_query_length=MAX_QUERY_LENGTH,
         selected=request.args.get("c", ""),
     )
 

@@ -6,12 +6,15 @@ Slow mode and send idempotency need nothing here: both are read from the databas
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from .extensions import db, socketio
 from .realtime.announce import announce
 from .realtime.channels import VISITORS_CHANNEL
 from .realtime.presence import PresenceTracker, RedisPresenceTracker, presence
+from .services import availability, routing
 from .services import support as support_service
 from .services.online import announce_presence
 
@@ -47,9 +50,37 @@ def announce_swept(app: Flask, rooms: list[str]) -> None:
     with app.app_context():
         try:
             for slug in rooms:
-                if slug == support_service.AGENTS_PRESENCE:
+                if slug == availability.AGENTS_PRESENCE:
                     announce("agents_online", {"online": support_service.agents_online()}, to=VISITORS_CHANNEL)
+                    routing.tick()  # the dead process's agents are offline: their work may go back
                 else:
                     announce_presence(slug)
         finally:
             db.session.remove()
+
+
+_desk_ticks: set[int] = set()
+
+
+def start_desk_tick(app: Flask) -> None:
+    """Start this process's desk tick (routing.tick every DESK_TICK_SECONDS) once, when a console first opens.
+
+    Every process runs one: each decision it takes is safe beside the others' (services/routing.py).
+    """
+    interval = float(app.config["DESK_TICK_SECONDS"])
+    if interval <= 0 or id(app) in _desk_ticks:
+        return
+    _desk_ticks.add(id(app))
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(interval)
+            with app.app_context():
+                try:
+                    routing.tick()
+                except Exception:  # noqa: BLE001 - the database or Redis may be away a moment; next tick
+                    logging.getLogger(__name__).exception("desk tick failed")
+                finally:
+                    db.session.remove()
+
+    socketio.start_background_task(loop)

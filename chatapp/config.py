@@ -134,3 +134,8 @@ class Config:
     SIGN_IN_CODE_DAYS = int(os.environ.get("SIGN_IN_CODE_DAYS", 7))
     SIGN_IN_CODE_MAX_DAYS = int(os.environ.get("SIGN_IN_CODE_MAX_DAYS", 90))
     CLASS_LIST_MAX_LINES = int(os.environ.get("CLASS_LIST_MAX_LINES", 500))
+    # The support desk (services/availability.py, routing.py): an agent whose console saw no
+    # sign of them for this long is away; every process looks for work to hand out this often
+    # (waiting conversations, business hours opening, agents gone idle or offline); 0: never.
+    AGENT_IDLE_SECONDS = int(os.environ.get("AGENT_IDLE_SECONDS", 10 * 60))
+    DESK_TICK_SECONDS = float(os.environ.get("DESK_TICK_SECONDS", 10))

@@ -31,6 +31,8 @@ def base_config(db_path: Path) -> dict:
         "SEND_RATE_LIMIT": "1000 per minute",
         "TYPING_RATE_LIMIT": "1000 per minute",
         "JOIN_RATE_LIMIT": "1000 per minute",
+        # No background desk tick in test apps (they call routing.tick() themselves); live servers have theirs.
+        "DESK_TICK_SECONDS": 0,
     }
 
 

@@ -15,6 +15,9 @@ from chatapp.services import accounts, rooms
 from harness.database import PASSWORD, base_config, migrated_database
 from harness.forms import csrf_token_from
 
+# The support desk's fixtures, for every test module without importing them.
+from .support_fixtures import other_site_key, site_key, visitor_socket  # noqa: F401
+
 
 def pytest_collection_finish(session) -> None:
     """Spare the run the collector's walks over what imports and collection made, as the server does.

@@ -635,7 +635,9 @@ def test_summaries_staff_and_visitor(app, users, site_key):
         assert full["last_message"]["internal"] is True and full["unread"] == 1
         mine = support.summarize_for_visitor(conversation=conv(me))
         assert set(mine) < set(full)  # a part of the staff shape, never more
-        assert set(mine) == {"room", "status", "assignee", "created_at", "unread", "rating", "rating_comment"}
+        assert set(mine) == {
+            "room", "status", "assignee", "created_at", "unread", "rating", "rating_comment", "waiting"
+        }
         assert "private" not in repr(mine) and "jane@example.com" not in repr(mine)
 
 

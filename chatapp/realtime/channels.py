@@ -12,6 +12,8 @@ NAMESPACE = "/"
 VISITOR_SESSION_KEY = "chatapp.visitor_id"
 # Every visitor socket, for `agents_online`.
 VISITORS_CHANNEL = "support:visitors"
+# Every agent console socket, for `agent_status`.
+AGENTS_CHANNEL = "support:agents"
 
 
 def room_channel(slug: str) -> str:

@@ -24,6 +24,7 @@ from . import accounts
 from .errors import ServiceError
 from .moderation import ensure_can_moderate
 from .rooms import get_membership, is_banned
+from .rows import rows_changed
 
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -373,8 +374,9 @@ def redeem_sign_in_code(*, username: str, code: str, password: str, address: str
         raise ServiceError("unauthorized", _("That username and sign-in code do not match, or the code was used or has "
                                              "expired. Ask your teacher for a new one."))
     # Claimed with a conditional update, so two tabs redeeming the same code cannot both succeed.
-    claimed = db.session.execute(db.update(SignInCode).where(SignInCode.id == found.id, SignInCode.used_at.is_(None))
-                                 .values(used_at=now)).rowcount  # type: ignore[attr-defined]  # a CursorResult
+    claimed = rows_changed(
+        db.update(SignInCode).where(SignInCode.id == found.id, SignInCode.used_at.is_(None)).values(used_at=now)
+    )
     if not claimed:
         db.session.rollback()
         raise ServiceError("unauthorized", _("That sign-in code was just used. Log in with your new password."))

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Conversation, ConversationLabel, Label, User
 from . import support
 from .accounts import ensure_admin
+from .availability import ensure_agent
 from .errors import ServiceError
 from .text import clean_name
 
@@ -36,7 +37,7 @@ DEFAULT_COLOUR = "#6b7280"
 
 def list_labels(*, viewer: User) -> list[Label]:
     """Every label, by name: what the console offers and filters by (staff only)."""
-    support.ensure_agent(viewer)
+    ensure_agent(viewer)
     return list(db.session.scalars(db.select(Label).order_by(db.func.lower(Label.name), Label.id)))
 
 
@@ -126,7 +127,7 @@ def set_label(*, agent: User, slug: object, label_id: object, labelled: bool) ->
 
     Commits, then every console hears of the conversation; its visitor never sees labels.
     """
-    support.ensure_agent(agent)  # a visitor may enter their own conversation, but never label it
+    ensure_agent(agent)  # a visitor may enter their own conversation, but never label it
     conversation = support.conversation_for(user=agent, slug=slug)
     label = get_label(label_id)
     key = (conversation.id, label.id)

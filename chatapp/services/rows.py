@@ -124,3 +124,13 @@ def _autoflush() -> None:
     session = db.session()
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
+
+
+def rows_changed(statement: Any) -> int:
+    """Run an UPDATE or DELETE in the session (its ORM objects left as they are); how many rows it changed.
+
+    The claims of the app (a sign-in code used once, a picture sent once, a status announced once,
+    a conversation assigned once) are conditional updates whose count says who won.
+    """
+    result = db.session.execute(statement.execution_options(synchronize_session=False))
+    return result.rowcount  # type: ignore[attr-defined]  # an UPDATE's or DELETE's result is a CursorResult

@@ -16,6 +16,7 @@ from ..models import (
     CannedResponse,
     Conversation,
     ConversationLabel,
+    Episode,
     Label,
     Membership,
     Message,
@@ -32,12 +33,11 @@ from ..realtime.presence import presence
 from . import messages as message_service
 from . import search, teams
 from .accounts import users_by_ids
+from .availability import AGENTS_PRESENCE, ensure_agent
 from .errors import ServiceError
 from .ratelimit import check_rate
 from .rooms import ensure_can_enter, get_room
 
-# The presence key of agents with the console open: their count is "agents online".
-AGENTS_PRESENCE = "support:staff"
 QUEUE_VIEWS = ("unassigned", "mine", "all")
 QUEUE_LIMIT = 200
 MAX_RATING_COMMENT_LENGTH = 2000
@@ -63,12 +63,6 @@ class Queue:
 
 
 # -- who ---------------------------------------------------------------------------------
-
-
-def ensure_agent(user: User) -> None:
-    """Raise forbidden unless user is staff or admin (the only people who work the desk)."""
-    if not user.is_staff:
-        raise ServiceError("forbidden", _("Only support staff can do that."))
 
 
 def agents_online() -> bool:
@@ -144,6 +138,25 @@ def _touch(conversation: Conversation) -> None:
     conversation.updated_at = utcnow()
 
 
+def _open_episode(conversation: Conversation) -> Episode | None:
+    """The conversation's episode that is not resolved yet (in the session of the change)."""
+    return db.session.scalar(
+        db.select(Episode).where(Episode.conversation_id == conversation.id, Episode.resolved_at.is_(None))
+        .order_by(Episode.id.desc()).limit(1)
+    )
+
+
+def _assign_to(conversation: Conversation, assignee_id: int | None) -> None:
+    """Give the conversation to an agent (None: back to the queue, waiting from now if it is open)."""
+    if assignee_id is not None and assignee_id != conversation.assignee_id:
+        conversation.assigned_at = utcnow()
+    conversation.assignee_id = assignee_id
+    if assignee_id is not None:
+        conversation.waiting_since = None
+    elif conversation.status == "open" and conversation.last_message_at is not None:
+        conversation.waiting_since = conversation.waiting_since or utcnow()
+
+
 def post_to_conversation(
     *, sender: User, room: Room, body: object, client_id: object | None, internal: bool = False
 ) -> SupportPost:
@@ -164,11 +177,23 @@ def post_to_conversation(
         kept.last_message_at = message.created_at
         kept.last_message_id = message.id
         _touch(kept)
-        if sender.is_visitor and kept.status != "open":
-            kept.status = "open"
-            kept.resolved_at = None
-        elif sender.is_staff and not internal and kept.assignee_id is None:
-            kept.assignee_id = sender.id
+        if sender.is_visitor:
+            if kept.status != "open":
+                kept.status = "open"
+                kept.resolved_at = None
+            if kept.assignee_id is None and kept.waiting_since is None:
+                kept.waiting_since = message.created_at
+            if _open_episode(kept) is None:
+                db.session.add(Episode(conversation_id=kept.id, site_id=kept.site_id, opened_at=message.created_at))
+        elif sender.is_staff and not internal:
+            if kept.assignee_id is None:
+                _assign_to(kept, sender.id)
+            episode = _open_episode(kept)
+            if episode is not None:
+                episode.agent_replies += 1
+                if episode.first_response_at is None:
+                    episode.first_response_at = message.created_at
+                    episode.first_responder_id = sender.id
 
     result = message_service.post_message(
         sender=sender, room=room, body=body, client_id=client_id, internal=internal, on_stored=bookkeeping
@@ -362,7 +387,7 @@ def claim(*, agent: User, conversation: Conversation) -> Conversation:
         raise ServiceError(
             "conflict", _("%(name)s has this conversation already.", name=conversation.assignee.display_name)
         )
-    conversation.assignee_id = agent.id
+    _assign_to(conversation, agent.id)
     _touch(conversation)
     db.session.commit()
     announce_conversation(conversation)
@@ -373,13 +398,13 @@ def assign(*, agent: User, conversation: Conversation, assignee_id: object) -> C
     """Give the conversation to any active agent (None: back to the unassigned queue)."""
     ensure_agent(agent)
     if assignee_id is None:
-        conversation.assignee_id = None
+        _assign_to(conversation, None)
     else:
         is_id = isinstance(assignee_id, int) and not isinstance(assignee_id, bool)
         assignee = db.session.get(User, assignee_id) if is_id else None
         if assignee is None or not assignee.is_staff or not assignee.is_active:
             raise ServiceError("invalid", _("A conversation can only be assigned to an active staff account."))
-        conversation.assignee_id = assignee.id
+        _assign_to(conversation, assignee.id)
     _touch(conversation)
     db.session.commit()
     announce_conversation(conversation)
@@ -389,8 +414,22 @@ def assign(*, agent: User, conversation: Conversation, assignee_id: object) -> C
 def set_status(*, agent: User, conversation: Conversation, status: object) -> Conversation:
     """Resolve, reopen, or mark pending (waiting for the visitor)."""
     ensure_agent(agent)
+    before = conversation.status
     conversation.status = check_status(status)
-    conversation.resolved_at = utcnow() if conversation.status == "resolved" else None
+    now = utcnow()
+    conversation.resolved_at = now if conversation.status == "resolved" else None
+    episode = _open_episode(conversation)
+    if conversation.status == "resolved":
+        conversation.waiting_since = None
+        if episode is not None:
+            episode.resolved_at = now
+            episode.resolved_by_id = agent.id
+            episode.assignee_id = conversation.assignee_id
+    elif before == "resolved" and conversation.last_message_at is not None:
+        if episode is None:  # reopened by an agent: a new stretch of work
+            db.session.add(Episode(conversation_id=conversation.id, site_id=conversation.site_id, opened_at=now))
+        if conversation.status == "open" and conversation.assignee_id is None:
+            conversation.waiting_since = now
     _touch(conversation)
     db.session.commit()
     announce_conversation(conversation)
@@ -473,6 +512,7 @@ def summarize(*, conversation: Conversation, viewer: User) -> dict:
         "last_message": last.to_dict() if last is not None else None,
         "unread": message_service.count_unread(user=viewer, room=conversation.room),
         "resolved_at": _time(conversation.resolved_at),
+        "waiting": is_waiting(conversation),
         "rating": conversation.rating,
         "rating_comment": conversation.rating_comment,
         "views": views,
@@ -496,11 +536,19 @@ def summarize_for_visitor(*, conversation: Conversation) -> dict:
         "room": conversation.room.slug,
         "status": conversation.status,
         "assignee": conversation.assignee.to_dict() if conversation.assignee else None,
+        # "An agent will be with you shortly": written in, open, and nobody has it yet.
+        "waiting": is_waiting(conversation),
         "created_at": _time(conversation.created_at),
         "unread": unread_for_visitor(conversation=conversation),
         "rating": conversation.rating,
         "rating_comment": conversation.rating_comment,
     }
+
+
+def is_waiting(conversation: Conversation) -> bool:
+    """Whether the conversation waits for an agent: somebody wrote, it is open, and nobody has it."""
+    written = conversation.last_message_at is not None
+    return written and conversation.status == "open" and conversation.assignee_id is None
 
 
 def announce_conversation(conversation: Conversation, *, to_visitor: bool = True) -> None:

@@ -27,6 +27,7 @@ from ..models import Attachment, Message, Room, User, utcnow
 from .errors import ServiceError
 from .ratelimit import check_rate
 from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
+from .rows import rows_changed
 
 # Pillow format name -> (MIME type, file extension).
 FORMATS = {
@@ -291,13 +292,12 @@ def link_attachments(*, message: Message, ids: list[int]) -> None:
         # None can point at a message flushed a moment ago: say so, rather than query for it.
         set_committed_value(message, "attachments", [])
         return
-    result = db.session.execute(
+    linked = rows_changed(
         db.update(Attachment)
         .where(Attachment.id.in_(ids), Attachment.message_id.is_(None), Attachment.uploader_id == message.sender_id)
         .values(message_id=message.id)
-        .execution_options(synchronize_session=False)
     )
-    if result.rowcount != len(ids):  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+    if linked != len(ids):
         raise ServiceError("conflict", _("That picture was sent already."))
 
 

@@ -11,7 +11,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 from ..extensions import db
 from ..realtime.channels import VISITOR_SESSION_KEY, VISITORS_CHANNEL, user_channel, visitor_channel
 from ..realtime.presence import presence
-from ..services import accounts
+from ..services import accounts, availability, routing
 from ..services import support as support_service
 from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
@@ -59,11 +59,15 @@ def on_disconnect(*args: Any) -> None:
     """Tell each room this socket was in if its user went offline; visitors if the last agent left."""
     agents_before = support_service.agents_online()
     visitor_id = session.get(VISITOR_SESSION_KEY)
+    agent_left = False
     for slug in presence.disconnect(sid=socket_sid()):
-        if slug == support_service.AGENTS_PRESENCE:
+        if slug == availability.AGENTS_PRESENCE:
+            agent_left = True
             continue
         announce_presence(slug)
     support_service.announce_agents_online(before=agents_before)
+    if agent_left and current_user.is_authenticated:
+        routing.settle(availability.refresh([current_user.id]))  # their last console closed: offline
     if visitor_id is not None and not presence.sockets_of(user_id=visitor_id):
         conversation = support_service.conversation_of_visitor(visitor_id)
         if conversation is not None:

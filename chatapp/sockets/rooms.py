@@ -11,6 +11,7 @@ from ..realtime.presence import presence
 from ..services import messages as message_service
 from ..services import moderation as moderation_service
 from ..services import rooms as room_service
+from ..services import routing
 from ..services import support as support_service
 from ..services import uploads as upload_service
 from ..services.classroom import capabilities, membership_state
@@ -95,6 +96,7 @@ def on_send(user: User, data: Any) -> dict:
             sender=user, room=room, body=payload["body"], client_id=payload["client_id"],
             internal=bool(payload["internal"]),
         ).result
+        routing.route_waiting()  # a visitor's first message: the conversation waits for an agent
     else:
         result = message_service.post_message(
             sender=user, room=room, body=payload["body"], client_id=payload["client_id"],

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_socketio import join_room
 
+from ..cluster import start_desk_tick
 from ..models import Conversation, User
-from ..realtime.channels import agent_channel
+from ..realtime.channels import AGENTS_CHANNEL, agent_channel
 from ..realtime.presence import presence
+from ..services import availability, routing
 from ..services import labels as label_service
 from ..services import support as support_service
 from ..validation import parse_payload
@@ -30,15 +33,36 @@ def on_support_list(user: User, data: Any) -> dict:
         query=payload["query"],
     )
     join_room(agent_channel(user.id))
+    join_room(AGENTS_CHANNEL)
     agents_before = support_service.agents_online()
-    presence.enter(sid=socket_sid(), room=support_service.AGENTS_PRESENCE)
+    presence.enter(sid=socket_sid(), room=availability.AGENTS_PRESENCE)
     support_service.announce_agents_online(before=agents_before)
+    routing.settle(availability.agent_arrived(agent=user))
+    start_desk_tick(current_app._get_current_object())  # type: ignore[attr-defined]  # the app behind the proxy
     return {
         "ok": True,
         "conversations": [_agent_summary(conversation, user) for conversation in queue.conversations],
         "counts": queue.counts,
         "attention": queue.attention,
+        "agents": availability.roster(),
+        "activity_seconds": availability.activity_seconds(),
     }
+
+
+@acked
+def on_support_availability(user: User, data: Any) -> dict:
+    """The agent chooses online or away; every console hears `agent_status`, and routing looks again."""
+    payload = parse_payload(data, required={"status": str})
+    routing.settle(availability.set_choice(agent=user, choice=payload["status"]))
+    return {"ok": True, "status": availability.status_of(user.id), "choice": payload["status"]}
+
+
+@acked
+def on_support_active(user: User, data: Any) -> dict:
+    """The console saw its agent at the keyboard (sent at most every `activity_seconds`)."""
+    parse_payload(data if data is not None else {}, required={})
+    routing.settle(availability.mark_active(agent=user))
+    return {"ok": True, "status": availability.status_of(user.id)}
 
 
 @acked
@@ -57,6 +81,7 @@ def on_support_claim(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str})
     conversation = support_service.conversation_for(user=user, slug=payload["room"])
     support_service.claim(agent=user, conversation=conversation)
+    routing.route_waiting()
     return {"ok": True, "conversation": _agent_summary(conversation, user)}
 
 
@@ -66,6 +91,7 @@ def on_support_assign(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str}, optional={"user_id": int})
     conversation = support_service.conversation_for(user=user, slug=payload["room"])
     support_service.assign(agent=user, conversation=conversation, assignee_id=payload["user_id"])
+    routing.route_waiting()  # given back to the queue, or to someone now at their cap
     return {"ok": True, "conversation": _agent_summary(conversation, user)}
 
 
@@ -75,6 +101,7 @@ def on_support_status(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str, "status": str})
     conversation = support_service.conversation_for(user=user, slug=payload["room"])
     support_service.set_status(agent=user, conversation=conversation, status=payload["status"])
+    routing.route_waiting()  # a resolve frees the agent; a reopen waits again
     return {"ok": True, "conversation": _agent_summary(conversation, user)}
 
 
@@ -107,5 +134,6 @@ def on_support_label(user: User, data: Any) -> dict:
 HANDLERS = {
     "support_list": on_support_list, "support_get": on_support_get, "support_claim": on_support_claim,
     "support_assign": on_support_assign, "support_status": on_support_status, "support_rate": on_support_rate,
+    "support_availability": on_support_availability, "support_active": on_support_active,
     "support_labels": on_support_labels, "support_label": on_support_label,
 }

@@ -50,7 +50,7 @@ def upgrade():
     op.create_table('team_member',
     sa.Column('team_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('is_lead', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('is_lead', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_team_member_team_id_team'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_team_member_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('team_id', 'user_id', name=op.f('pk_team_member'))
@@ -104,7 +104,7 @@ def upgrade():
         batch_op.add_column(sa.Column('team_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('routing', sa.String(length=16), server_default='manual', nullable=False))
         batch_op.add_column(sa.Column('agent_cap', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('requeue_on_offline', sa.Boolean(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('requeue_on_offline', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('timezone', sa.String(length=64), server_default='UTC', nullable=False))
         batch_op.add_column(sa.Column('schedule', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('holidays', sa.JSON(), server_default='[]', nullable=False))

@@ -6,14 +6,21 @@ on the other; a member removed or banned on one process stops hearing the room o
 other; a change to a message made on one process is caught up on the other; failed
 logins on one process slow that account on the other (and no classmate); and when a
 process is killed its clients reconnect through nginx to the survivor and catch up
-with nothing lost and nothing doubled.
+with nothing lost and nothing doubled. Automatic assignment holds across the two
+processes: no conversation assigned twice, no agent past their cap.
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import requests
+import socketio
+
+from chatapp.extensions import db
+from chatapp.models import Conversation, Site, User
+from chatapp.services import routing, sites, visitors
 
 from ..conftest import PASSWORD, csrf_token_from
 from ..helpers import wait_for
@@ -216,3 +223,165 @@ def test_failed_logins_on_one_process_slow_that_account_on_the_other(cluster):
     assert [attempt(app1.url, "guesser", "wrong-password") for _ in range(free)] == [401] * free
     assert attempt(app2.url, "guesser", "wrong-password") == 429
     assert attempt(app2.url, "classmate", PASSWORD) == 302
+
+
+def test_automatic_assignment_holds_across_processes(cluster):
+    """Three agents on different processes, cap 2, ten visitors writing at once through both:
+    six conversations are assigned, two per agent, each once; the rest wait and go out as agents
+    resolve, never past a cap; an agent whose console closes is offline for everyone."""
+    app1, app2 = cluster.apps
+    for name in ("ann", "ben", "cat"):
+        cluster.add_user(name, role="staff")
+    with cluster._app.app_context():
+        site = sites.create_site(actor=None, name="Routed shop", origins=["https://routed.example"])
+        site.routing, site.agent_cap = "auto", 2
+        db.session.commit()
+        site_key, site_id = site.site_key, site.id
+        started = [visitors.start_session(site_key=site_key, own_origin="https://routed.example",
+                                          origin="https://routed.example") for _ in range(10)]
+        guests = [(s.visitor.id, s.visitor_token, s.conversation.room.slug) for s in started]
+        db.session.remove()
+
+    consoles = {
+        "ann": cluster.client(app1.url, "ann"),
+        "ben": cluster.client(app2.url, "ben", transport="polling"),
+        "cat": cluster.client(cluster.nginx.url, "cat"),
+    }
+    statuses: dict[str, list[dict]] = {name: [] for name in consoles}
+    for name, console in consoles.items():
+        console.sio.on("agent_status", statuses[name].append)
+        assert console.call("support_list", {})["ok"]
+
+    heard: dict[str, list] = {room: [] for _, _, room in guests}
+    sockets = []
+    for n, (_, token, room) in enumerate(guests):
+        sio = socketio.Client(reconnection=False)
+        sio.on("conversation", lambda summary, room=room: heard[room].append(summary.get("assignee")))
+        sio.connect((app1 if n % 2 else app2).url, auth={"visitor_token": token}, transports=["websocket"],
+                    wait_timeout=10)
+        sockets.append(sio)
+    try:
+        start = threading.Barrier(len(guests))
+        acks: list[dict] = []
+
+        def write(sio, room, n):
+            start.wait(timeout=10)
+            acks.append(sio.call("send", {"room": room, "body": f"help {n}", "client_id": f"h{n}"}, timeout=20))
+
+        threads = [threading.Thread(target=write, args=(sio, room, n))
+                   for n, (sio, (_, _, room)) in enumerate(zip(sockets, guests, strict=True))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(acks) == 10 and all(ack["ok"] for ack in acks), acks
+
+        def held() -> dict[str, int]:
+            with cluster._app.app_context():
+                rows = db.session.execute(
+                    db.select(Conversation.assignee_id, db.func.count()).where(
+                        Conversation.site_id == site_id, Conversation.status == "open",
+                        Conversation.assignee_id.is_not(None)).group_by(Conversation.assignee_id)
+                ).all()
+                names = {user_id: db.session.get(User, user_id).username for user_id, _ in rows}
+                db.session.remove()
+                return {names[user_id]: count for user_id, count in rows}
+
+        assert wait_for(lambda: sum(held().values()) == 6, timeout=15), held()
+        assert held() == {"ann": 2, "ben": 2, "cat": 2}
+
+        # Each agent resolves one (on their own process): the oldest waiting go out, never past a cap.
+        assigned_rooms = {}
+        with cluster._app.app_context():
+            for conversation in db.session.scalars(db.select(Conversation).where(Conversation.site_id == site_id)):
+                if conversation.assignee is not None:
+                    assigned_rooms.setdefault(conversation.assignee.username, []).append(conversation.room.slug)
+            db.session.remove()
+        for name, console in consoles.items():
+            ack = console.call("support_status", {"room": assigned_rooms[name][0], "status": "resolved"})
+            assert ack["ok"], ack
+        assert wait_for(lambda: sum(held().values()) == 6 and _waiting(cluster, site_id) == 1, timeout=15)
+        assert held() == {"ann": 2, "ben": 2, "cat": 2}
+
+        # No visitor ever heard of two different agents.
+        for room, assignees in heard.items():
+            named = {assignee["id"] for assignee in assignees if assignee}
+            assert len(named) <= 1, (room, assignees)
+
+        # ann's console closes on process 1: the others hear that she is offline.
+        consoles["ann"].close()
+        assert wait_for(lambda: any(s["user"]["username"] == "ann" and s["status"] == "offline"
+                                    for s in statuses["ben"]), timeout=10), statuses["ben"]
+        with cluster._app.app_context():
+            assert routing.route_waiting() == []  # nobody has room: nothing changes hands
+            db.session.remove()
+    finally:
+        for sio in sockets:
+            sio.disconnect()
+        for console in consoles.values():
+            console.close()
+        with cluster._app.app_context():
+            db.session.get(Site, site_id).routing = "manual"  # leave the other tests' desk alone
+            db.session.commit()
+            db.session.remove()
+
+
+def _waiting(cluster, site_id: int) -> int:
+    with cluster._app.app_context():
+        count = db.session.scalar(db.select(db.func.count()).select_from(Conversation).where(
+            Conversation.site_id == site_id, Conversation.assignee_id.is_(None), Conversation.status == "open"))
+        db.session.remove()
+        return count
+
+
+def test_an_agent_on_a_killed_process_goes_offline_and_their_work_goes_back(cluster):
+    app1, app2 = cluster.apps
+    for name in ("dee", "eli"):
+        cluster.add_user(name, role="staff")
+    with cluster._app.app_context():
+        site = sites.create_site(actor=None, name="Requeue shop", origins=["https://requeue.example"])
+        site.routing, site.agent_cap, site.requeue_on_offline = "auto", 5, True
+        db.session.commit()
+        site_id = site.id
+        started = visitors.start_session(site_key=site.site_key, own_origin="https://requeue.example",
+                                         origin="https://requeue.example")
+        token, room = started.visitor_token, started.conversation.room.slug
+        db.session.remove()
+    dee = cluster.client(app1.url, "dee")  # on the process that will die
+    eli = cluster.client(app2.url, "eli")
+    heard: list[dict] = []
+    eli.sio.on("agent_status", heard.append)
+    visitor = socketio.Client(reconnection=False)
+    try:
+        assert dee.call("support_list", {})["ok"] and eli.call("support_list", {})["ok"]
+        assert eli.call("support_availability", {"status": "away"})["ok"]
+        visitor.connect(app2.url, auth={"visitor_token": token}, transports=["websocket"], wait_timeout=10)
+        assert visitor.call("send", {"room": room, "body": "hello", "client_id": "r1"}, timeout=10)["ok"]
+        assert _assignee(cluster, site_id) == "dee"
+        assert eli.call("support_availability", {"status": "online"})["ok"]
+
+        app1.kill()
+        killed_at = time.monotonic()
+        bound = PRESENCE_TTL_SECONDS + PRESENCE_TTL_SECONDS / 3 + 3
+        assert wait_for(lambda: any(s["user"]["username"] == "dee" and s["status"] == "offline" for s in heard),
+                        timeout=bound + 2), heard
+        assert wait_for(lambda: _assignee(cluster, site_id) == "eli", timeout=5)
+        assert time.monotonic() - killed_at <= bound + 3
+    finally:
+        visitor.disconnect()
+        dee.close()
+        eli.close()
+        if app1.process is None or app1.process.poll() is not None:
+            app1.start()
+        with cluster._app.app_context():
+            db.session.get(Site, site_id).routing = "manual"
+            db.session.commit()
+            db.session.remove()
+
+
+def _assignee(cluster, site_id: int) -> str | None:
+    with cluster._app.app_context():
+        conversation = db.session.scalar(db.select(Conversation).where(Conversation.site_id == site_id))
+        name = conversation.assignee.username if conversation.assignee else None
+        db.session.remove()
+        return name

@@ -4,6 +4,7 @@
 import { Delivery, bodyLimit, openSocket, watchConnection } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, formatTime, request } from "./chatkit.js";
 import { _, language, ngettext, pgettext } from "./i18n.js";
+import { Availability, bindShortcuts } from "./availability.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -64,6 +65,8 @@ const thread = new Delivery({
   },
 });
 olderButton.addEventListener("click", () => thread.loadOlder(olderButton));
+const availability = new Availability({ socket, myId });
+bindShortcuts({ availability, queueList });
 const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS });
 const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 
@@ -188,6 +191,7 @@ async function loadQueue() {
   attention.clear();
   for (const [room, unread] of Object.entries(ack.attention)) attention.set(room, unread);
   setCounts(ack.counts);
+  availability.update(ack);
   renderQueue();
   updateTitle();
 }

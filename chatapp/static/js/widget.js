@@ -29,6 +29,7 @@ const input = document.getElementById("message-input");
 const sendButton = composer.querySelector("button");
 const composerError = document.getElementById("composer-error");
 const resolvedBox = document.getElementById("resolved");
+const assignmentLine = document.getElementById("assignment");
 const ratingForm = document.getElementById("rating");
 const ratingError = document.getElementById("rating-error");
 const ratingThanks = document.getElementById("rating-thanks");
@@ -196,8 +197,20 @@ function setAgents(online) {
     : _("No one is online right now. Leave a message and we'll reply here as soon as we're back.");
 }
 
+// Who answers: the server says whether the conversation waits for an agent, and who has it.
+function setAssignment(summary) {
+  let text = "";
+  if (summary.waiting) text = _("An agent will be with you shortly.");
+  else if (summary.assignee && summary.status !== "resolved") {
+    text = _("{name} is helping you.", { name: summary.assignee.display_name });
+  }
+  assignmentLine.textContent = text;
+  assignmentLine.hidden = !text;
+}
+
 function setConversation(summary) {
   conversation = summary;
+  setAssignment(summary);
   const resolved = summary.status === "resolved";
   resolvedBox.hidden = !resolved;
   if (resolved) {

@@ -1,12 +1,13 @@
 """Forms of the admin blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, ColorField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..i18n import language_choices
 from ..models import ROLES
+from ..services.labels import DEFAULT_COLOUR, MAX_LABEL_NAME_LENGTH
 
 ROLE_NAMES = {"admin": _l("admin"), "staff": _l("staff"), "member": _l("member")}
 
@@ -62,3 +63,14 @@ class SiteTeamForm(FlaskForm):
     """Which team answers a site ("": every agent)."""
 
     team_id = SelectField(_l("Team"), validate_choice=False)
+
+
+class LabelForm(FlaskForm):
+    """A label agents put on conversations: its name and colour (the service checks both)."""
+
+    name = StringField(_l("Label name"), validators=[DataRequired(), Length(max=MAX_LABEL_NAME_LENGTH)])
+    colour = ColorField(_l("Colour"), default=DEFAULT_COLOUR)
+
+
+class DeleteForm(FlaskForm):
+    """A delete button (no fields but the CSRF token)."""

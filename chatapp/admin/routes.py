@@ -25,6 +25,13 @@ def admin_required(view):
     return wrapper
 
 
+def flash_form_errors(form) -> None:
+    """Flash every error a form's own validators found, to show at the top of the page."""
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+
+
 @bp.get("/direct")
 @admin_required
 def direct_rooms():

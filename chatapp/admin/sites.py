@@ -7,7 +7,7 @@ from ..services import sites as site_service
 from ..services.errors import ServiceError
 from .blueprint import bp
 from .forms import SiteForm
-from .routes import admin_required
+from .routes import admin_required, flash_form_errors
 from .teams import site_team_form
 
 
@@ -21,12 +21,6 @@ def _site_arguments(form: SiteForm) -> dict:
         "prechat_email_required": form.prechat_email_required.data,
         "language": form.language.data,
     }
-
-
-def _flash_errors(form: SiteForm) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
 
 
 @bp.get("/sites")
@@ -52,7 +46,7 @@ def create_site():
             flash(_("Site %(name)s registered. Put the snippet below on its pages.", name=site.name), "success")
             return redirect(url_for("admin.edit_site", site_id=site.id))
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return render_template("admin/sites.html", sites=site_service.list_sites(actor=current_user), form=form), 400
 
 
@@ -87,5 +81,5 @@ def update_site(site_id: int):
             flash(_("Site %(name)s saved.", name=site.name), "success")
             return redirect(url_for("admin.edit_site", site_id=site.id))
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return _edit_page(site, form, 400)

@@ -10,7 +10,7 @@ from ..services import support as support_service
 from ..services.errors import ServiceError
 from .blueprint import bp
 from .forms import ActiveForm, MemberForm, SiteTeamForm, TeamForm
-from .routes import admin_required
+from .routes import admin_required, flash_form_errors
 
 
 def _member_form(team, members, formdata=None) -> MemberForm:
@@ -32,12 +32,6 @@ def _teams_page(*, new_form: TeamForm | None = None, status: int = 200):
         })
     return render_template("admin/teams.html", overview=overview, new_form=new_form or TeamForm(prefix="new"),
                            button_form=ActiveForm()), status
-
-
-def _flash_errors(form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
 
 
 def _back_to(team):
@@ -87,7 +81,7 @@ def rename_team(team_id: int):
         else:
             flash(_("Team %(name)s saved.", name=team.name), "success")
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return _back_to(team)
 
 
@@ -118,7 +112,7 @@ def add_member(team_id: int):
         else:
             flash(_("%(name)s is in %(team)s now.", name=member.user.display_name, team=team.name), "success")
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return _back_to(team)
 
 

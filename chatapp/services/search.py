@@ -50,6 +50,11 @@ def _words(text: str) -> list[str]:
     return [word for word in text.split() if any(ch.isalnum() for ch in word)]
 
 
+def has_words(text: str) -> bool:
+    """Whether text holds a word a message search can look for (not only punctuation, like "@")."""
+    return bool(_words(text))
+
+
 def fts_query(text: str) -> str:
     """The FTS5 query for what a person typed: their own syntax if they used it, else every word as a prefix."""
     if FTS_SYNTAX_RE.search(text):
@@ -65,12 +70,38 @@ def _full_text(query, text: str):
     return query.join(_FTS_TABLE, _FTS_TABLE.c.rowid == Message.id).where(match)
 
 
+def like_pattern(text: str) -> str:
+    """An ILIKE pattern (escape character backslash) matching text anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _substring(query, text: str):
     words = _words(text) or [text]
     for word in words:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Message.body.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(Message.body.ilike(like_pattern(word), escape="\\"))
     return query
+
+
+def matching_messages(query, text: str):
+    """Narrow a select over Message to the messages matching text: the one rule of what a search finds.
+
+    FTS5 on SQLite (not for Chinese, which its tokenizer does not split), a substring match elsewhere.
+    Running it may raise OperationalError for a query FTS5 cannot parse: see not_understood.
+    """
+    if uses_fts() and not CJK_RE.search(text):
+        return _full_text(query, text)
+    return _substring(query, text)
+
+
+def not_understood(error: OperationalError) -> ServiceError:
+    """Roll back after FTS5 refused a query; the invalid error that says why and what to do."""
+    db.session.rollback()
+    reason = str(error.orig) if error.orig is not None else "syntax error"
+    return ServiceError(
+        "invalid",
+        _("That search could not be understood (%(reason)s). Put words in double quotes to search for them as "
+          "they are.", reason=reason[:120]),
+    )
 
 
 def uses_fts() -> bool:
@@ -88,19 +119,9 @@ def search_messages(*, user: User, room: Room, query: object, limit: object = No
     text = check_query(query)
     size = check_limit(limit, default=DEFAULT_RESULTS, maximum=MAX_RESULTS)
     check_rate(action="search", key=user.id)
-    base = visible_messages(user=user, room=room).where(Message.deleted_at.is_(None))
-    if uses_fts() and not CJK_RE.search(text):
-        base = _full_text(base, text)
-    else:
-        base = _substring(base, text)
+    base = matching_messages(visible_messages(user=user, room=room).where(Message.deleted_at.is_(None)), text)
     try:
         rows = list(db.session.scalars(base.order_by(Message.id.desc()).limit(size + 1)))
     except OperationalError as error:
-        db.session.rollback()
-        reason = str(error.orig) if error.orig is not None else "syntax error"
-        raise ServiceError(
-            "invalid",
-            _("That search could not be understood (%(reason)s). Put words in double quotes to search for them as "
-              "they are.", reason=reason[:120]),
-        ) from None
+        raise not_understood(error) from None
     return SearchResult(messages=rows[:size], more=len(rows) > size)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..extensions import db
 from ..models import (
@@ -15,7 +15,9 @@ from ..models import (
     SUPPORT_ROOM_KIND,
     CannedResponse,
     Conversation,
+    ConversationLabel,
     Episode,
+    Label,
     Membership,
     Message,
     Room,
@@ -29,7 +31,7 @@ from ..realtime.announce import announce
 from ..realtime.channels import VISITORS_CHANNEL, agent_channel, visitor_channel
 from ..realtime.presence import presence
 from . import messages as message_service
-from . import teams
+from . import search, teams
 from .accounts import users_by_ids
 from .availability import AGENTS_PRESENCE, ensure_agent
 from .errors import ServiceError
@@ -83,6 +85,13 @@ def list_agents() -> list[User]:
         .order_by(User.display_name, User.username)
     )
     return list(db.session.scalars(query))
+
+
+def console_sites(*, agent: User) -> list[Site]:
+    """The sites whose conversations agent works on, by name: the console's site filter."""
+    ensure_agent(agent)
+    every = db.session.scalars(db.select(Site).order_by(Site.name, Site.id))
+    return [site for site in every if teams.may_see(agent=agent, site=site)]
 
 
 # -- conversations -----------------------------------------------------------------------
@@ -258,23 +267,95 @@ def queue_places(*, conversation: Conversation, agent: User) -> tuple[list[str],
     return [name for name, held in zip(views, inside, strict=True) if held], bool(needs)
 
 
-def list_queue(*, agent: User, view: object = "unassigned", status: object = "open") -> Queue:
-    """The agent queue: conversations somebody wrote in, of one status and view, latest activity first."""
+MAX_ROW_ID = 2**63 - 1  # above it no database integer can hold the id (and the driver would fail)
+
+
+def as_row_id(value: object) -> int | None:
+    """value if it can be a row's id (a whole number from 1 to 2**63 - 1), else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ROW_ID:
+        return None
+    return value
+
+
+def _id_filter(value: object, *, what: str) -> int | None:
+    if value is None:
+        return None
+    row_id = as_row_id(value)
+    if row_id is None:
+        raise ServiceError("invalid", _("%(what)s is a whole number from 1.", what=what))
+    return row_id
+
+
+def _matching(query: object) -> ColumnElement[bool]:
+    """SQL: the conversations whose visitor's name or e-mail, or a message's text, match a search."""
+    text = search.check_query(query)
+    pattern = search.like_pattern(text)
+    by_contact = db.select(VisitorProfile.user_id).where(
+        VisitorProfile.name.ilike(pattern, escape="\\") | VisitorProfile.email.ilike(pattern, escape="\\")
+    )
+    by_visitor = db.select(User.id).where(User.display_name.ilike(pattern, escape="\\"))
+    matching = Conversation.visitor_id.in_(by_contact) | Conversation.visitor_id.in_(by_visitor)
+    if not search.has_words(text):  # "@" or "." may be part of a name or e-mail, but no message word
+        return matching
+    by_text = search.matching_messages(db.select(Message.room_id).where(Message.deleted_at.is_(None)), text)
+    return matching | Conversation.room_id.in_(by_text)
+
+
+def _queue_filters(
+    *, label_id: object, assignee_id: object, site_id: object, query: object
+) -> list[ColumnElement[bool]]:
+    """SQL for the console's filter bar: each one given narrows the queue, its views and their counts."""
+    conditions = []
+    label = _id_filter(label_id, what="label_id")
+    if label is not None:  # a label deleted meanwhile matches nothing
+        conditions.append(Conversation.id.in_(
+            db.select(ConversationLabel.conversation_id).where(ConversationLabel.label_id == label)
+        ))
+    assignee = _id_filter(assignee_id, what="assignee_id")
+    if assignee is not None:
+        conditions.append(Conversation.assignee_id == assignee)
+    site = _id_filter(site_id, what="site_id")
+    if site is not None:
+        conditions.append(Conversation.site_id == site)
+    if query is not None and not (isinstance(query, str) and not query.strip()):
+        conditions.append(_matching(query))
+    return conditions
+
+
+def list_queue(
+    *,
+    agent: User,
+    view: object = "unassigned",
+    status: object = "open",
+    label_id: object = None,
+    assignee_id: object = None,
+    site_id: object = None,
+    query: object = None,
+) -> Queue:
+    """The agent queue: conversations somebody wrote in, of one status and view, latest activity first.
+
+    label_id, assignee_id, site_id and query (the visitor's name or e-mail, or message text) narrow
+    it further, the counts of the views too; the search never reaches past the agent's teams' sites.
+    """
     ensure_agent(agent)
     view = _check_view(view)
     status = check_status(status)
-    base = db.select(Conversation).where(_IN_QUEUE, Conversation.status == status)
+    narrowed = _queue_filters(label_id=label_id, assignee_id=assignee_id, site_id=site_id, query=query)
+    base = db.select(Conversation).where(_IN_QUEUE, Conversation.status == status, *narrowed)
     filters = _queue_views(agent)
-    counts = {
-        name: db.session.scalar(db.select(db.func.count()).select_from(base.where(condition).subquery())) or 0
-        for name, condition in filters.items()
-    }
-    rows = db.session.scalars(
-        base.where(filters[view])
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(QUEUE_LIMIT)
-    )
-    return Queue(conversations=list(rows), counts=counts, attention=attention(agent=agent))
+    try:
+        counts = {
+            name: db.session.scalar(db.select(db.func.count()).select_from(base.where(condition).subquery())) or 0
+            for name, condition in filters.items()
+        }
+        rows = list(db.session.scalars(
+            base.where(filters[view])
+            .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+            .limit(QUEUE_LIMIT)
+        ))
+    except OperationalError as error:  # a search FTS5 cannot parse
+        raise search.not_understood(error) from None
+    return Queue(conversations=rows, counts=counts, attention=attention(agent=agent))
 
 
 def attention(*, agent: User) -> dict[str, int]:
@@ -435,7 +516,17 @@ def summarize(*, conversation: Conversation, viewer: User) -> dict:
         "rating_comment": conversation.rating_comment,
         "views": views,
         "needs_attention": needs_attention,
+        "labels": [label.to_dict() for label in conversation_labels(conversation)],
     }
+
+
+def conversation_labels(conversation: Conversation) -> list[Label]:
+    """The labels on a conversation, by name (staff only: summarize_for_visitor never carries them)."""
+    return list(db.session.scalars(
+        db.select(Label).join(ConversationLabel, ConversationLabel.label_id == Label.id)
+        .where(ConversationLabel.conversation_id == conversation.id)
+        .order_by(db.func.lower(Label.name), Label.id)
+    ))
 
 
 def summarize_for_visitor(*, conversation: Conversation) -> dict:

@@ -11,6 +11,7 @@ from ..models import Conversation, User
 from ..realtime.channels import AGENTS_CHANNEL, agent_channel
 from ..realtime.presence import presence
 from ..services import availability, routing
+from ..services import labels as label_service
 from ..services import support as support_service
 from ..services import visitors as visitor_service
 from ..validation import parse_payload
@@ -23,10 +24,14 @@ def _agent_summary(conversation: Conversation, user: User) -> dict:
 
 @acked
 def on_support_list(user: User, data: Any) -> dict:
-    """The agent queue; the socket then receives `conversation` updates and counts as an agent online."""
-    payload = parse_payload(data, required={}, optional={"view": str, "status": str})
+    """The agent queue (filtered, searched); the socket then receives `conversation` updates and counts as online."""
+    payload = parse_payload(data, required={}, optional={
+        "view": str, "status": str, "label_id": int, "assignee_id": int, "site_id": int, "query": str,
+    })
     queue = support_service.list_queue(
-        agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open"
+        agent=user, view=payload["view"] or "unassigned", status=payload["status"] or "open",
+        label_id=payload["label_id"], assignee_id=payload["assignee_id"], site_id=payload["site_id"],
+        query=payload["query"],
     )
     join_room(agent_channel(user.id))
     join_room(AGENTS_CHANNEL)
@@ -117,9 +122,27 @@ def on_support_hours(user: User, data: Any) -> dict:
     return {"ok": True, "hours": visitor_service.hours_for(user=user)}
 
 
+@acked
+def on_support_labels(user: User, data: Any) -> dict:
+    """Every label, for the console's filter and its label menus."""
+    parse_payload(data, required={})
+    return {"ok": True, "labels": [label.to_dict() for label in label_service.list_labels(viewer=user)]}
+
+
+@acked
+def on_support_label(user: User, data: Any) -> dict:
+    """Put a label on a conversation (labelled true) or take it off (false)."""
+    payload = parse_payload(data, required={"room": str, "label_id": int, "labelled": bool})
+    conversation = label_service.set_label(
+        agent=user, slug=payload["room"], label_id=payload["label_id"], labelled=payload["labelled"]
+    )
+    return {"ok": True, "conversation": _agent_summary(conversation, user)}
+
+
 HANDLERS = {
     "support_list": on_support_list, "support_get": on_support_get, "support_claim": on_support_claim,
     "support_assign": on_support_assign, "support_status": on_support_status, "support_rate": on_support_rate,
     "support_availability": on_support_availability, "support_active": on_support_active,
     "support_hours": on_support_hours,
+    "support_labels": on_support_labels, "support_label": on_support_label,
 }

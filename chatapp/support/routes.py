@@ -14,6 +14,7 @@ from ..services import reports as report_service
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services.errors import ServiceError
+from ..services.search import MAX_QUERY_LENGTH
 from .blueprint import bp
 from .forms import ROUTING_NAMES, CannedForm, CapForm, DeleteForm, HoursForm, RoutingForm
 
@@ -39,6 +40,8 @@ def console():
         "support/console.html",
         agents=support_service.list_agents(),
         canned=support_service.list_canned(agent=current_user),
+        sites=support_service.console_sites(agent=current_user),
+        max_query_length=MAX_QUERY_LENGTH,
         selected=request.args.get("c", ""),
         runs_desk=teams.is_lead(current_user),
         may_read_reports=report_service.may_read_reports(current_user),

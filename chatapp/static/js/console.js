@@ -94,7 +94,10 @@ function updateTitle() {
 // Which views a conversation is in, and whether it is this agent's business, are the server's
 // answers (CONVERSATION's `views` and `needs_attention`): the console reads them.
 function matchesFilter(conversation) {
-  return conversation.status === status && (conversation.views || []).includes(view);
+  if (conversation.status !== status || !(conversation.views || []).includes(view)) return false;
+  // Whether it matches the filter bar's label, assignee, site or search is the server's answer:
+  // one already listed stays until the next support_list (refreshSoon) says otherwise.
+  return !filtersActive() || shown.has(conversation.room);
 }
 
 function needsMe(conversation) {
@@ -140,6 +143,7 @@ function queueItem(conversation) {
   site.textContent = conversation.site.name;
   bottom.append(who, site);
   button.append(top, preview, bottom);
+  if (conversation.labels?.length) button.append(labelChips(conversation.labels, "span"));
   if (conversation.unread > 0) {
     const badge = document.createElement("span");
     badge.className = "unread";
@@ -171,11 +175,13 @@ function setCounts(counts) {
 let refreshTimer = null;
 async function loadQueue() {
   clearTimeout(refreshTimer);
-  const ack = await request(socket, "support_list", { view, status });
+  const ack = await request(socket, "support_list", { view, status, ...filterValues() });
   if (!ack.ok) {
-    if (ack.error !== "timeout") setStatus("offline", ack.message);
+    if (ack.error === "invalid" || ack.error === "too_large") showError(filtersError, ack.message); // the search
+    else if (ack.error !== "timeout") setStatus("offline", ack.message);
     return;
   }
+  showError(filtersError, "");
   shown.clear();
   for (const conversation of ack.conversations) {
     shown.set(conversation.room, conversation);
@@ -266,6 +272,7 @@ function renderConversation(conversation) {
   resolveButton.classList.toggle("primary", !resolved && Boolean(conversation.assignee));
   pendingButton.hidden = conversation.status === "pending" || resolved;
   transcriptLink.href = transcriptUrl.replace("__room__", encodeURIComponent(conversation.room));
+  renderThreadLabels(conversation);
   renderDetails(conversation);
 }
 
@@ -488,10 +495,137 @@ socket.on("typing", ({ room, user, typing: active }) => {
   typers.update(user, active);
 });
 
+// ---- labels and the filter bar ---------------------------------------------------------------
+// The label list is the server's (support_labels); which conversations a filter or a search
+// matches is too (support_list): this part only draws and asks.
+
+const filtersForm = document.getElementById("queue-filters");
+const searchInput = document.getElementById("queue-search");
+const labelFilter = document.getElementById("label-filter");
+const assigneeFilter = document.getElementById("assignee-filter");
+const siteFilter = document.getElementById("site-filter");
+const clearFilters = document.getElementById("clear-filters");
+const filtersError = document.getElementById("queue-filters-error");
+const threadLabels = document.getElementById("thread-labels");
+const addLabelForm = document.getElementById("add-label-form");
+const addLabelSelect = document.getElementById("add-label");
+const SEARCH_PAUSE_MS = 350;
+let labels = []; // LABEL, by name, as the server listed them
+
+function filterValues() {
+  const values = {};
+  const query = searchInput.value.trim();
+  if (query) values.query = query;
+  if (labelFilter.value) values.label_id = Number(labelFilter.value);
+  if (assigneeFilter.value) values.assignee_id = Number(assigneeFilter.value);
+  if (siteFilter.value) values.site_id = Number(siteFilter.value);
+  return values;
+}
+
+function filtersActive() {
+  return Object.keys(filterValues()).length > 0;
+}
+
+// A label as a chip: a swatch of its colour (never the colour of the text, which stays readable) and its name.
+function labelChip(label, tag) {
+  const chip = document.createElement(tag);
+  chip.className = "label-chip";
+  const swatch = document.createElement("span");
+  swatch.className = "label-swatch";
+  swatch.setAttribute("aria-hidden", "true");
+  swatch.style.backgroundColor = label.colour;
+  const name = document.createElement("span");
+  name.textContent = label.name;
+  chip.append(swatch, name);
+  return chip;
+}
+
+function labelChips(items, tag) {
+  const box = document.createElement(tag);
+  box.className = "label-chips";
+  const hidden = document.createElement("span");
+  hidden.className = "visually-hidden";
+  hidden.textContent = ngettext("Label:", "Labels:", items.length);
+  box.append(hidden, ...items.map((label) => labelChip(label, "span")));
+  return box;
+}
+
+function fillSelect(select, first, items, chosen) {
+  const options = items.map((label) => new Option(label.name, String(label.id)));
+  select.replaceChildren(new Option(first, ""), ...options);
+  select.value = items.some((label) => String(label.id) === chosen) ? chosen : "";
+}
+
+async function loadLabels() {
+  const ack = await request(socket, "support_labels", {});
+  if (!ack.ok) return; // the queue's own request says what is wrong
+  labels = ack.labels;
+  fillSelect(labelFilter, _("Any label"), labels, labelFilter.value);
+  const open = current && known.get(current);
+  if (open) renderThreadLabels(open);
+}
+
+function renderThreadLabels(conversation) {
+  const on = conversation.labels || [];
+  threadLabels.replaceChildren(...on.map((label) => {
+    const li = labelChip(label, "li");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "label-remove";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", _("Remove label {name}", { name: label.name }));
+    remove.addEventListener("click", () => setLabel(label.id, false));
+    li.append(remove);
+    return li;
+  }));
+  const onIds = new Set(on.map((label) => label.id));
+  const chosen = addLabelSelect.value;
+  fillSelect(addLabelSelect, _("Add a label…"), labels.filter((label) => !onIds.has(label.id)), chosen);
+  addLabelForm.hidden = labels.length === 0;
+}
+
+async function setLabel(labelId, labelled) {
+  const room = current;
+  const removing = !labelled && threadLabels.contains(document.activeElement);
+  await act("support_label", { room, label_id: labelId, labelled });
+  // The chip with the focused button is gone: keep the keyboard in the same place.
+  if (removing && room === current) (threadLabels.querySelector(".label-remove") || addLabelSelect).focus();
+}
+
+addLabelForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!addLabelSelect.value || !current) return;
+  setLabel(Number(addLabelSelect.value), true);
+});
+
+function filtersChanged() {
+  clearFilters.hidden = !filtersActive();
+  loadQueue();
+}
+
+let searchTimer = null;
+searchInput.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(filtersChanged, SEARCH_PAUSE_MS);
+});
+filtersForm.addEventListener("submit", (event) => {
+  event.preventDefault(); // Enter in the search box: search now
+  clearTimeout(searchTimer);
+  filtersChanged();
+});
+for (const select of [labelFilter, assigneeFilter, siteFilter]) select.addEventListener("change", filtersChanged);
+clearFilters.addEventListener("click", () => {
+  searchInput.value = "";
+  labelFilter.value = assigneeFilter.value = siteFilter.value = "";
+  filtersChanged();
+  searchInput.focus();
+});
+
 // ---- connection ----------------------------------------------------------------------------
 
 watchConnection(socket, setStatus);
 socket.on("connect", async () => {
+  await loadLabels();
   await loadQueue();
   if (current) await enterCurrent();
 });

@@ -72,6 +72,8 @@ def test_a_lead_turns_on_automatic_routing_and_sets_business_hours(desk_server, 
     page.get_by_label(words["password"]).fill(PASSWORD)
     page.get_by_role("button", name=words["log_in"], exact=True).click()
     page.wait_for_url(f"{desk_server.url}/support")
+    # The console has listed its queue (the status line says what the agent's status means) before a click.
+    expect(page.locator("#my-status-note")).not_to_be_empty()
 
     page.get_by_role("link", name=words["desk"]).click()
     page.wait_for_url(f"{desk_server.url}/support/desk")

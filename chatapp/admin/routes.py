@@ -75,9 +75,7 @@ def create_user():
                   "success")
             return redirect(url_for("admin.users"))
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
+        flash_form_errors(form)
     return render_template(
         "admin/users.html",
         users=accounts.list_users(actor=current_user),

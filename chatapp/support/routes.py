@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..admin.routes import flash_form_errors
 from ..models import utcnow
 from ..services import accounts, desk_settings, hours, teams
 from ..services import reports as report_service
@@ -63,12 +64,6 @@ def _canned_page(new_form: CannedForm, status: int = 200):
     ), status
 
 
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
-
-
 @bp.post("/canned")
 @agent_required
 def create_canned():
@@ -83,7 +78,7 @@ def create_canned():
             flash(_("Canned response /%(shortcut)s saved.", shortcut=item.shortcut), "success")
             return redirect(url_for("support.canned"))
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _canned_page(form, 400)
 
 
@@ -103,7 +98,7 @@ def update_canned(canned_id: int):
         else:
             flash(_("Canned response /%(shortcut)s saved.", shortcut=item.shortcut), "success")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("support.canned"))
 
 

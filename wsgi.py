@@ -141,5 +141,9 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
 
 
 if __name__ == "__main__":
+    from chatapp.worker import start_in_server
+
+    # The outbox's workers, beside the server (OUTBOX_WORKER; `flask --app wsgi worker` is the other way).
+    start_in_server(app)
     tune_gc(int(os.environ.get("GC_GEN0_THRESHOLD", str(GC_GEN0_THRESHOLD))))
     serve(os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000")))

@@ -28,6 +28,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(site_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(class_cli)
+    app.cli.add_command(worker_command)
 
 
 # AppGroup and with_appcontext: the commands need the app's database whether they are run
@@ -185,3 +186,15 @@ def _class_teacher(room, username: str | None) -> User:
     if user is None:
         raise ServiceError("not_found", "No such teacher: name one with --teacher USERNAME.")
     return user
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Send the outbox's e-mails and webhook calls until interrupted (for sites that run several processes)."""
+    from flask import current_app
+
+    from .worker import run_forever
+
+    click.echo(f"chatapp worker: {current_app.config['OUTBOX_CONCURRENCY']} threads sending the outbox's jobs")
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]  # the app itself, for its threads

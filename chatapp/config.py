@@ -142,3 +142,30 @@ class Config:
     # On a site that gives an offline agent's conversations back, how long they must have been
     # offline first: a reload or a short network drop is not leaving.
     AGENT_OFFLINE_GRACE_SECONDS = int(os.environ.get("AGENT_OFFLINE_GRACE_SECONDS", 60))
+
+    # The outbox (services/outbox.py, chatapp/worker.py): e-mail and webhooks leave through jobs
+    # stored with the change that caused them. `python wsgi.py` runs a worker in its process
+    # (OUTBOX_WORKER); with several processes, run `flask --app wsgi worker` beside them or leave
+    # it on in each (workers never take the same job). A try holds its job for OUTBOX_LEASE_SECONDS
+    # (longer than any send may take); a failed try comes back after OUTBOX_BACKOFF_SECONDS,
+    # doubling up to OUTBOX_BACKOFF_MAX_SECONDS (with jitter), at most OUTBOX_MAX_ATTEMPTS tries.
+    OUTBOX_WORKER = _bool("OUTBOX_WORKER", True)
+    OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", 1))
+    OUTBOX_CONCURRENCY = int(os.environ.get("OUTBOX_CONCURRENCY", 4))
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", 120))
+    OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", 30))
+    OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600))
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 8))
+
+    # E-mail (services/mail.py). No SMTP_HOST: e-mails are written to the log instead of sent.
+    # SMTP_SECURITY: "starttls" (port 587), "tls" (implicit TLS, port 465) or "none".
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls").strip().lower()
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    SMTP_TIMEOUT_SECONDS = float(os.environ.get("SMTP_TIMEOUT_SECONDS", 30))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "chatapp <chatapp@localhost>")
+    # This chatapp's public address (https://chat.example.org), where links in e-mails point;
+    # None: http://HOST:PORT, as `make run` serves it (services/mail.public_url).
+    CHATAPP_URL = os.environ.get("CHATAPP_URL") or None

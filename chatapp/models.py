@@ -690,3 +690,59 @@ class MessageMention(Model):
     user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
 
     __table_args__ = (Index("ix_message_mention_user_id", "user_id"),)
+
+
+OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxJob(Model):
+    """Something that leaves the server (an e-mail, a webhook call), stored with the change that caused it.
+
+    Written in the transaction of that change and sent afterwards by a worker (services/outbox.py):
+    a worker takes a job by setting its lease, so no two send it at once, and a job whose worker
+    died is taken again once its lease has run out. event_id stays the same on every try: the
+    receiver drops a repeat by it (Message-ID, the webhook's event id).
+    """
+
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(40), nullable=False)
+    payload = db.Column(db.JSON, nullable=False, default=dict)
+    event_id = db.Column(db.String(32), nullable=False, unique=True)
+    state = db.Column(db.String(16), nullable=False, default="pending", server_default="pending")
+    # Tries so far (the one running counts); past the kind's most, the job fails.
+    attempts = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # Not before: a delay asked for (a batch of replies), or the backoff after a failed try.
+    run_after = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # While state is "sending": who holds it and until when; past it, another worker takes it again.
+    lease_until = db.Column(db.DateTime)
+    lease_token = db.Column(db.String(32))
+    # One waiting job does the work of several changes (replies within a few minutes make one
+    # e-mail): unique while the job waits, cleared when a worker takes it.
+    coalesce_key = db.Column(db.String(120), unique=True)
+    # What it is for, to list one target's jobs ("webhook:12", "visitor:7").
+    subject = db.Column(db.String(80))
+    last_error = db.Column(db.Text)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed')", name="state"),
+        # The worker's question: what is due (pending past run_after, or sending past its lease)?
+        Index("ix_outbox_job_state_run_after", "state", "run_after"),
+        Index("ix_outbox_job_subject", "subject"),
+    )
+
+    def to_dict(self) -> dict:
+        """What the admins' deliveries page shows of a job (never its payload's secrets)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "event_id": self.event_id,
+            "state": self.state,
+            "attempts": self.attempts,
+            "subject": self.subject,
+            "run_after": isoformat_utc(self.run_after),
+            "last_error": self.last_error,
+            "created_at": isoformat_utc(self.created_at),
+            "finished_at": isoformat_utc(self.finished_at) if self.finished_at else None,
+        }

@@ -33,6 +33,10 @@ def base_config(db_path: Path) -> dict:
         "JOIN_RATE_LIMIT": "1000 per minute",
         # No background desk tick in test apps (they call routing.tick() themselves); live servers have theirs.
         "DESK_TICK_SECONDS": 0,
+        # No background outbox worker either: tests send the due jobs with outbox.run_due().
+        "OUTBOX_WORKER": False,
+        "OUTBOX_BACKOFF_SECONDS": 0.2,
+        "OUTBOX_BACKOFF_MAX_SECONDS": 1.0,
     }
 
 

@@ -17,6 +17,7 @@ from ..models import Membership, Message, Room, User, utcnow
 from .committer import committer, hand_over
 from .errors import ServiceError
 from .mentions import record_mentions
+from .message_effects import message_stored
 from .message_news import announce_mentions, announce_message
 from .moderation import check_can_post
 from .ratelimit import check_rate
@@ -129,6 +130,7 @@ def _store(
     record_mentions(message=message)
     if on_stored is not None:
         on_stored(message)
+    message_stored(message)  # its e-mails and webhook calls, stored with it (the outbox)
     return message, message.to_dict()  # nobody sees it unless the commit after it succeeds
 
 

@@ -17,7 +17,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from flask import current_app
+from flask import current_app, render_template
+from flask_babel import force_locale
 
 from .outbox import Permanent
 
@@ -74,15 +75,32 @@ def compose(
     message["Subject"] = header_text(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(event_id)
-    if language:
-        message["Content-Language"] = language.replace("_", "-")
     # Replies of a mail server ("out of office") must not come back to a mailbox nobody reads as if to a person.
     message["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if language:  # after the parts: making the message multipart moves Content-* headers into its first part
+        message["Content-Language"] = language.replace("_", "-")
     return message
+
+
+def render(template: str, *, language: str | None, **context: object) -> tuple[str, str, str]:
+    """The subject, plain text and HTML of mail/<template>.txt and .html, in `language` ("en" if None).
+
+    Each template sets `subject` with {% set subject = ... %}; the HTML one extends mail/base.html
+    (autoescaped: the user's text is escaped), the text one is plain (not autoescaped: .txt).
+    """
+    language = language or "en"
+    with force_locale(language):
+        html = render_template(f"mail/{template}.html", language=language, **context)
+        module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(
+            {"language": language, **current_app.jinja_env.globals, **context}
+        )
+        text = str(module)
+        subject = str(getattr(module, "subject", ""))
+    return header_text(subject), text.strip() + "\n", html
 
 
 def deliver(message: EmailMessage) -> None:

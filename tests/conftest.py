@@ -15,11 +15,11 @@ from chatapp.services import accounts, rooms
 from harness.database import PASSWORD, base_config, migrated_database
 from harness.forms import csrf_token_from
 
-# The support desk's fixtures, for every test module without importing them.
-from .support_fixtures import other_site_key, site_key, visitor_socket  # noqa: F401
-
 # A real SMTP server on 127.0.0.1 and the app pointed at it, for every test module.
 from .mail_fixtures import mailbox, smtp_server  # noqa: F401
+
+# The support desk's fixtures, for every test module without importing them.
+from .support_fixtures import other_site_key, site_key, visitor_socket  # noqa: F401
 
 
 def pytest_collection_finish(session) -> None:

@@ -1,7 +1,6 @@
 """Command-line doors: `flask --app wsgi user create`, `room create`, `site create`, `seed-demo`."""
 from __future__ import annotations
 
-import os
 import secrets
 
 import click
@@ -12,6 +11,7 @@ from .extensions import db
 from .models import ROLES, User
 from .services import accounts, class_lists, rooms, sites
 from .services.errors import ServiceError
+from .services.mail import public_url
 from .services.preferences import LANGUAGES
 
 DEMO_ROOMS = [
@@ -70,14 +70,6 @@ def create_room_command(slug: str, name: str, private: bool) -> None:
     click.echo(f"Created {room.kind} room {room.slug}." + (f" Join code: {room.join_code}" if room.join_code else ""))
 
 
-def default_app_url() -> str:
-    """Where this chatapp is reached: CHATAPP_URL, else http://HOST:PORT as `make run` serves it."""
-    return (
-        os.environ.get("CHATAPP_URL")
-        or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
-    )
-
-
 @click.group("site", cls=AppGroup)
 def site_cli() -> None:
     """Manage the websites that embed the support widget."""
@@ -110,7 +102,7 @@ def create_site_command(name: str, origins: tuple[str, ...], identity_secret: st
     click.echo(f"Site key: {site.site_key}")
     click.echo(f"Allowed origins: {' '.join(site.origins)}")
     click.echo("Put this tag on every page of the site:")
-    click.echo(f"  {sites.embed_snippet(site=site, app_url=app_url or default_app_url())}")
+    click.echo(f"  {sites.embed_snippet(site=site, app_url=app_url or public_url())}")
 
 
 @site_cli.command("list")
@@ -132,7 +124,7 @@ def seed_demo() -> None:
     for slug, name, private in DEMO_ROOMS:
         rooms.create_room(slug=slug, name=name, private=private, creator=admin)
     # The widget demo at /support/demo is on chatapp's own origin, which the widget always allows.
-    demo_url = default_app_url()
+    demo_url = public_url()
     try:
         demo_origins = [sites.check_origin(demo_url)]
     except ServiceError:  # CHATAPP_URL with a path: its origin is what browsers send

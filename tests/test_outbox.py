@@ -226,3 +226,30 @@ def test_a_sent_job_cannot_be_retried(app, users):
         with pytest.raises(ServiceError) as missing:
             outbox.retry_now(actor=admin, job_id=999)
         assert missing.value.code == "not_found"
+
+
+def test_the_deliveries_page_lists_failed_jobs_and_retries_them_for_admins_only(app, client, auth, users):
+    from harness.forms import csrf_token_from
+
+    with app.app_context():
+        outbox.enqueue("test.echo", {"name": "gone", "permanent": True}, subject="webhook:7")
+        db.session.commit()
+        outbox.run_due()
+        job_id = _jobs()[0].id
+    for username in ("staff", "alice"):
+        auth.login(username)
+        assert client.get("/admin/deliveries").status_code == 403
+        assert client.post(f"/admin/deliveries/{job_id}/retry").status_code in (400, 403)
+        auth.logout()
+    assert client.get("/admin/deliveries").status_code == 302  # logged out: to the login page
+    auth.login("admin")
+    page = client.get("/admin/deliveries?state=failed").get_data(as_text=True)
+    assert f'data-job="{job_id}"' in page and "the address is gone" in page and "webhook:7" in page
+    assert client.get("/admin/deliveries?state=lost").status_code == 302  # a bad filter: told, and shown all
+    token = csrf_token_from(page)
+    answer = client.post(f"/admin/deliveries/{job_id}/retry", data={"csrf_token": token}, follow_redirects=True)
+    assert answer.status_code == 200 and f"Delivery {job_id} will be sent again" in answer.get_data(as_text=True)
+    with app.app_context():
+        job = db.session.get(OutboxJob, job_id)
+        assert job.state == "pending" and job.attempts == 0
+    assert client.post(f"/admin/deliveries/{job_id}/retry", data={}).status_code == 400  # no CSRF token

@@ -72,5 +72,8 @@ class LabelForm(FlaskForm):
     colour = ColorField(_l("Colour"), default=DEFAULT_COLOUR)
 
 
-class DeleteForm(FlaskForm):
-    """A delete button (no fields but the CSRF token)."""
+class ButtonForm(FlaskForm):
+    """A button that does one thing (no fields but the CSRF token): delete, retry now."""
+
+
+DeleteForm = ButtonForm

@@ -58,13 +58,15 @@ class Kind:
     send: Callable[[OutboxJob], None]
     max_attempts: int | None
     on_failed: Callable[[OutboxJob], None] | None
+    title: Any  # what admins read on the deliveries page (a lazy translation), or None: the kind's name
 
 
 _KINDS: dict[str, Kind] = {}
 
 
 def handler(
-    kind: str, *, max_attempts: int | None = None, on_failed: Callable[[OutboxJob], None] | None = None
+    kind: str, *, max_attempts: int | None = None, on_failed: Callable[[OutboxJob], None] | None = None,
+    title: Any = None,
 ) -> Callable[[Callable[[OutboxJob], None]], Callable[[OutboxJob], None]]:
     """Register the function that sends jobs of `kind`: it returns when sent, raises to be tried again.
 
@@ -73,7 +75,7 @@ def handler(
     what it needs. `on_failed(job)` runs once the job is marked failed (it commits itself).
     """
     def register(send: Callable[[OutboxJob], None]) -> Callable[[OutboxJob], None]:
-        _KINDS[kind] = Kind(send=send, max_attempts=max_attempts, on_failed=on_failed)
+        _KINDS[kind] = Kind(send=send, max_attempts=max_attempts, on_failed=on_failed, title=title)
         return send
 
     return register
@@ -251,6 +253,12 @@ def list_jobs(*, actor: Any, state: object = None, subject: str | None = None) -
     if subject is not None:
         query = query.where(OutboxJob.subject == subject)
     return list(db.session.scalars(query.order_by(OutboxJob.id.desc()).limit(LIST_LIMIT)))
+
+
+def kind_title(kind: str) -> str:
+    """What a kind of job is called on the deliveries page, in the reader's language."""
+    known = _KINDS.get(kind)
+    return str(known.title) if known is not None and known.title is not None else kind
 
 
 def counts(*, actor: Any) -> dict[str, int]:

@@ -12,8 +12,8 @@ runs a worker knows how to send every job.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
-import time
 from typing import Callable
 
 from flask import Flask
@@ -52,10 +52,15 @@ def start_in_server(app: Flask) -> None:
 
 
 def run_forever(app: Flask, *, stop: threading.Event | None = None) -> None:
-    """`flask --app wsgi worker`: OUTBOX_CONCURRENCY OS threads, until interrupted (or `stop` is set)."""
+    """`flask --app wsgi worker`: OUTBOX_CONCURRENCY OS threads, until SIGTERM or Ctrl-C (or `stop` is set).
+
+    On SIGTERM each thread finishes the job it is sending, records its outcome, and ends.
+    """
     stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     threads = [
-        threading.Thread(target=work, args=(app,), kwargs={"sleep": time.sleep, "stop": stop}, daemon=True)
+        threading.Thread(target=work, args=(app,), kwargs={"sleep": stop.wait, "stop": stop}, daemon=True)
         for _ in range(max(1, int(app.config["OUTBOX_CONCURRENCY"])))
     ]
     for thread in threads:
@@ -66,4 +71,4 @@ def run_forever(app: Flask, *, stop: threading.Event | None = None) -> None:
     except KeyboardInterrupt:
         stop.set()
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(timeout=float(app.config["OUTBOX_LEASE_SECONDS"]))

@@ -269,6 +269,41 @@ class AppProcess:
         _stop(self.process, signal.SIGTERM, timeout=5)
 
 
+class WorkerProcess:
+    """One `flask --app wsgi worker`: the outbox's sender as a process of its own; killable and restartable."""
+
+    def __init__(self, workdir: Path, name: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start it and wait for its first line (it prints one once its threads run)."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError(f"{self.name} is already running")
+        start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=PROJECT_ROOT, env=self.env,
+            stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{_tail(self.log_path)}")
+            if self.log_path.exists() and "chatapp worker" in self.log_path.read_text(errors="replace")[start:]:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start within {START_TIMEOUT_S} s:\n{_tail(self.log_path)}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        _stop(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        _stop(self.process, signal.SIGTERM, timeout=5)
+
+
 def flask_cli(args: list[str], env: dict[str, str]) -> str:
     """Run `flask --app wsgi ARGS` against the cluster's database; return what it printed."""
     result = subprocess.run(

@@ -464,3 +464,14 @@ def test_the_console_has_a_labelled_filter_bar(app, users, client, auth):
     for name in ("Search", "Status", "Label", "Assignee", "Site", "Label to add"):
         assert shown.labelled(name) is not None, name
     assert shown.find("form", role="search") is not None
+
+
+@pytest.mark.config(SEARCH_RATE_LIMIT="2 per minute")
+def test_searching_the_queue_counts_against_the_search_limit_and_listing_does_not(app, desk, socket_for):
+    sock = socket_for("staff")
+    for _ in range(2):
+        assert sock.emit("support_list", {"view": "all", "query": "refund"}, callback=True)["ok"]
+    refused = sock.emit("support_list", {"view": "all", "query": "refund"}, callback=True)
+    assert refused["ok"] is False and refused["error"] == "rate_limited" and refused["retry_after"] > 0
+    for _ in range(3):  # the queue itself, unsearched, is never limited: agents reopen it all day
+        assert sock.emit("support_list", {"view": "all"}, callback=True)["ok"]

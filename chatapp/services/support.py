@@ -340,6 +340,8 @@ def list_queue(
     ensure_agent(agent)
     view = _check_view(view)
     status = check_status(status)
+    if query not in (None, ""):
+        check_rate(action="search", key=agent.id)  # a search of the queue is a search (SEARCH_RATE_LIMIT)
     narrowed = _queue_filters(label_id=label_id, assignee_id=assignee_id, site_id=site_id, query=query)
     base = db.select(Conversation).where(_IN_QUEUE, Conversation.status == status, *narrowed)
     filters = _queue_views(agent)

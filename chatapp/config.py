@@ -169,3 +169,13 @@ class Config:
     # This chatapp's public address (https://chat.example.org), where links in e-mails point;
     # None: http://HOST:PORT, as `make run` serves it (services/mail.public_url).
     CHATAPP_URL = os.environ.get("CHATAPP_URL") or None
+
+    # Webhooks (services/webhooks.py, docs/webhooks.md): how long a call may take; how many
+    # deliveries failed for good in a row turn a webhook off; how soon a process sees a webhook
+    # another process registered. WEBHOOK_ALLOW_PRIVATE_ADDRESSES lets webhooks call private,
+    # loopback and link-local addresses (a receiver inside your own network; the tests' own
+    # receiver on 127.0.0.1): off, a webhook cannot be used to probe the server's network.
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
+    WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 5))
+    WEBHOOK_CACHE_SECONDS = float(os.environ.get("WEBHOOK_CACHE_SECONDS", 5))
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)

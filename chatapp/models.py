@@ -746,3 +746,44 @@ class OutboxJob(Model):
             "created_at": isoformat_utc(self.created_at),
             "finished_at": isoformat_utc(self.finished_at) if self.finished_at else None,
         }
+
+
+class Webhook(Model):
+    """A URL told of events (services/webhooks.py): of one site, or of the whole server (site_id None)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    site_id = db.Column(db.Integer, db.ForeignKey("site.id", ondelete="CASCADE"))
+    url = db.Column(db.String(2000), nullable=False)
+    # Signs every call (HMAC-SHA256); the receiver holds a copy. Shown to admins, rotated by them.
+    secret = db.Column(db.String(64), nullable=False)
+    events = db.Column(db.JSON, nullable=False, default=list)
+    enabled = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    disabled_reason = db.Column(db.Text)
+    # Deliveries that failed for good one after another; a success starts it again from 0.
+    consecutive_failures = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    site = relationship("Site", lazy="joined")
+    created_by = relationship("User", lazy="joined")
+
+
+class WebhookDelivery(Model):
+    """One try of one webhook call: what the receiver answered, and how long it took."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    webhook_id = db.Column(db.Integer, db.ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False)
+    job_id = db.Column(db.Integer, db.ForeignKey("outbox_job.id", ondelete="SET NULL"))
+    event_id = db.Column(db.String(32), nullable=False)
+    event = db.Column(db.String(40), nullable=False)
+    attempt = db.Column(db.Integer, nullable=False)
+    ok = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    status_code = db.Column(db.Integer)  # None: no answer (refused, timed out, an address not allowed)
+    duration_ms = db.Column(db.Integer, nullable=False, default=0)
+    error = db.Column(db.Text)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    job = relationship("OutboxJob")
+
+    __table_args__ = (Index("ix_webhook_delivery_webhook_id_id", "webhook_id", "id"),)

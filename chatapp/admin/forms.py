@@ -1,13 +1,23 @@
 """Forms of the admin blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, ColorField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    ColorField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..i18n import language_choices
 from ..models import ROLES
 from ..services.labels import DEFAULT_COLOUR, MAX_LABEL_NAME_LENGTH
+from ..services.webhooks import EVENTS, MAX_URL_LENGTH
 
 ROLE_NAMES = {"admin": _l("admin"), "staff": _l("staff"), "member": _l("member")}
 
@@ -77,3 +87,14 @@ class ButtonForm(FlaskForm):
 
 
 DeleteForm = ButtonForm
+
+
+class WebhookForm(FlaskForm):
+    """A webhook: where calls go, for which site (or the whole server), and which events (the service checks all)."""
+
+    url = StringField(_l("URL that receives the calls"), validators=[DataRequired(), Length(max=MAX_URL_LENGTH)])
+    site_id = SelectField(_l("Events of"), coerce=int, validate_choice=False)
+    events = SelectMultipleField(
+        _l("Events"), choices=[SelectChoice(key, title) for key, title in EVENTS.items()], validate_choice=False,
+        option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Membership, Room, SignInCode, User, utcnow
-from . import accounts
+from . import accounts, webhooks
 from .errors import ServiceError
 from .moderation import ensure_can_moderate
 from .rooms import get_membership, is_banned
@@ -324,6 +324,7 @@ def import_class_list(*, actor: User, room: Room, text: str, days: object = None
             result.students.append(Enrolled(user=user, code=None, created=False))
         if get_membership(user=user, room=room) is None:
             db.session.add(Membership(user_id=user.id, room_id=room.id, role="member"))
+            webhooks.member_joined(user=user, room=room)
     try:
         db.session.commit()
     except IntegrityError:  # a username taken meanwhile by another import or a registration

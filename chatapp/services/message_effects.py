@@ -8,8 +8,9 @@ when it has nothing to do, and none may import services.messages (which imports 
 from __future__ import annotations
 
 from ..models import Message
+from . import webhooks
 
 
 def message_stored(message: Message) -> None:
     """Add the outbox jobs (e-mails, webhook calls) that this new message causes, uncommitted."""
-    del message  # the steps (webhooks, e-mail notices) come with their modules
+    webhooks.message_created(message)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ROOM_KINDS, Ban, Conversation, Membership, Room, User, utcnow
-from . import teams
+from . import teams, webhooks
 from .errors import ServiceError
 from .ratelimit import check_rate
 from .rows import exists, find
@@ -235,6 +235,7 @@ def join_by_code(*, user: User, code: object) -> Room:
     room = room_for_code(user=user, code=code)
     if get_membership(user=user, room=room) is None:
         db.session.add(Membership(user_id=user.id, room_id=room.id, role="member"))
+        webhooks.member_joined(user=user, room=room)
         try:
             db.session.commit()
         except IntegrityError:  # a double submit: the other request made the membership

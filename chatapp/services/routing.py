@@ -30,7 +30,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import AgentState, Conversation, Site, User, utcnow
-from . import availability, hours, support, teams
+from . import availability, hours, support, teams, webhooks
 from .rows import rows_changed
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def _try_assign(*, conversation_id: int, agent_id: int, cap: int | None) -> bool
         if not taken:
             db.session.rollback()
             return False
+        webhooks.assigned_by_id(conversation_id)
         db.session.commit()
         return True
     except Exception:

@@ -31,7 +31,7 @@ from ..realtime.announce import announce
 from ..realtime.channels import VISITORS_CHANNEL, agent_channel, visitor_channel
 from ..realtime.presence import presence
 from . import messages as message_service
-from . import search, teams
+from . import search, teams, webhooks
 from .accounts import users_by_ids
 from .availability import AGENTS_PRESENCE, ensure_agent
 from .errors import ServiceError
@@ -114,6 +114,7 @@ def ensure_conversation(*, visitor: User, site: Site) -> Conversation:
     db.session.flush()
     conversation = Conversation(room_id=room.id, site_id=site.id, visitor_id=visitor.id, status="open")
     db.session.add(conversation)
+    webhooks.conversation_event("conversation.created", conversation)
     db.session.commit()
     return conversation
 
@@ -148,9 +149,12 @@ def _open_episode(conversation: Conversation) -> Episode | None:
 
 def _assign_to(conversation: Conversation, assignee_id: int | None) -> None:
     """Give the conversation to an agent (None: back to the queue, waiting from now if it is open)."""
-    if assignee_id is not None and assignee_id != conversation.assignee_id:
+    newly = assignee_id is not None and assignee_id != conversation.assignee_id
+    if newly:
         conversation.assigned_at = utcnow()
     conversation.assignee_id = assignee_id
+    if newly:
+        webhooks.conversation_event("conversation.assigned", conversation)
     if assignee_id is not None:
         conversation.waiting_since = None
     elif conversation.status == "open" and conversation.last_message_at is not None:
@@ -431,6 +435,8 @@ def set_status(*, agent: User, conversation: Conversation, status: object) -> Co
             db.session.add(Episode(conversation_id=conversation.id, site_id=conversation.site_id, opened_at=now))
         if conversation.status == "open" and conversation.assignee_id is None:
             conversation.waiting_since = now
+    if conversation.status == "resolved" and before != "resolved":
+        webhooks.conversation_event("conversation.resolved", conversation)
     _touch(conversation)
     db.session.commit()
     announce_conversation(conversation)
@@ -458,6 +464,7 @@ def rate(*, visitor: User, conversation: Conversation, rating: object, comment: 
     conversation.rating = rating
     conversation.rating_comment = text or None
     conversation.rated_at = utcnow()
+    webhooks.conversation_event("conversation.rated", conversation)
     _touch(conversation)
     db.session.commit()
     announce_conversation(conversation, to_visitor=False)

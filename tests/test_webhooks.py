@@ -1,12 +1,5 @@
-"""Webhooks (services/webhooks.py): signed calls to a real receiver on 127.0.0.1, written from docs/webhooks.md."""
+"""Webhooks (services/webhooks.py): signed calls to a real receiver on 127.0.0.1 (harness/receiver.py)."""
 from __future__ import annotations
-
-import hashlib
-import hmac
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import update
@@ -16,72 +9,17 @@ from chatapp.models import OutboxJob, User, Webhook, WebhookDelivery, utcnow
 from chatapp.services import messages, outbox, rooms, support, webhooks
 from chatapp.services.errors import ServiceError
 from harness.forms import csrf_token_from
+from harness.receiver import WebhookReceiver
 
 from .support_fixtures import start_visitor
-
-TOLERANCE_SECONDS = 300
-
-
-class Receiver:
-    """The receiver of docs/webhooks.md ("Checking a call"), on 127.0.0.1, answering what a test tells it to."""
-
-    def __init__(self) -> None:
-        self.secret = b""
-        self.seen: set[str] = set()
-        self.calls: list[dict] = []  # every call: headers, body, the status answered
-        self.events: list[dict] = []  # the accepted events, once each
-        self.answers: list[int] = []  # statuses to answer next, in order (then 200)
-        self.redirect_to: str | None = None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = receiver.handle(dict(self.headers), body)
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", receiver.redirect_to or "/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/chatapp"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def accept(self, headers: dict, body: bytes) -> int:
-        """docs/webhooks.md's `accept`, as written there."""
-        timestamp = headers.get("Webhook-Timestamp", "")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
-            return 400
-        expected = hmac.new(self.secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        given = [part[3:] for part in headers.get("Webhook-Signature", "").split() if part.startswith("v1=")]
-        if not any(hmac.compare_digest(expected, signature) for signature in given):
-            return 400
-        event_id = headers["Webhook-Id"]
-        if event_id in self.seen:
-            return 200
-        self.seen.add(event_id)
-        self.events.append(json.loads(body))
-        return 200
-
-    def handle(self, headers: dict, body: bytes) -> int:
-        status = self.answers.pop(0) if self.answers else self.accept(headers, body)
-        self.calls.append({"headers": headers, "body": body, "status": status})
-        return status
-
-    def types(self) -> list[str]:
-        return [event["type"] for event in self.events]
 
 
 @pytest.fixture
 def receiver(app):
     app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = True  # the receiver is on 127.0.0.1
-    found = Receiver()
+    found = WebhookReceiver()
     yield found
-    found.server.shutdown()
+    found.close()
 
 
 def _user(username: str) -> User:
@@ -123,20 +61,12 @@ def test_a_replayed_or_altered_call_fails_the_receivers_check(app, users, receiv
         messages.post_message(sender=_user("alice"), room=room, body="original", client_id="c1")
         outbox.run_due()
     [call] = receiver.calls
-    fresh = Receiver()
-    fresh.secret = receiver.secret
-    try:
-        assert fresh.accept(call["headers"], call["body"]) == 200  # the call as sent passes
-        altered = call["body"].replace(b"original", b"tampered")
-        assert Receiver.accept(fresh, call["headers"], altered) == 400
-        old = {**call["headers"], "Webhook-Timestamp": str(int(call["headers"]["Webhook-Timestamp"]) - 3600)}
-        assert Receiver.accept(fresh, old, call["body"]) == 400  # replayed an hour later
-        wrong = Receiver()
-        wrong.secret = b"another secret"
-        assert wrong.accept(call["headers"], call["body"]) == 400
-        wrong.server.shutdown()
-    finally:
-        fresh.server.shutdown()
+    assert receiver.verify(call["headers"], call["body"])  # the call as sent passes
+    assert not receiver.verify(call["headers"], call["body"].replace(b"original", b"tampered"))
+    replayed = {**call["headers"], "Webhook-Timestamp": str(int(call["headers"]["Webhook-Timestamp"]) - 3600)}
+    assert not receiver.verify(replayed, call["body"])  # the same call an hour later
+    receiver.secret = b"another secret"
+    assert not receiver.verify(call["headers"], call["body"])
 
 
 def test_a_failing_receiver_gets_the_same_event_id_on_each_try_and_the_log_shows_them(app, users, receiver):

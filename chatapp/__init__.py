@@ -90,6 +90,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .rooms import bp as rooms_bp
     from .support import bp as support_bp
     from .support import widget_bp
+    from .worker import work  # noqa: F401 - its imports register every kind of outbox job, in every process
 
     app.register_blueprint(main_bp)
     app.register_blueprint(messaging_bp)

@@ -169,6 +169,18 @@ class Config:
     # This chatapp's public address (https://chat.example.org), where links in e-mails point;
     # None: http://HOST:PORT, as `make run` serves it (services/mail.public_url).
     CHATAPP_URL = os.environ.get("CHATAPP_URL") or None
+    # Who is e-mailed, and when (services/visitor_mail.py, member_mail.py): a visitor who is not
+    # online when an agent replies gets the replies VISITOR_REPLY_DELAY_SECONDS later (several
+    # replies meanwhile make one e-mail), with a link back to the chat that works for
+    # VISITOR_LINK_MAX_AGE_SECONDS; a visitor's message while no agent is online is e-mailed to the
+    # site's agents AGENT_NOTICE_DELAY_SECONDS later (a burst makes one e-mail); a member's direct
+    # message or @mention still unread MEMBER_NOTICE_DELAY_SECONDS later is e-mailed to them.
+    VISITOR_REPLY_DELAY_SECONDS = float(os.environ.get("VISITOR_REPLY_DELAY_SECONDS", 120))
+    VISITOR_LINK_MAX_AGE_SECONDS = int(os.environ.get("VISITOR_LINK_MAX_AGE_SECONDS", 14 * 24 * 3600))
+    AGENT_NOTICE_DELAY_SECONDS = float(os.environ.get("AGENT_NOTICE_DELAY_SECONDS", 60))
+    MEMBER_NOTICE_DELAY_SECONDS = float(os.environ.get("MEMBER_NOTICE_DELAY_SECONDS", 15 * 60))
+    # A visitor asking for the conversation by e-mail, per visitor.
+    TRANSCRIPT_RATE_LIMIT = os.environ.get("TRANSCRIPT_RATE_LIMIT", "3 per hour")
 
     # Webhooks (services/webhooks.py, docs/webhooks.md): how long a call may take; how many
     # deliveries failed for good in a row turn a webhook off; how soon a process sees a webhook

@@ -76,6 +76,17 @@ class User(UserMixin, Model):
     language = db.Column(db.String(16))
     # Optional contact address (a teacher's class list may carry it); never shown to visitors.
     email = db.Column(db.String(254))
+    # Which e-mails this person wants (services/subscriptions.py; each e-mail's unsubscribe link
+    # turns its own off): a visitor's replies and transcripts; an agent's notices of visitors who
+    # wrote while no agent was online; a member's unread direct messages, unread @mentions and
+    # class announcements.
+    mail_desk = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    mail_support = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    mail_direct = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    mail_mentions = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    mail_announcements = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    # The highest message id an unread-message e-mail to this member has covered (services/member_mail.py).
+    mailed_through_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'staff', 'member', 'visitor')", name="role"),)
 
@@ -260,6 +271,8 @@ class Message(Model):
     # An announcement pinned to the top of the room by a moderator.
     pinned_at = db.Column(db.DateTime)
     pinned_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    # When a class's pinned announcement was e-mailed to its students (once: pinning it again does not).
+    mailed_at = db.Column(db.DateTime)
     # A raised hand: its author asked it as a question; a moderator marks it answered.
     is_question = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     answered_at = db.Column(db.DateTime)
@@ -431,6 +444,8 @@ class Site(Model):
     timezone = db.Column(db.String(64), nullable=False, default="UTC", server_default="UTC")
     schedule = db.Column(db.JSON)
     holidays = db.Column(db.JSON, nullable=False, default=list)
+    # E-mail the visitor the whole conversation when an agent resolves it (services/visitor_mail.py).
+    transcript_on_resolve = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     team = relationship("Team", lazy="joined")
 
@@ -512,6 +527,8 @@ class Conversation(Model):
     # oldest first. None while assigned, resolved, or before anyone wrote.
     waiting_since = db.Column(db.DateTime)
     assigned_at = db.Column(db.DateTime)
+    # The highest message id an e-mail of replies to the visitor has covered (services/visitor_mail.py).
+    mailed_through_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     room = relationship("Room", lazy="joined")
     site = relationship("Site", lazy="joined")

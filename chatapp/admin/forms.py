@@ -54,6 +54,7 @@ class SiteForm(FlaskForm):
     # Checked by the service, which says clearly what is wrong with an unknown value.
     language = SelectField(_l("Widget language"), choices=lambda: language_choices(_l("Automatic")),
                            validate_choice=False)
+    transcript_on_resolve = BooleanField(_l("E-mail the visitor the conversation when it is resolved"))
 
 
 class TeamForm(FlaskForm):

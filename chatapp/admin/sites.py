@@ -20,6 +20,7 @@ def _site_arguments(form: SiteForm) -> dict:
         "prechat_name_required": form.prechat_name_required.data,
         "prechat_email_required": form.prechat_email_required.data,
         "language": form.language.data,
+        "transcript_on_resolve": form.transcript_on_resolve.data,
     }
 
 

@@ -1,8 +1,8 @@
 """Forms of the auth blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..i18n import language_choices
 
@@ -26,12 +26,18 @@ class RegisterForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    """An account's own settings: the name others see and the interface language."""
+    """An account's own settings: the name others see, the interface language, the e-mail address and which e-mails."""
 
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=64)])
     # Checked by the service, which says clearly what is wrong with an unknown value.
     language = SelectField(_l("Language"), choices=lambda: language_choices(_l("Automatic (the browser's language)")),
                            validate_choice=False)
+    # Checked by the service too (services/text.check_email), with the same words.
+    email = EmailField(_l("E-mail address (optional)"), validators=[Optional(), Length(max=254)])
+    mail_direct = BooleanField(_l("Direct messages I have not read"))
+    mail_mentions = BooleanField(_l("@mentions of me I have not read"))
+    mail_announcements = BooleanField(_l("Announcements pinned in my classes"))
+    mail_desk = BooleanField(_l("Messages visitors leave while no agent is online"))
 
 
 class FirstSignInForm(FlaskForm):

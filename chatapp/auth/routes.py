@@ -93,7 +93,7 @@ def logout():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """One's own settings: display name and language (the language then follows the account everywhere)."""
+    """One's own settings: display name, language (it then follows the account everywhere), e-mail and which e-mails."""
     user = current_user._get_current_object()
     if user.is_visitor:
         abort(404)
@@ -101,13 +101,19 @@ def account():
     if not form.is_submitted():
         form.language.data = user.language or ""
     if form.validate_on_submit():
+        topics = preferences.mail_topics(user)
         try:
-            preferences.update_settings(user=user, display_name=form.display_name.data, language=form.language.data)
+            preferences.update_settings(
+                user=user, display_name=form.display_name.data, language=form.language.data,
+                email=form.email.data or "", mail={topic: bool(form[f"mail_{topic}"].data) for topic in topics},
+            )
         except ServiceError as error:
-            field = form.language if error.extra.get("field") == "language" else form.display_name
+            fields = {"language": form.language, "email": form.email}
+            field = fields.get(str(error.extra.get("field")), form.display_name)
             field.errors = [*field.errors, error.message]
         else:
             refresh()  # say it in the language just chosen
             flash(_("Your settings are saved."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form), 400 if form.is_submitted() else 200
+    return render_template("auth/account.html", form=form, mail_topics=preferences.mail_topics(user)), (
+        400 if form.is_submitted() else 200)

@@ -1,5 +1,5 @@
 """Health check and the browser's third-party scripts (served from node_modules, never copied)."""
-from . import routes, theme  # noqa: E402,F401 - their views register on the blueprint
+from . import routes, theme, unsubscribe  # noqa: E402,F401 - their views register on the blueprint
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -30,6 +30,11 @@ from .rows import rows_changed
 AGENTS_PRESENCE = "support:staff"
 
 
+def agents_online() -> bool:
+    """Whether any agent has the console open now (in any process sharing presence)."""
+    return bool(presence.online(room=AGENTS_PRESENCE))
+
+
 @dataclass(frozen=True)
 class Change:
     """An agent whose announced status changed."""

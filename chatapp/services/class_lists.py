@@ -25,12 +25,11 @@ from .errors import ServiceError
 from .moderation import ensure_can_moderate
 from .rooms import get_membership, is_banned
 from .rows import rows_changed
+from .text import is_email
 
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12  # 31**12: about 59 bits
-MAX_EMAIL_LENGTH = 254
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HEADER_NAMES = {"name", "display name", "display_name", "student", "姓名", "名字", "学生"}
 # Unusable as a password hash (argon2 refuses it), so an imported account signs in only with its code.
 NO_PASSWORD_YET = "!sign-in-code"
@@ -183,7 +182,7 @@ def _check_line(line: ListLine) -> tuple[str | None, str | None, str | None]:
     email = None
     if line.email:
         email = line.email.strip().lower()
-        if len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email):
+        if not is_email(email):
             return _("“%(email)s” is not an e-mail address", email=line.email[:60]), None, None
     return None, username, email
 

@@ -127,10 +127,10 @@ def _store(
         room_id=room.id, sender_id=sender.id, body=text, client_id=client_id, internal=internal, is_question=question
     )
     link_attachments(message=message, ids=attachments)
-    record_mentions(message=message)
+    mentioned = record_mentions(message=message)
     if on_stored is not None:
         on_stored(message)
-    message_stored(message)  # its e-mails and webhook calls, stored with it (the outbox)
+    message_stored(message, mentioned=mentioned)  # its e-mails and webhook calls, stored with it (the outbox)
     return message, message.to_dict()  # nobody sees it unless the commit after it succeeds
 
 

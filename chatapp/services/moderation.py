@@ -23,6 +23,7 @@ from ..models import Ban, Membership, Message, ModerationAction, Room, User, iso
 from ..realtime.announce import announce
 from ..realtime.channels import member_channel, moderators_channel, room_channel
 from ..realtime.connections import set_moderator_channel
+from . import member_mail
 from .accounts import get_user
 from .errors import ServiceError
 from .message_news import announce_message_updated
@@ -335,6 +336,7 @@ def pin_message(*, actor: User, message: Message) -> Message:
         )
     message.pinned_at = utcnow()
     message.pinned_by_id = actor.id
+    member_mail.announcement_pinned(message)  # in a class: e-mailed to its students, in this commit
     commit_logged(log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message))
     announce_message_updated(message)
     return message

@@ -8,6 +8,11 @@ from ..realtime.presence import presence
 from .accounts import users_by_ids
 
 
+def is_connected(user_id: int) -> bool:
+    """Whether user has a socket open now, in any process sharing presence (a visitor: the widget is open)."""
+    return bool(presence.sockets_of(user_id=user_id))
+
+
 def presence_event(slug: str) -> dict:
     """The presence event for a room: who is online in it now."""
     users = users_by_ids(presence.online(room=slug))

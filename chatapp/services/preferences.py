@@ -1,12 +1,14 @@
-"""Languages people and sites choose: checking a choice, saving it, and reading a host page's lang tag."""
+"""Languages people and sites choose, and an account's own settings (name, language, e-mail and which e-mails)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
 from ..extensions import db
 from ..models import Site, User, VisitorProfile
+from . import subscriptions
 from .accounts import check_display_name
 from .errors import ServiceError
+from .text import check_email
 
 # Locale ids as Babel names them, and the <html lang> tag (BCP 47) of each.
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
@@ -55,11 +57,30 @@ def set_language(*, user: User, language: object) -> User:
     return user
 
 
-def update_settings(*, user: User, display_name: object, language: object) -> User:
-    """Change an account's display name and language together; nothing changes if either is refused."""
+def mail_topics(user: User) -> list[str]:
+    """The kinds of e-mail an account can choose in its settings (the desk's notices are for staff)."""
+    return [topic for topic in subscriptions.TOPICS if topic != "support" and (topic != "desk" or user.is_staff)]
+
+
+def update_settings(
+    *, user: User, display_name: object, language: object, email: object = None,
+    mail: dict[str, bool] | None = None,
+) -> User:
+    """Change an account's name, language, e-mail address and e-mail choices; nothing changes if one is refused.
+
+    `mail`: topic -> wanted, for the topics of mail_topics(user); others are left alone.
+    """
     _check_account(user)
     shown = check_display_name(display_name)
     user.language = check_language(language)
+    if email is not None:
+        try:
+            user.email = check_email(email)
+        except ServiceError as refused:
+            raise ServiceError(refused.code, refused.message, field="email") from None
+    for topic, wanted in (mail or {}).items():
+        if topic in mail_topics(user):
+            subscriptions.set_wanted(user=user, topic=topic, wanted=wanted)
     user.display_name = shown
     db.session.commit()
     return user

@@ -92,14 +92,14 @@ def new_identity_secret() -> str:
 def create_site(
     *, actor: User | None, name: str, origins: Iterable[object], identity_secret: object = None,
     prechat_enabled: bool = False, prechat_name_required: bool = False, prechat_email_required: bool = False,
-    language: object = None,
+    language: object = None, transcript_on_resolve: bool = False,
 ) -> Site:
     """Register a site that may embed the widget; it gets a fresh public key. Admins only (None: the CLI)."""
     ensure_admin(actor)
     site = Site(site_key=secrets.token_urlsafe(12))
     _apply(site, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat_enabled,
            prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required,
-           language=language)
+           language=language, transcript_on_resolve=transcript_on_resolve)
     db.session.add(site)
     try:
         db.session.commit()
@@ -112,19 +112,20 @@ def create_site(
 def update_site(
     *, actor: User | None, site: Site, name: str, origins: Iterable[object], identity_secret: object = None,
     prechat_enabled: bool = False, prechat_name_required: bool = False, prechat_email_required: bool = False,
-    language: object = None,
+    language: object = None, transcript_on_resolve: bool = False,
 ) -> Site:
-    """Change a site's name, origins, identity secret, pre-chat form and widget language; admins only."""
+    """Change a site's name, origins, identity secret, pre-chat form, widget language and transcripts; admins only."""
     ensure_admin(actor)
     _apply(site, name=name, origins=origins, identity_secret=identity_secret, prechat_enabled=prechat_enabled,
            prechat_name_required=prechat_name_required, prechat_email_required=prechat_email_required,
-           language=language)
+           language=language, transcript_on_resolve=transcript_on_resolve)
     db.session.commit()
     return site
 
 
 def _apply(site: Site, *, name: str, origins: Iterable[object], identity_secret: object, prechat_enabled: bool,
-           prechat_name_required: bool, prechat_email_required: bool, language: object) -> None:
+           prechat_name_required: bool, prechat_email_required: bool, language: object,
+           transcript_on_resolve: bool) -> None:
     # Check everything before changing anything: a refused edit leaves the site as it was.
     clean = clean_name(name, what=_("site name"), max_length=MAX_SITE_NAME_LENGTH)
     allowed = " ".join(check_origins(origins))
@@ -135,6 +136,7 @@ def _apply(site: Site, *, name: str, origins: Iterable[object], identity_secret:
     # Required fields only mean something when the form is shown.
     site.prechat_name_required = bool(prechat_enabled and prechat_name_required)
     site.prechat_email_required = bool(prechat_enabled and prechat_email_required)
+    site.transcript_on_resolve = bool(transcript_on_resolve)
 
 
 def list_sites(*, actor: User | None) -> list[Site]:

@@ -31,10 +31,11 @@ from ..realtime.announce import announce
 from ..realtime.channels import VISITORS_CHANNEL, agent_channel, visitor_channel
 from ..realtime.presence import presence
 from . import messages as message_service
-from . import search, teams, webhooks
+from . import search, teams, visitor_mail, webhooks
 from .accounts import users_by_ids
-from .availability import AGENTS_PRESENCE, ensure_agent
+from .availability import AGENTS_PRESENCE, agents_online, ensure_agent
 from .errors import ServiceError
+from .online import is_connected
 from .ratelimit import check_rate
 from .rooms import ensure_can_enter, get_room
 
@@ -63,11 +64,6 @@ class Queue:
 
 
 # -- who ---------------------------------------------------------------------------------
-
-
-def agents_online() -> bool:
-    """Whether any agent has the console open now (in any process sharing presence)."""
-    return bool(presence.online(room=AGENTS_PRESENCE))
 
 
 def announce_agents_online(*, before: bool) -> None:
@@ -437,6 +433,7 @@ def set_status(*, agent: User, conversation: Conversation, status: object) -> Co
             conversation.waiting_since = now
     if conversation.status == "resolved" and before != "resolved":
         webhooks.conversation_event("conversation.resolved", conversation)
+        visitor_mail.resolved(conversation)  # its transcript, where the site e-mails them
     _touch(conversation)
     db.session.commit()
     announce_conversation(conversation)
@@ -512,7 +509,7 @@ def summarize(*, conversation: Conversation, viewer: User) -> dict:
         "site": {"id": conversation.site.id, "name": conversation.site.name},
         "visitor": conversation.visitor.to_dict(),
         "contact": profile.to_dict() if profile else None,
-        "visitor_online": bool(presence.sockets_of(user_id=conversation.visitor_id)),
+        "visitor_online": is_connected(conversation.visitor_id),
         "assignee": conversation.assignee.to_dict() if conversation.assignee else None,
         "created_at": _time(conversation.created_at),
         "updated_at": _time(conversation.updated_at),

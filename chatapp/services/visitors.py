@@ -1,7 +1,6 @@
 """Website visitors: signed visitor tokens, the widget session, contact details."""
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,17 +18,18 @@ from . import hours as hours_service
 from . import sites as site_service
 from . import support as support_service
 from .errors import ServiceError
-from .text import clean_name
+from .preferences import LANGUAGES
+from .text import check_email, clean_name
 
 TOKEN_SALT = "visitor-token"
 # A second, weaker token the host page may keep: it only asks "how many unread replies?".
 NOTIFY_SALT = "visitor-notify"
+# The link back to the chat in an e-mail of replies (services/mail_jobs.py).
+LINK_SALT = "visitor-link"
 TOKEN_MAX_AGE_S = 180 * 24 * 3600  # a token is renewed on every visit; this is the longest absence
 MAX_PAGE_URL_LENGTH = 2000
 MAX_USER_AGENT_LENGTH = 400
 MAX_NAME_LENGTH = 64
-MAX_EMAIL_LENGTH = 254
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,29 @@ def visitor_from_token(*, token: object, site: Site | None = None) -> User:
     return visitor
 
 
+def issue_link_token(*, visitor: User, site: Site) -> str:
+    """A signed token for the link in an e-mail that opens the visitor's conversation again (expires)."""
+    return _serializer(LINK_SALT).dumps({"visitor": visitor.id, "site": site.id})
+
+
+def visitor_from_link(*, token: object) -> tuple[User, Site]:
+    """The visitor and site of an e-mail's link; unauthorized if forged or older than VISITOR_LINK_MAX_AGE_SECONDS."""
+    refused = ServiceError(
+        "unauthorized", _("This link has expired or is not complete. Open the chat on the website to go on.")
+    )
+    if not isinstance(token, str) or not 1 <= len(token) <= 512:
+        raise refused
+    try:
+        claims = _serializer(LINK_SALT).loads(token, max_age=int(current_app.config["VISITOR_LINK_MAX_AGE_SECONDS"]))
+    except BadSignature:  # also SignatureExpired
+        raise refused from None
+    visitor = load_visitor(claims.get("visitor")) if isinstance(claims, dict) else None
+    profile = get_profile(visitor) if visitor is not None else None
+    if visitor is None or profile is None or profile.site_id != claims.get("site"):
+        raise refused
+    return visitor, profile.site
+
+
 def get_profile(visitor: User) -> VisitorProfile | None:
     """The visitor's profile."""
     return db.session.scalar(db.select(VisitorProfile).filter_by(user_id=visitor.id))
@@ -123,16 +146,6 @@ def check_page_url(page_url: object) -> str | None:
     return text if scheme in ("http", "https") else None
 
 
-def check_email(email: object) -> str | None:
-    """Return a plausible e-mail address (None when blank), or raise invalid."""
-    if email is None or (isinstance(email, str) and not email.strip()):
-        return None
-    text = email.strip() if isinstance(email, str) else ""
-    if len(text) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(text):
-        raise ServiceError("invalid", _("Type an e-mail address like name@example.com."))
-    return text
-
-
 def check_visitor_name(name: object) -> str | None:
     """Return a clean name (None when blank), or raise invalid."""
     if name is None or (isinstance(name, str) and not name.strip()):
@@ -156,7 +169,7 @@ def create_visitor(*, site: Site, external_id: str | None = None) -> User:
 def start_session(
     *, site_key: object, visitor_token: object = None, page_url: object = None, user_agent: object = None,
     name: object = None, email: object = None, identity: object = None, origin: str | None = None,
-    own_origin: str = "",
+    own_origin: str = "", language: str | None = None,
 ) -> VisitorSession:
     """Start or resume a visitor's chat on a site: who they are, their conversation, a fresh token.
 
@@ -168,7 +181,7 @@ def start_session(
     """
     arguments: dict[str, Any] = dict(site_key=site_key, visitor_token=visitor_token, page_url=page_url,
                                      user_agent=user_agent, name=name, email=email, identity=identity, origin=origin,
-                                     own_origin=own_origin)
+                                     own_origin=own_origin, language=language)
     try:
         return _start_session(**arguments)
     except IntegrityError:
@@ -180,7 +193,7 @@ def start_session(
 
 def _start_session(
     *, site_key: object, visitor_token: object, page_url: object, user_agent: object, name: object,
-    email: object, identity: object, origin: str | None, own_origin: str,
+    email: object, identity: object, origin: str | None, own_origin: str, language: str | None,
 ) -> VisitorSession:
     site = site_service.get_site_by_key(site_key)
     site_service.ensure_origin_allowed(site=site, origin=origin, own_origin=own_origin)
@@ -206,6 +219,8 @@ def _start_session(
         visitor.display_name = contact_name
     if contact_email:
         profile.email = contact_email
+    if language in LANGUAGES:
+        visitor.language = language  # what the widget speaks to them: their e-mails do too
     conversation = support_service.ensure_conversation(visitor=visitor, site=site)  # commits
     if conversation.last_message_at is not None:
         support_service.announce_conversation(conversation, to_visitor=False)  # new contact details, page or browser

@@ -117,14 +117,13 @@ def _conversation_data(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def message_created(message: Message) -> None:
-    """message.created for a new message (never a staff note): one cached lookup when nobody wants it."""
+def message_created(message: Message, conversation: Conversation | None) -> None:
+    """message.created for a new message (never a staff note; `conversation`: a support room's).
+
+    One cached lookup when nobody wants it.
+    """
     if message.internal:
         return
-    room = message.room
-    conversation = None
-    if room.is_support:
-        conversation = db.session.scalar(db.select(Conversation).filter_by(room_id=room.id))
     site_id = conversation.site_id if conversation is not None else None
     if not _wanting("message.created", site_id):
         return

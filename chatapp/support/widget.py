@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from ..extensions import csrf, limiter
 from ..headers import CONTENT_SECURITY_POLICY
-from ..services import preferences
+from ..i18n import select_locale
+from ..services import preferences, visitor_mail
 from ..services import sites as site_service
 from ..services import support as support_service
 from ..services import visitors as visitor_service
@@ -40,14 +41,43 @@ def loader():
 def frame():
     """The chat itself, in an iframe on the site's pages; only the site's origins may frame it."""
     site = site_service.get_site_by_key(request.args.get("site"))
-    language = preferences.widget_language(site=site, host_tag=request.args.get("lang"))
+    return _frame_response(site, language=preferences.widget_language(site=site, host_tag=request.args.get("lang")))
+
+
+def _frame_response(site, *, language: str | None, **context):
     with force_locale(language or get_locale()):  # None: as any page (the visitor's Accept-Language)
-        response = Response(render_template("support/widget_frame.html", site=site))
+        response = Response(render_template("support/widget_frame.html", site=site, **context))
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "frame-ancestors 'none'", f"frame-ancestors {site_service.frame_ancestors(site)}"
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@widget_bp.get("/widget/continue/<token>")
+@limiter.limit(_widget_limit)
+def continue_chat(token: str):
+    """The link in an e-mail of replies: the visitor's conversation on a page of its own, signed in as them."""
+    visitor, site = visitor_service.visitor_from_link(token=token)
+    language = preferences.widget_language(site=site, host_tag=None) or visitor.language
+    response = _frame_response(site, language=language,
+                               resume_token=visitor_service.issue_visitor_token(visitor=visitor, site=site))
+    response.headers["Referrer-Policy"] = "no-referrer"  # the address holds the link's token
+    return response
+
+
+@widget_bp.post("/widget/api/transcript")
+@csrf.exempt  # no cookie is read: the visitor token in the body is the credential
+@limiter.limit(_widget_limit)
+def transcript():
+    """The visitor asks for the conversation by e-mail: {visitor_token}."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError("invalid", _("Send a JSON object with visitor_token."))
+    visitor = visitor_service.visitor_from_token(token=data.get("visitor_token"))
+    address = visitor_mail.request_transcript(
+        visitor=visitor, conversation=support_service.conversation_of_visitor(visitor.id))
+    return jsonify(ok=True, email=address)
 
 
 @widget_bp.post("/widget/api/session")
@@ -73,6 +103,7 @@ def session():
         identity=data.get("identity"),
         origin=request.headers.get("Origin"),
         own_origin=_own_origin(),
+        language=select_locale(),  # the frame's (its Accept-Language): e-mails to the visitor speak it
     )
     response = jsonify(
         ok=True,

@@ -43,6 +43,9 @@ const awayForm = document.getElementById("away-email");
 const awayInput = document.getElementById("away-email-input");
 const awayError = document.getElementById("away-email-error");
 const awaySaved = document.getElementById("away-email-saved");
+const transcriptBox = document.getElementById("transcript");
+const transcriptButton = document.getElementById("transcript-button");
+const transcriptStatus = document.getElementById("transcript-status");
 
 const embedded = window.parent !== window;
 let hostOrigin = null; // the host page's origin, once its loader introduced itself
@@ -79,6 +82,9 @@ function save(key, value) {
     else memory.set(key, value);
   }
 }
+
+// The link in an e-mail of replies opens this page with the visitor's token: go on as them.
+if (root.dataset.resumeToken) save(TOKEN_KEY, root.dataset.resumeToken);
 
 // ---- the host page ------------------------------------------------------------
 
@@ -197,6 +203,8 @@ function applySession(answer) {
   setAgents(answer.agents_online);
   setHours(answer.hours);
   setConversation(answer.conversation);
+  // The server sends a transcript only to an address the visitor gave: offer it once there is one.
+  transcriptBox.hidden = !answer.contact.email;
   if (!panelOpen && answer.conversation.unread) {
     unread = answer.conversation.unread;
     tellHost("unread", { count: unread });
@@ -363,6 +371,27 @@ awayForm.addEventListener("submit", async (event) => {
   awaySaved.textContent = _("Thank you. We will answer at {email}.", { email: answer.contact.email });
   awaySaved.hidden = false;
   input.focus();
+});
+
+transcriptButton.addEventListener("click", async () => {
+  transcriptButton.disabled = true;
+  let answer;
+  try {
+    const response = await fetch("/widget/api/transcript", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": language() },
+      body: JSON.stringify({ visitor_token: session.visitor_token }),
+      credentials: "omit",
+    });
+    answer = await response.json();
+  } catch {
+    answer = { ok: false, message: _("Cannot reach the chat right now. Try again in a moment.") };
+  }
+  transcriptButton.disabled = false;
+  transcriptStatus.dataset.ok = String(answer.ok);
+  transcriptStatus.textContent = answer.ok
+    ? _("On its way to {email}. It can take a minute to arrive.", { email: answer.email })
+    : answer.message;
 });
 
 // ---- the conversation -----------------------------------------------------------

@@ -185,6 +185,21 @@ def socket_for(app, users):
             sock.disconnect()
 
 
+@pytest.fixture
+def token_for(app, users):
+    """token_for("alice", "read", "write") is the secret of a new access token of alice with those scopes."""
+    from chatapp.models import User
+    from chatapp.services import api_tokens
+
+    def issue(username: str, *scopes: str, days: int | None = 30) -> str:
+        with app.app_context():
+            user = db.session.scalar(db.select(User).filter_by(username=username))
+            return api_tokens.create_token(user=user, name=f"{username}'s script", scopes=list(scopes or ["read"]),
+                                           expires_in_days=days).secret
+
+    return issue
+
+
 def received(sock, name: str) -> list:
     """The payloads of every `name` event the socket got since the last call."""
     # The test client unwraps the argument of events named "message" (its legacy send()).

@@ -188,7 +188,7 @@ def test_unknown_room_gets_404_json(alice, users, slug):
 
 
 def test_wrong_method_gets_json_error(alice, public_room):
-    response = alice.post(URL.format(slug="lobby"), json={})
+    response = alice.delete(URL.format(slug="lobby"))
     assert response.status_code == 405
     assert response.get_json() == {"ok": False, "error": "invalid", "message": "That method is not allowed here."}
 

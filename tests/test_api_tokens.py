@@ -455,7 +455,7 @@ def test_an_admin_makes_a_bot_and_gives_it_a_token(app, client, auth, users):
     auth.login("admin")
     csrf = csrf_token_from(client.get("/admin/users").get_data(as_text=True))
     response = client.post("/admin/bots", data={
-        "csrf_token": csrf, "username": "helper", "display_name": "Helper", "role": "member",
+        "bot-csrf_token": csrf, "bot-username": "helper", "bot-display_name": "Helper", "bot-role": "member",
     })
     assert response.status_code == 302
     page = client.get("/admin/users").get_data(as_text=True)
@@ -463,8 +463,10 @@ def test_an_admin_makes_a_bot_and_gives_it_a_token(app, client, auth, users):
     with app.app_context():
         bot = detached(user_named("helper"))
     assert bot.is_bot
+    prefix = f"bot{bot.id}-"
     response = client.post(f"/admin/bots/{bot.id}/tokens", data={
-        "csrf_token": csrf, "name": "reminders", "scopes": ["read", "write"], "expires_in_days": "",
+        f"{prefix}csrf_token": csrf, f"{prefix}name": "reminders", f"{prefix}scopes": ["read", "write"],
+        f"{prefix}expires_in_days": "never",
     })
     assert response.status_code == 201
     secret = SECRET_RE.search(response.get_data(as_text=True)).group(0)
@@ -475,7 +477,7 @@ def test_an_admin_makes_a_bot_and_gives_it_a_token(app, client, auth, users):
 def test_non_admins_cannot_make_bots(app, client, auth, users):
     auth.login("staff")
     csrf = account_form(client)
-    response = client.post("/admin/bots", data={"csrf_token": csrf, "username": "helper", "display_name": "H"})
+    response = client.post("/admin/bots", data={"bot-csrf_token": csrf, "bot-username": "helper"})
     assert response.status_code == 403
     with app.app_context():
         assert user_named("helper") is None

@@ -6,14 +6,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask, current_app, jsonify
 
-from . import schemas
 from .blueprint import bp
+from .schemas import COMPONENTS
 
-COMPONENTS = (
-    schemas.User, schemas.Room, schemas.Message, schemas.MessagePage, schemas.MessageAnswer, schemas.TokenInfo,
-    schemas.Me, schemas.RoomList, schemas.RoomAnswer, schemas.Conversation, schemas.ConversationList,
-    schemas.ConversationAnswer, schemas.Error, *schemas.BODIES,
-)
 # Every refusal, on every operation (docs/api.md, "Errors").
 ERROR_RESPONSES = {
     "400": "invalid: the request breaks a rule (the message says which)",

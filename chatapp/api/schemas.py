@@ -172,7 +172,11 @@ class AssignBody(Schema):
     })
 
 
-BODIES = (PostMessageBody, ConversationPostBody, JoinBody, AssignBody)
+# The OpenAPI document's components, by name (openapi.py).
+COMPONENTS = (
+    User, Room, Message, MessagePage, MessageAnswer, TokenInfo, Me, RoomList, RoomAnswer, Conversation,
+    ConversationList, ConversationAnswer, Error, PostMessageBody, ConversationPostBody, JoinBody, AssignBody,
+)
 
 _KINDS: tuple[tuple[type[fields.Field], type], ...] = (
     (fields.String, str), (fields.Integer, int), (fields.Boolean, bool), (fields.Raw, object),

@@ -19,7 +19,7 @@ from harness.forms import csrf_token_from
 from .mail_fixtures import mailbox, smtp_server  # noqa: F401
 
 # The support desk's fixtures, for every test module without importing them.
-from .support_fixtures import other_site_key, site_key, visitor_socket  # noqa: F401
+from .support_fixtures import other_site_key, site_key, visitor_socket, written_conversation  # noqa: F401
 
 
 def pytest_collection_finish(session) -> None:

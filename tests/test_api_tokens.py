@@ -10,13 +10,11 @@ import pytest
 from chatapp.extensions import db
 from chatapp.models import ApiToken, Conversation, User, utcnow
 from chatapp.services import accounts, api_tokens, rooms
-from chatapp.services import support as support_service
 from chatapp.services.errors import ServiceError
 from harness.forms import csrf_token_from
 
 from .conftest import AuthActions, detached, received
 from .helpers import api
-from .support_fixtures import start_visitor
 
 SECRET_RE = re.compile(r"cat_[A-Za-z0-9_-]{43}")
 
@@ -32,14 +30,9 @@ def token_row(app, secret: str) -> dict:
 
 
 @pytest.fixture
-def conversation_id(app, users, site_key) -> int:
-    """A support conversation its visitor wrote in (so it is in the queue), unassigned."""
-    visitor = start_visitor(app, site_key)
-    with app.app_context():
-        room = rooms.get_room(visitor.room)
-        support_service.post_to_conversation(sender=db.session.get(User, visitor.id), room=room, body="Help, please",
-                                             client_id="v1")
-        return db.session.scalar(db.select(Conversation.id).filter_by(room_id=room.id))
+def conversation_id(written_conversation) -> int:
+    """A support conversation in the queue (support_fixtures.written_conversation)."""
+    return written_conversation
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -326,10 +319,11 @@ def test_a_bot_posts_into_its_class_and_the_class_hears_it_once(app, client, use
     assert alice.emit("join", {"room": slug}, callback=True)["ok"] is True
     alice.get_received()
 
-    status, body = api(client, "POST", f"/rooms/{slug}/messages", secret, json={"body": "Due Friday", "client_id": "r1"})
+    post = {"body": "Due Friday", "client_id": "r1"}
+    status, body = api(client, "POST", f"/rooms/{slug}/messages", secret, json=post)
     assert status == 403  # not in the class yet
     assert api(client, "POST", f"/rooms/{slug}/join", secret, json={"code": code})[0] == 200
-    status, body = api(client, "POST", f"/rooms/{slug}/messages", secret, json={"body": "Due Friday", "client_id": "r1"})
+    status, body = api(client, "POST", f"/rooms/{slug}/messages", secret, json=post)
     assert status == 201
     stored = body["message"]
     assert stored["sender"] == {"id": stored["sender"]["id"], "username": "homework-bot",
@@ -337,7 +331,7 @@ def test_a_bot_posts_into_its_class_and_the_class_hears_it_once(app, client, use
     assert received(alice, "message") == [stored]
 
     # The same client_id again (a retry after a lost answer): the same message, stored and announced once.
-    status, again = api(client, "POST", f"/rooms/{slug}/messages", secret, json={"body": "Due Friday", "client_id": "r1"})
+    status, again = api(client, "POST", f"/rooms/{slug}/messages", secret, json=post)
     assert status == 200 and again["message"] == stored
     assert received(alice, "message") == []
     status, page = api(client, "GET", f"/rooms/{slug}/messages", secret)

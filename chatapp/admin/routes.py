@@ -55,7 +55,9 @@ def _users_page(*, form: CreateUserForm | None = None, bot_form: CreateBotForm |
                 status: int = 200):
     """The accounts page; new_secret (the bot's username, the secret) shows a bot's new token this once."""
     listed = accounts.list_users(actor=current_user)
-    forms = {user.id: TokenForm(prefix=f"bot{user.id}", formdata=None).for_owner(user) for user in listed if user.is_bot}
+    forms = {
+        user.id: TokenForm(prefix=f"bot{user.id}", formdata=None).for_owner(user) for user in listed if user.is_bot
+    }
     forms.update(token_forms or {})
     return secret_page(render_template(
         "admin/users.html", users=listed, form=form or CreateUserForm(formdata=None),

@@ -106,7 +106,7 @@ def post_room_message(user: User, slug: str):
       requestBody: {required: true, content: {application/json: {schema: PostMessageBody}}}
       responses:
         201: {description: stored now, content: {application/json: {schema: MessageAnswer}}}
-        200: {description: stored before with this client_id (nothing new), content: {application/json: {schema: MessageAnswer}}}
+        200: {description: stored before with this client_id, content: {application/json: {schema: MessageAnswer}}}
     """
     payload = parse_body(PostMessageBody)
     room = _room(slug)

@@ -54,7 +54,7 @@ EXPIRY_CHOICES = [SelectChoice("30", _l("In 30 days")), SelectChoice("90", _l("I
 
 
 class TokenForm(FlaskForm):
-    """A new access token: its name, scopes and expiry (the service checks each); the scopes' choices are the owner's."""
+    """A new access token: its name, scopes and expiry (the service checks each); the scopes offered are the owner's."""
 
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=MAX_TOKEN_NAME_LENGTH)])
     scopes = SelectMultipleField(

@@ -128,14 +128,16 @@ def origin_allowed(origin: str | None, environ: dict, *, extra: tuple[str, ...] 
 
 
 def _init_login(app: Flask) -> None:
-    from .services.accounts import load_user_by_session_id
+    from .api.auth import load_session_user, load_user_from_request
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Log in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-    login_manager.user_loader(load_user_by_session_id)
+    login_manager.user_loader(load_session_user)
+    # An API request's Bearer token (chatapp/api/auth.py); nothing on any other path.
+    login_manager.request_loader(load_user_from_request)
 
 
 @event.listens_for(Engine, "connect")

@@ -53,9 +53,14 @@ def _settle_current_user() -> None:
         g._login_user = login_manager.anonymous_user()
 
 
-def _respond(status: int, code: str, message: str):
+def _respond(status: int, code: str, message: str, retry_after: int | None = None):
     if wants_json():
-        return jsonify(ok=False, error=code, message=message), status
+        if retry_after is None:
+            return jsonify(ok=False, error=code, message=message), status
+        # A wait that the service knows (the socket events' limits): said as the ack says it, and as HTTP does.
+        response = jsonify(ok=False, error=code, message=message, retry_after=retry_after)
+        response.headers["Retry-After"] = str(retry_after)
+        return response, status
     _settle_current_user()
     title = str(TITLES.get(status, status))
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -67,7 +72,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
         db.session.rollback()
-        return _respond(error.http_status, error.code, error.message)
+        return _respond(error.http_status, error.code, error.message, error.extra.get("retry_after"))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -87,6 +87,9 @@ class User(UserMixin, Model):
     mail_announcements = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
     # The highest message id an unread-message e-mail to this member has covered (services/member_mail.py).
     mailed_through_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # A bot: an account an admin made for an integration. It never logs in with a password
+    # (its hash matches none); it acts through its access tokens on the API (services/api_tokens.py).
+    is_bot = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'staff', 'member', 'visitor')", name="role"),)
 
@@ -129,13 +132,18 @@ class User(UserMixin, Model):
         return f"{self.id}:{self.session_epoch}"
 
     def to_dict(self) -> dict:
-        """The USER shape of the Socket.IO contract."""
-        return {
+        """The USER shape of the Socket.IO contract (`bot: true` added on bots only)."""
+        data = {
             "id": self.id,
             "username": self.username,
             "display_name": self.display_name,
             "role": self.role,
         }
+        if self.is_bot:
+            # Only on bots, like MESSAGE's `internal`: every other USER keeps the exact shape
+            # that clients written against the first protocol version expect.
+            data["bot"] = True
+        return data
 
 
 class SignInCode(Model):
@@ -804,3 +812,49 @@ class WebhookDelivery(Model):
     job = relationship("OutboxJob")
 
     __table_args__ = (Index("ix_webhook_delivery_webhook_id_id", "webhook_id", "id"),)
+
+
+API_SCOPES = ("read", "write", "support")
+
+
+class ApiToken(Model):
+    """A personal access token for the API (/api/v1): its owner acts through it, within its scopes.
+
+    Only the SHA-256 of the secret is stored (the secret is 256 random bits, so a slow hash would
+    add nothing); `prefix`, its first characters, tells tokens apart in lists.
+    """
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(db.String(80), nullable=False)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    prefix = db.Column(db.String(16), nullable=False)
+    scopes = db.Column(db.JSON, nullable=False, default=list)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime)  # None: never
+    # Written at most once a minute (services/api_tokens.py), not on every request.
+    last_used_at = db.Column(db.DateTime)
+    revoked_at = db.Column(db.DateTime)
+
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Whether its expiry has passed."""
+        return self.expires_at is not None and self.expires_at <= (now or utcnow())
+
+    def to_dict(self) -> dict:
+        """What its owner sees of a token (never the secret, nor its hash)."""
+        def moment(value: datetime | None) -> str | None:
+            return isoformat_utc(value) if value is not None else None
+
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "scopes": list(self.scopes or []),
+            "created_at": moment(self.created_at),
+            "expires_at": moment(self.expires_at),
+            "last_used_at": moment(self.last_used_at),
+            "revoked_at": moment(self.revoked_at),
+        }

@@ -19,7 +19,7 @@ from harness.forms import csrf_token_from
 from .mail_fixtures import mailbox, smtp_server  # noqa: F401
 
 # The support desk's fixtures, for every test module without importing them.
-from .support_fixtures import other_site_key, site_key, visitor_socket  # noqa: F401
+from .support_fixtures import other_site_key, site_key, visitor_socket, written_conversation  # noqa: F401
 
 
 def pytest_collection_finish(session) -> None:
@@ -183,6 +183,21 @@ def socket_for(app, users):
     for sock in opened:
         if sock.is_connected():
             sock.disconnect()
+
+
+@pytest.fixture
+def token_for(app, users):
+    """token_for("alice", "read", "write") is the secret of a new access token of alice with those scopes."""
+    from chatapp.models import User
+    from chatapp.services import api_tokens
+
+    def issue(username: str, *scopes: str, days: int | None = 30) -> str:
+        with app.app_context():
+            user = db.session.scalar(db.select(User).filter_by(username=username))
+            return api_tokens.create_token(user=user, name=f"{username}'s script", scopes=list(scopes or ["read"]),
+                                           expires_in_days=days).secret
+
+    return issue
 
 
 def received(sock, name: str) -> list:

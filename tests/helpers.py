@@ -75,3 +75,13 @@ def fuzz_socket(socket_for, username: str):
         _fuzz_sockets.clear()
         sock = _fuzz_sockets[key] = socket_for(username)
     return sock
+
+
+def api(client, method: str, path: str, secret: str | None = None, **kwargs) -> tuple[int, dict]:
+    """Call /api/v1 (path after it), with secret as the Bearer token if given; returns (status, JSON body)."""
+    headers = dict(kwargs.pop("headers", {}))
+    if secret is not None:
+        headers["Authorization"] = f"Bearer {secret}"
+    response = client.open("/api/v1" + path, method=method, headers=headers, **kwargs)
+    assert response.mimetype == "application/json", response.get_data(as_text=True)[:300]
+    return response.status_code, response.get_json()

@@ -56,6 +56,19 @@ def other_site_key(app) -> str:
 
 
 @pytest.fixture
+def written_conversation(app, users, site_key) -> int:
+    """The id of a support conversation its visitor wrote in (so it is in the queue), unassigned."""
+    from chatapp.services import rooms, support
+
+    visitor = start_visitor(app, site_key)
+    with app.app_context():
+        room = rooms.get_room(visitor.room)
+        support.post_to_conversation(sender=db.session.get(User, visitor.id), room=room, body="Help, please",
+                                     client_id="v1")
+        return db.session.scalar(db.select(Conversation.id).filter_by(room_id=room.id))
+
+
+@pytest.fixture
 def visitor_socket(app):
     """visitor_socket(visitor) is a Socket.IO test client connected with the visitor's token."""
     opened = []

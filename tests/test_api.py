@@ -1,9 +1,12 @@
-"""GET /api/v1/rooms/<slug>/messages: the `history` event's rules and shape, over HTTP."""
+"""/api/v1: GET /rooms/<slug>/messages (the `history` event's rules and shape, over HTTP), the other routes, OpenAPI."""
 from __future__ import annotations
+
+import re
 
 import pytest
 
-from .conftest import seed_messages
+from .conftest import received, seed_messages
+from .helpers import api
 
 URL = "/api/v1/rooms/{slug}/messages"
 
@@ -188,7 +191,7 @@ def test_unknown_room_gets_404_json(alice, users, slug):
 
 
 def test_wrong_method_gets_json_error(alice, public_room):
-    response = alice.post(URL.format(slug="lobby"), json={})
+    response = alice.delete(URL.format(slug="lobby"))
     assert response.status_code == 405
     assert response.get_json() == {"ok": False, "error": "invalid", "message": "That method is not allowed here."}
 
@@ -211,3 +214,113 @@ def test_api_limit_is_per_account_not_per_school_address(app, alice, public_room
     bob = app.test_client()  # the same address (127.0.0.1), another account
     AuthActions(bob).login("bob")
     assert [history(bob)[0] for _ in range(3)] == [200, 200, 200]
+
+
+# -- the integrations routes (tokens: tests/test_api_tokens.py) -----------------------------------
+
+def test_the_openapi_document_covers_every_route(app, client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "cat_…",
+    }
+    documented = {(path, method.upper()) for path, operations in document["paths"].items() for method in operations}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi":
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, (path, method)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            assert operation["security"] == [{"bearer": []}]
+            assert operation["x-scope"] in ("read", "write", "support")
+            assert "429" in operation["responses"] and "401" in operation["responses"]
+    body = document["paths"]["/api/v1/rooms/{slug}/messages"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/PostMessageBody"}
+    assert set(document["components"]["schemas"]["PostMessageBody"]["required"]) == {"body", "client_id"}
+
+
+def test_rooms_lists_what_the_caller_may_enter(app, client, token_for, public_room, private_room):
+    status, body = api(client, "GET", "/rooms", token_for("alice"))
+    assert status == 200 and [room["slug"] for room in body["rooms"]] == ["lobby", "secret"]
+    status, body = api(client, "GET", "/rooms", token_for("bob"))
+    assert [room["slug"] for room in body["rooms"]] == ["lobby"]
+
+
+def test_posting_checks_the_body_as_send_does(client, token_for, public_room):
+    secret = token_for("alice", "write")
+    status, body = api(client, "POST", "/rooms/lobby/messages", secret, json={"body": "hi"})
+    assert status == 400 and body["message"] == "'client_id' is required."
+    status, body = api(client, "POST", "/rooms/lobby/messages", secret,
+                       json={"body": "hi", "client_id": "c", "room": "x"})
+    assert status == 400 and body["message"] == "Unknown field(s): room."
+    status, body = api(client, "POST", "/rooms/lobby/messages", secret, json={"body": "x" * 4001, "client_id": "c"})
+    assert status == 413 and body["error"] == "too_large"
+    status, body = api(client, "POST", "/rooms/lobby/messages", secret, data="not json",
+                       content_type="application/json")
+    assert status == 400 and body["error"] == "invalid"
+    status, body = api(client, "POST", "/rooms/nowhere/messages", secret, json={"body": "hi", "client_id": "c"})
+    assert status == 404
+
+
+def test_a_post_is_announced_to_the_room(client, token_for, public_room, socket_for):
+    bob = socket_for("bob")
+    bob.emit("join", {"room": "lobby"}, callback=True)
+    bob.get_received()
+    status, body = api(client, "POST", "/rooms/lobby/messages", token_for("alice", "write"),
+                       json={"body": "over HTTP", "client_id": "h1"})
+    assert status == 201
+    assert received(bob, "message") == [body["message"]]
+
+
+@pytest.fixture
+def conversation(written_conversation) -> int:
+    """A conversation its visitor wrote in: its id."""
+    return written_conversation
+
+
+def test_the_desk_over_the_api(app, client, token_for, conversation):
+    secret = token_for("staff", "read", "support")
+    status, body = api(client, "GET", "/conversations", secret)
+    assert status == 200 and [c["id"] for c in body["conversations"]] == [conversation]
+    assert body["conversations"][0]["waiting"] is True and body["counts"]["unassigned"] == 1
+
+    status, body = api(client, "POST", f"/conversations/{conversation}/messages", secret,
+                       json={"body": "Checking", "client_id": "n1", "internal": True})
+    assert status == 201 and body["message"]["internal"] is True
+    status, body = api(client, "POST", f"/conversations/{conversation}/messages", secret,
+                       json={"body": "It ships today", "client_id": "r1"})
+    assert status == 201
+    status, page = api(client, "GET", f"/conversations/{conversation}/messages", secret)
+    assert [m["body"] for m in page["messages"]] == ["Help, please", "Checking", "It ships today"]
+
+    status, body = api(client, "POST", f"/conversations/{conversation}/assign", secret, json={"agent": "admin"})
+    assert status == 200 and body["conversation"]["assignee"]["username"] == "admin"
+    status, body = api(client, "POST", f"/conversations/{conversation}/assign", secret,
+                       json={"agent": str(body["conversation"]["assignee"]["id"])})
+    assert status == 200
+    status, body = api(client, "POST", f"/conversations/{conversation}/assign", secret, json={"agent": "nobody-here"})
+    assert status == 404
+    status, body = api(client, "POST", f"/conversations/{conversation}/assign", secret, json={"agent": "alice"})
+    assert status == 400 and body["message"] == "A conversation can only be assigned to an active staff account."
+    status, body = api(client, "POST", f"/conversations/{conversation}/assign", secret, json={})
+    assert status == 200 and body["conversation"]["assignee"] is None
+
+    status, body = api(client, "POST", f"/conversations/{conversation}/resolve", secret)
+    assert status == 200 and body["conversation"]["status"] == "resolved"
+    assert api(client, "GET", "/conversations", secret)[1]["conversations"] == []
+    status, body = api(client, "GET", "/conversations?status=resolved", secret)
+    assert [c["id"] for c in body["conversations"]] == [conversation]
+    assert api(client, "GET", "/conversations?status=closed", secret)[0] == 400
+    assert api(client, "GET", "/conversations/999999/messages", secret)[0] == 404
+
+
+def test_a_members_session_gets_403_on_the_desk(client, auth, conversation):
+    auth.login("alice")
+    status, body = api(client, "GET", "/conversations")
+    assert status == 403 and body["message"] == "Only support staff can do that."
+    status, body = api(client, "GET", f"/conversations/{conversation}/messages")
+    assert status == 403 and body["message"] == "This conversation is not open to you."

@@ -32,6 +32,15 @@ class CreateUserForm(FlaskForm):
                        default="staff")
 
 
+class CreateBotForm(FlaskForm):
+    """A new bot: an account for an integration, which acts only through access tokens."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=32)])
+    display_name = StringField(_l("Display name"), validators=[Length(max=64)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(role, ROLE_NAMES[role]) for role in ("member", "staff")],
+                       default="member")
+
+
 class RoleForm(FlaskForm):
     """Change one account's role."""
 

@@ -5,11 +5,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.forms import TokenForm
+from ..auth.routes import secret_page
 from ..rooms.class_list import render_sheet
-from ..services import accounts, class_lists, direct
+from ..services import accounts, api_tokens, class_lists, direct
 from ..services.errors import ServiceError
 from .blueprint import bp
-from .forms import ROLE_NAMES, ActiveForm, CreateUserForm, RoleForm
+from .forms import ROLE_NAMES, ActiveForm, CreateBotForm, CreateUserForm, RoleForm
 
 
 def admin_required(view):
@@ -44,14 +46,24 @@ def direct_rooms():
 @bp.get("/users")
 @admin_required
 def users():
-    """List every account with forms to change it."""
-    return render_template(
-        "admin/users.html",
-        users=accounts.list_users(actor=current_user),
-        form=CreateUserForm(),
-        role_form=RoleForm(),
-        active_form=ActiveForm(),
-    )
+    """List every account with forms to change it; make bots and give them tokens."""
+    return _users_page()
+
+
+def _users_page(*, form: CreateUserForm | None = None, bot_form: CreateBotForm | None = None,
+                token_forms: dict[int, TokenForm] | None = None, new_secret: tuple[str, str] | None = None,
+                status: int = 200):
+    """The accounts page; new_secret (the bot's username, the secret) shows a bot's new token this once."""
+    listed = accounts.list_users(actor=current_user)
+    forms = {
+        user.id: TokenForm(prefix=f"bot{user.id}", formdata=None).for_owner(user) for user in listed if user.is_bot
+    }
+    forms.update(token_forms or {})
+    return secret_page(render_template(
+        "admin/users.html", users=listed, form=form or CreateUserForm(formdata=None),
+        bot_form=bot_form or CreateBotForm(prefix="bot", formdata=None), token_forms=forms, new_secret=new_secret,
+        role_form=RoleForm(), active_form=ActiveForm(),
+    ), status, shows_secret=new_secret is not None)
 
 
 @bp.post("/users")
@@ -76,13 +88,46 @@ def create_user():
             return redirect(url_for("admin.users"))
     else:
         flash_form_errors(form)
-    return render_template(
-        "admin/users.html",
-        users=accounts.list_users(actor=current_user),
-        form=form,
-        role_form=RoleForm(),
-        active_form=ActiveForm(),
-    ), 400
+    return _users_page(form=form, status=400)
+
+
+@bp.post("/bots")
+@admin_required
+def create_bot():
+    """Make a bot account (it never logs in; give it a token next)."""
+    bot_form = CreateBotForm(prefix="bot")
+    if bot_form.validate_on_submit():
+        try:
+            bot = api_tokens.create_bot(actor=current_user, username=bot_form.username.data,
+                                        display_name=bot_form.display_name.data or None, role=bot_form.role.data)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Bot %(username)s created. Give it an access token with New token.", username=bot.username),
+                  "success")
+            return redirect(url_for("admin.users"))
+    else:
+        flash_form_errors(bot_form)
+    return _users_page(bot_form=bot_form, status=400)
+
+
+@bp.post("/bots/<int:user_id>/tokens")
+@admin_required
+def issue_bot_token(user_id: int):
+    """A new access token for a bot; the page shows its secret this once."""
+    bot = accounts.get_user(user_id)
+    token_form = TokenForm(prefix=f"bot{user_id}").for_owner(bot)
+    if token_form.validate_on_submit():
+        try:
+            issued = api_tokens.issue_bot_token(actor=current_user, bot=bot, name=token_form.name.data,
+                                                scopes=token_form.scopes.data, expires_in_days=token_form.days())
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            return _users_page(new_secret=(bot.username, issued.secret), status=201)
+    else:
+        flash_form_errors(token_form)
+    return _users_page(token_forms={user_id: token_form}, status=400)
 
 
 @bp.post("/users/<int:user_id>/role")

@@ -3,9 +3,13 @@ from flask import Blueprint, current_app
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from ..extensions import limiter
+from ..extensions import csrf, limiter
+from .auth import check_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# CSRF is checked by check_credentials: for a session's POSTs, never for a request with a token.
+csrf.exempt(bp)
+bp.before_request(check_credentials)
 
 
 def _api_limit() -> str:

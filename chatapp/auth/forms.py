@@ -1,10 +1,13 @@
 """Forms of the auth blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..i18n import language_choices
+from ..models import User
+from ..services.api_tokens import MAX_TOKEN_NAME_LENGTH, SCOPE_NAMES, available_scopes
 
 
 class LoginForm(FlaskForm):
@@ -49,3 +52,28 @@ class FirstSignInForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
     )
+
+
+# The expiries offered for a new token ("never": no expiry); services/api_tokens.EXPIRY_DAYS.
+EXPIRY_CHOICES = [SelectChoice("30", _l("In 30 days")), SelectChoice("90", _l("In 90 days")),
+                  SelectChoice("365", _l("In a year")), SelectChoice("never", _l("Never"))]
+
+
+class TokenForm(FlaskForm):
+    """A new access token: its name, scopes and expiry (the service checks each); the scopes offered are the owner's."""
+
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=MAX_TOKEN_NAME_LENGTH)])
+    scopes = SelectMultipleField(
+        _l("Scopes"), validate_choice=False,
+        option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
+    )
+    expires_in_days = SelectField(_l("Expires"), choices=EXPIRY_CHOICES, default="90")
+
+    def for_owner(self, owner: User) -> "TokenForm":
+        """Offer the scopes owner's tokens may carry."""
+        self.scopes.choices = [SelectChoice(scope, SCOPE_NAMES[scope]) for scope in available_scopes(owner)]
+        return self
+
+    def days(self) -> int | None:
+        """The chosen expiry in days (None: never)."""
+        return None if self.expires_in_days.data == "never" else int(self.expires_in_days.data)

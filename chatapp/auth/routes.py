@@ -4,11 +4,12 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..admin.forms import ButtonForm
 from ..redirects import safe_next
-from ..services import accounts, class_lists, preferences
+from ..services import accounts, api_tokens, class_lists, preferences
 from ..services.errors import ServiceError
 from .blueprint import bp
-from .forms import AccountForm, FirstSignInForm, LoginForm, RegisterForm
+from .forms import AccountForm, FirstSignInForm, LoginForm, RegisterForm, TokenForm
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -94,9 +95,7 @@ def logout():
 @login_required
 def account():
     """One's own settings: display name, language (it then follows the account everywhere), e-mail and which e-mails."""
-    user = current_user._get_current_object()
-    if user.is_visitor:
-        abort(404)
+    user = _account_holder()
     form = AccountForm(obj=user)
     if not form.is_submitted():
         form.language.data = user.language or ""
@@ -115,5 +114,62 @@ def account():
             refresh()  # say it in the language just chosen
             flash(_("Your settings are saved."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, mail_topics=preferences.mail_topics(user)), (
-        400 if form.is_submitted() else 200)
+    return _account_page(user, form=form, status=400 if form.is_submitted() else 200)
+
+
+def _account_holder():
+    """The logged-in account (a widget visitor has no account page)."""
+    user = current_user._get_current_object()
+    if user.is_visitor:
+        abort(404)
+    return user
+
+
+def _account_page(user, *, form: AccountForm | None = None, token_form: TokenForm | None = None,
+                  new_secret: str | None = None, status: int = 200):
+    """The account page; with new_secret, the token just made, shown this once (and never stored by a cache)."""
+    if form is None:
+        form = AccountForm(obj=user, formdata=None)
+        form.language.data = user.language or ""
+    return secret_page(render_template(
+        "auth/account.html", form=form, token_form=token_form or TokenForm(formdata=None).for_owner(user),
+        mail_topics=preferences.mail_topics(user),
+        tokens=api_tokens.list_tokens(user=user), new_secret=new_secret,
+    ), status, shows_secret=new_secret is not None)
+
+
+def secret_page(html: str, status: int, *, shows_secret: bool):
+    """A page response; one that shows a token's secret is never kept by a cache (nor the browser's back button)."""
+    response = make_response(html, status)
+    if shows_secret:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    """Make an access token; the page shows its secret this once."""
+    user = _account_holder()
+    token_form = TokenForm().for_owner(user)
+    if token_form.validate_on_submit():
+        try:
+            issued = api_tokens.create_token(user=user, name=token_form.name.data, scopes=token_form.scopes.data,
+                                             expires_in_days=token_form.days())
+        except ServiceError as error:
+            token_form.scopes.errors = [*token_form.scopes.errors, error.message]
+        else:
+            return _account_page(user, new_secret=issued.secret, status=201)
+    return _account_page(user, token_form=token_form, status=400)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of one's tokens at once."""
+    user = _account_holder()
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    token = api_tokens.revoke_token(actor=user, token_id=token_id)  # another's: forbidden, as a page
+    flash(_("The token %(name)s is revoked; requests with it are refused from now on.", name=token.name), "success")
+    return redirect(url_for("auth.account"))

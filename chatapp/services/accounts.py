@@ -5,6 +5,7 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -19,6 +20,10 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 MAX_DISPLAY_NAME_LENGTH = 64
+
+BOT_LOGIN_REFUSED = _l(
+    "This is a bot account: it cannot log in with a password. It acts through its access tokens on the API."
+)
 
 # Verified when the username is unknown, so that a miss costs as long as a wrong password.
 _DUMMY_HASH = password_hasher.hash("chatapp-timing-equaliser")
@@ -60,16 +65,18 @@ def check_role(role: str) -> str:
     return role
 
 
-def create_user(*, username: str, password: str, role: str = "member", display_name: str | None = None) -> User:
-    """Create and commit an account; raise conflict if the username is taken."""
+def new_account(*, username: str, role: str, display_name: str | None) -> User:
+    """A checked, unsaved account (no password yet); raise invalid, or conflict if the username is taken."""
     name = check_username(username)
-    check_password(password)
     check_role(role)
     shown = check_display_name(display_name if display_name else name)
     if db.session.scalar(db.select(User.id).filter_by(username=name)) is not None:
         raise ServiceError("conflict", _("That username is taken; choose another."))
-    user = User(username=name, display_name=shown, role=role)
-    user.set_password(password)
+    return User(username=name, display_name=shown, role=role)
+
+
+def save_account(user: User) -> User:
+    """Add and commit an account made by new_account; conflict if the same username was taken meanwhile."""
     db.session.add(user)
     try:
         db.session.commit()
@@ -77,6 +84,14 @@ def create_user(*, username: str, password: str, role: str = "member", display_n
         db.session.rollback()
         raise ServiceError("conflict", _("That username is taken; choose another.")) from None
     return user
+
+
+def create_user(*, username: str, password: str, role: str = "member", display_name: str | None = None) -> User:
+    """Create and commit an account; raise conflict if the username is taken."""
+    check_password(password)
+    user = new_account(username=username, role=role, display_name=display_name)
+    user.set_password(password)
+    return save_account(user)
 
 
 def ensure_admin(actor: User | None) -> None:
@@ -103,7 +118,7 @@ def register_member(*, username: str, password: str, display_name: str | None, a
 def authenticate(*, username: str, password: str) -> User | None:
     """Return the active user these credentials belong to, or None (never saying which half was wrong)."""
     user = db.session.scalar(db.select(User).filter_by(username=normalize_username(username)))
-    if user is None or user.is_visitor:  # visitors are no accounts: they never log in
+    if user is None or user.is_visitor or user.is_bot:  # visitors are no accounts, bots use tokens: never a login
         try:
             password_hasher.verify(_DUMMY_HASH, password or "")
         except Exception:  # noqa: BLE001 - any failure is the expected outcome here
@@ -171,8 +186,17 @@ def log_in(*, username: str, password: str, address: str | None) -> User:
     user = authenticate(username=username, password=password)
     record_login(username=username, address=address, succeeded=user is not None)
     if user is None:
+        if is_bot_username(username):
+            raise ServiceError("unauthorized", BOT_LOGIN_REFUSED)
         raise ServiceError("unauthorized", _("Wrong username or password."))
     return user
+
+
+def is_bot_username(username: str) -> bool:
+    """Whether username names a bot (its name and badge are public: saying so tells nothing secret)."""
+    return bool(db.session.scalar(
+        db.select(User.is_bot).filter_by(username=normalize_username(username))
+    ))
 
 
 def load_user_by_session_id(session_id: str) -> User | None:
@@ -182,7 +206,7 @@ def load_user_by_session_id(session_id: str) -> User | None:
     except (ValueError, AttributeError):
         return None
     user = by_id(User, user_id)  # every socket event reloads its user: Core, not the ORM
-    if user is None or user.session_epoch != epoch or not user.is_active or user.is_visitor:
+    if user is None or user.session_epoch != epoch or not user.is_active or user.is_visitor or user.is_bot:
         return None
     return user
 
@@ -239,6 +263,15 @@ def get_user(user_id: int) -> User:
     """The account with this id, or not_found."""
     user = db.session.get(User, user_id)
     if user is None:
+        raise ServiceError("not_found", _("No such account."))
+    return user
+
+
+def get_user_by_username(username: object) -> User:
+    """The account with this username, or not_found."""
+    user = db.session.scalar(db.select(User).filter_by(username=normalize_username(username))) \
+        if isinstance(username, str) else None
+    if user is None or user.is_visitor:
         raise ServiceError("not_found", _("No such account."))
     return user
 

@@ -338,6 +338,8 @@ def ensure_can_issue_code(*, actor: User, user: User, room: Room | None) -> None
     """An admin may give anyone (but a visitor) a new code; a teacher only a student of a class they moderate."""
     if user.is_visitor:
         raise ServiceError("forbidden", _("A website visitor is not an account; it cannot sign in."))
+    if user.is_bot:
+        raise ServiceError("forbidden", _("A bot never signs in; give it an access token instead."))
     if actor.is_admin:
         return
     if room is None:
@@ -369,7 +371,7 @@ def redeem_sign_in_code(*, username: str, code: str, password: str, address: str
                SignInCode.used_at.is_(None), SignInCode.expires_at > now)
     )
     user = found.user if found is not None else None
-    if user is None or not user.is_active or user.is_visitor:
+    if user is None or not user.is_active or user.is_visitor or user.is_bot:
         accounts.record_login(username=username, address=address, succeeded=False)
         raise ServiceError("unauthorized", _("That username and sign-in code do not match, or the code was used or has "
                                              "expired. Ask your teacher for a new one."))

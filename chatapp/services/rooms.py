@@ -243,6 +243,19 @@ def join_by_code(*, user: User, code: object) -> Room:
     return room
 
 
+def join_named_room(*, user: User, room: Room, code: object = None) -> Membership | None:
+    """A door that names the room (the API): counted as a `join`; a join code, if given, must be this room's.
+
+    A member already in stays; a private room needs its code (join_by_code's rules), a public one none.
+    """
+    check_rate(action="join", key=user.id)
+    if code is not None and get_membership(user=user, room=room) is None:
+        if room_for_code(user=user, code=code).id != room.id:
+            raise ServiceError("invalid", _("That join code is for another room."))
+        join_by_code(user=user, code=code)
+    return enter_room(user=user, room=room)
+
+
 def rooms_for_user(*, user: User) -> list[Room]:
     """The rooms user may enter: every public room and the private ones they belong to.
 

@@ -131,6 +131,16 @@ def conversation_for(*, user: User, slug: object) -> Conversation:
     return conversation
 
 
+def conversation_by_id(*, user: User, conversation_id: object) -> Conversation:
+    """The conversation with this id, if user may enter it (as conversation_for); else raise."""
+    row_id = as_row_id(conversation_id)
+    conversation = db.session.get(Conversation, row_id) if row_id is not None else None
+    if conversation is None:
+        raise ServiceError("not_found", _("There is no such conversation."))
+    ensure_can_enter(user=user, room=conversation.room)
+    return conversation
+
+
 def _touch(conversation: Conversation) -> None:
     conversation.updated_at = utcnow()
 

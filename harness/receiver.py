@@ -91,6 +91,17 @@ class WebhookReceiver:
             self.events.append(event)
         return 200
 
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """The calls once at least `count` came (or whatever came by `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.calls) >= count:
+                    break
+            time.sleep(0.05)
+        with self.lock:
+            return list(self.calls)
+
     def types(self) -> list[str]:
         with self.lock:
             return [event["type"] for event in self.events]

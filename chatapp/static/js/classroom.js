@@ -182,7 +182,7 @@ export class Classroom {
     }
     const meta = li.querySelector(".meta");
     if (!meta) return;
-    meta.querySelectorAll(".mark").forEach((mark) => mark.remove());
+    meta.querySelectorAll(".pin-mark, .question-mark").forEach((mark) => mark.remove());
     if (li.dataset.deleted) {
       li.classList.add("deleted");
       const body = li.querySelector(".body");

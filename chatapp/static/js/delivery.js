@@ -203,9 +203,16 @@ export class Delivery {
     return this.view.label ? this.view.label(message) : message.sender.display_name;
   }
 
-  build({ label, senderId, body, createdAt, internal }) {
+  build({ label, senderId, body, createdAt, internal, bot = false }) {
     const li = messageItem({ sender: label, own: senderId === this.myId, body, createdAt });
     li.dataset.senderId = String(senderId); // grouped with the same sender's messages around it
+    if (bot) {
+      // USER carries "bot": true for an integration's account (docs/protocol.md): say so beside its name.
+      const mark = document.createElement("span");
+      mark.className = "mark bot-mark";
+      mark.textContent = _("Bot");
+      li.querySelector(".meta .sender").after(mark);
+    }
     if (internal) {
       li.classList.add("note");
       const tag = document.createElement("span");
@@ -261,6 +268,7 @@ export class Delivery {
         body: message.body,
         createdAt: message.created_at,
         internal: message.internal === true,
+        bot: message.sender.bot === true,
       });
     }
     li.dataset.id = String(message.id);

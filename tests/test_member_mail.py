@@ -198,3 +198,11 @@ def test_pinning_outside_a_class_e_mails_nobody(app, users, lobby, mailbox):
         sent = messages.post_message(sender=_user("staff"), room=room, body="Lobby rules", client_id="a1")
         moderation.pin_message(actor=_user("staff"), message=db.session.get(Message, sent.message.id))
         assert _pending("announcement") == 0
+
+
+def test_the_teacher_is_told_that_pinning_in_a_class_e_mails_it(app, users, klass, client, auth):
+    auth.login("staff")
+    assert "also e-mailed, once" in client.get(f"/rooms/{klass}").get_data(as_text=True)
+    auth.logout()
+    auth.login("alice")
+    assert "also e-mailed, once" not in client.get(f"/rooms/{klass}").get_data(as_text=True)

@@ -259,6 +259,10 @@ class Membership(Model):
     )
 
 
+# How much of the message a reply answers it shows (the rest is a click away).
+REPLY_EXCERPT_LENGTH = 140
+
+
 class Message(Model):
     """One message; ids increase in the order messages are stored."""
 
@@ -285,6 +289,8 @@ class Message(Model):
     is_question = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     answered_at = db.Column(db.DateTime)
     answered_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    # The message this one answers ("Reply"), in the same room (services/messages.check_reply_target).
+    reply_to_id = db.Column(db.Integer, db.ForeignKey("message.id"))
     # Set when its author last edited the body (services/messages.edit_message).
     edited_at = db.Column(db.DateTime)
     # The room's revision at this message's latest change (0: never changed since it was sent).
@@ -294,6 +300,9 @@ class Message(Model):
     room = relationship("Room", lazy="joined")
     pinned_by = relationship("User", foreign_keys=[pinned_by_id])
     answered_by = relationship("User", foreign_keys=[answered_by_id])
+    # Many-to-one by primary key: found in the session when the page holds it, or loaded for the
+    # whole page at once beforehand (services/messages.with_answered), so no page costs one per reply.
+    reply_to = relationship("Message", remote_side=[id], foreign_keys=[reply_to_id])
     # selectin: a page of 50 messages loads its pictures and mentions in one query each.
     attachments = relationship("Attachment", lazy="selectin", order_by="Attachment.id", viewonly=True)
     mention_rows = relationship("MessageMention", lazy="selectin", order_by="MessageMention.user_id",
@@ -334,6 +343,8 @@ class Message(Model):
             data["deleted_by"] = "moderator" if self.deleted_by_moderator else "author"
             return data  # nothing else of a deleted message is shown
         # Messaging fields, likewise only on the messages they describe (docs/protocol.md).
+        if self.reply_to is not None:
+            data["reply_to"] = self.reply_to.as_quoted()
         if self.edited_at is not None:
             data["edited_at"] = isoformat_utc(self.edited_at)
         if self.attachments:
@@ -356,6 +367,14 @@ class Message(Model):
     def is_deleted(self) -> bool:
         """Whether its author or a moderator deleted it."""
         return self.deleted_at is not None
+
+    def as_quoted(self) -> dict:
+        """The REPLY_TO shape: how a reply shows the message it answers (its excerpt gone once it is deleted)."""
+        deleted = self.deleted_at is not None
+        excerpt = "" if deleted else " ".join(self.body.split())
+        if len(excerpt) > REPLY_EXCERPT_LENGTH:
+            excerpt = excerpt[:REPLY_EXCERPT_LENGTH - 1].rstrip() + "…"
+        return {"id": self.id, "sender": self.sender.to_dict(), "excerpt": excerpt, "deleted": deleted}
 
 
 class Ban(Model):

@@ -113,7 +113,7 @@ def post_room_message(user: User, slug: str):
     if room.is_support:
         raise ServiceError("invalid", _("This is a support conversation: post to /api/v1/conversations/ID/messages."))
     return _stored(message_service.post_message(
-        sender=user, room=room, body=payload["body"], client_id=payload["client_id"]
+        sender=user, room=room, body=payload["body"], client_id=payload["client_id"], reply_to=payload.get("reply_to"),
     ))
 
 
@@ -200,7 +200,7 @@ def post_conversation_message(user: User, conversation_id: int):
     conversation = support_service.conversation_by_id(user=user, conversation_id=conversation_id)
     posted = support_service.post_to_conversation(
         sender=user, room=conversation.room, body=payload["body"], client_id=payload["client_id"],
-        internal=bool(payload["internal"]),
+        internal=bool(payload["internal"]), reply_to=payload.get("reply_to"),
     )
     routing.route_waiting()
     return _stored(posted.result)

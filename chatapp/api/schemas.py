@@ -48,6 +48,9 @@ class Message(Schema):
     created_at = fields.String(required=True, metadata={"example": "2026-11-29T08:15:30.123Z"})
     html = fields.String(required=True)
     internal = fields.Boolean(metadata={"description": "Present (true) on staff-only notes."})
+    reply_to = fields.Dict(metadata={
+        "description": "Present on replies: the message answered, {id, sender, excerpt, deleted}.",
+    })
 
 
 class MessagePage(Schema):
@@ -148,6 +151,9 @@ class PostMessageBody(Schema):
     body = fields.String(required=True, metadata={"description": "1 to 4000 characters after trimming."})
     client_id = fields.String(required=True, metadata={
         "description": "1 to 64 characters, chosen by the client; a retry with the same one stores nothing new.",
+    })
+    reply_to = fields.Integer(allow_none=True, strict=True, metadata={
+        "description": "The id of the message of the same room that this one answers.",
     })
 
 

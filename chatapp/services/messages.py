@@ -116,7 +116,7 @@ def _same_send(*, stored: Message, room: Room) -> PostResult:
 
 def _store(
     *, sender: User, room: Room, text: str, client_id: str | None, internal: bool, question: bool,
-    attachments: list[int], on_stored: Callable[[Message], None] | None,
+    attachments: list[int], on_stored: Callable[[Message], None] | None, reply_to: Message | None = None,
 ) -> tuple[Message, dict]:
     """Add a checked message, its pictures, mentions and bookkeeping to the session (uncommitted);
     return it and its MESSAGE shape."""
@@ -124,8 +124,11 @@ def _store(
     # one without a query, so that the message's room and sender resolve from its identity map.
     sender, room = _here(sender), _here(room)
     message = _insert(
-        room_id=room.id, sender_id=sender.id, body=text, client_id=client_id, internal=internal, is_question=question
+        room_id=room.id, sender_id=sender.id, body=text, client_id=client_id, internal=internal, is_question=question,
+        reply_to_id=reply_to.id if reply_to is not None else None,
     )
+    # The message it answers is loaded already (checked by check_reply_target): no query for it.
+    set_committed_value(message, "reply_to", _here(reply_to) if reply_to is not None else None)
     link_attachments(message=message, ids=attachments)
     mentioned = record_mentions(message=message)
     if on_stored is not None:
@@ -160,7 +163,7 @@ def _here(obj: T) -> T:
 def post_message(
     *, sender: User, room: Room, body: object, client_id: object | None, enforce_rate_limit: bool = True,
     internal: bool = False, on_stored: Callable[[Message], None] | None = None, question: bool = False,
-    attachments: object = None,
+    attachments: object = None, reply_to: object = None,
 ) -> PostResult:
     """Store a message once per (sender, client_id), committing before anyone hears of it.
 
@@ -171,7 +174,8 @@ def post_message(
     The room's moderation rules (announcement-only, mute, slow mode) come after the retry
     check too; `question` sends it as a question (a raised hand). `attachments` lists ids of
     pictures the sender uploaded to this room and has not sent yet (then the body may be
-    empty); the @mentions in the body are stored with it.
+    empty); the @mentions in the body are stored with it. `reply_to`: the id of the message
+    of this room that it answers (check_reply_target).
     """
     wanted = check_attachment_ids(attachments)
     text = check_body(body, allow_empty=bool(wanted))
@@ -185,6 +189,7 @@ def post_message(
             return _same_send(stored=stored, room=room)
     check_can_post(user=sender, room=room)
     check_claimable(sender=sender, room=room, ids=wanted)
+    answered = check_reply_target(sender=sender, room=room, reply_to=reply_to, internal=bool(internal))
     if question and (room.is_support or room.is_direct or internal):
         raise ServiceError("invalid", _("Questions are for rooms, not support conversations or direct messages."))
     # Checked: give the connection back before anything can yield (the rate limiter may start
@@ -194,7 +199,7 @@ def post_message(
         check_rate(action="send", key=sender.id)
     store = functools.partial(
         _store, sender=sender, room=room, text=text, client_id=cid, internal=bool(internal), question=bool(question),
-        attachments=wanted, on_stored=on_stored,
+        attachments=wanted, on_stored=on_stored, reply_to=answered,
     )
     try:
         if grouped:
@@ -223,6 +228,42 @@ def post_message(
     announce_message(shown)
     announce_mentions(message, user_ids=shown.get("mentions", []))
     return PostResult(message=message, created=True, shown=shown)
+
+
+def check_reply_target(*, sender: User, room: Room, reply_to: object, internal: bool) -> Message | None:
+    """The message of this room that a new message answers (None: it answers none), or raise.
+
+    It must be one the sender can read here and not deleted; a message everybody reads cannot
+    answer a staff note (its excerpt would show the note to the visitor).
+    """
+    if reply_to is None:
+        return None
+    target_id = check_cursor(reply_to, "reply_to")
+    target = db.session.get(Message, target_id) if target_id else None
+    if target is None or target.room_id != room.id or (target.internal and not can_see_notes(user=sender, room=room)):
+        raise ServiceError("not_found", _("The message you are replying to is not in this room."))
+    if target.is_deleted:
+        raise ServiceError("conflict", _("That message was deleted; you cannot reply to it any more."))
+    if target.internal and not internal:
+        raise ServiceError("invalid", _("A reply to a staff note must be a staff note too: the visitor cannot see it."))
+    return target
+
+
+def with_answered(page: list[Message]) -> list[Message]:
+    """page, each reply given the message it answers: from the page itself, the rest in one query."""
+    wanted = {m.reply_to_id for m in page if m.reply_to_id is not None}
+    if not wanted:
+        return page
+    found = {m.id: m for m in page if m.id in wanted}
+    if wanted - set(found):
+        # Only what a quote shows (its sender is joined): not their pictures or mentions.
+        found.update((m.id, m) for m in db.session.scalars(db.select(Message).where(
+            Message.id.in_(wanted - set(found))).options(db.lazyload(Message.attachments),
+                                                          db.lazyload(Message.mention_rows))))
+    for message in page:
+        if message.reply_to_id is not None:
+            set_committed_value(message, "reply_to", found.get(message.reply_to_id))
+    return page
 
 
 def check_limit(limit: object, *, default: int = DEFAULT_PAGE, maximum: int = MAX_PAGE) -> int:
@@ -288,9 +329,9 @@ def list_messages(
     if after_id is not None:
         query = query.where(Message.id > after_id)
         rows = list(db.session.scalars(query.order_by(Message.id.asc()).limit(size + 1)))
-        return Page(messages=rows[:size], more=len(rows) > size)
+        return Page(messages=with_answered(rows[:size]), more=len(rows) > size)
     rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(size + 1)))
-    return Page(messages=list(reversed(rows[:size])), more=len(rows) > size)
+    return Page(messages=with_answered(list(reversed(rows[:size]))), more=len(rows) > size)
 
 
 def _page_around(query, *, around_id: int, size: int) -> Page:
@@ -302,7 +343,7 @@ def _page_around(query, *, around_id: int, size: int) -> Page:
     newer = list(db.session.scalars(
         query.where(Message.id >= around_id).order_by(Message.id.asc()).limit(size - len(kept_older))
     ))
-    return Page(messages=kept_older + newer, more=len(older) > older_wanted)
+    return Page(messages=with_answered(kept_older + newer), more=len(older) > older_wanted)
 
 
 def catch_up(*, user: User, room: Room, after: object = None, revision: object = None) -> CatchUp:
@@ -324,7 +365,7 @@ def catch_up(*, user: User, room: Room, after: object = None, revision: object =
         .order_by(Message.revision.asc())
         .limit(MAX_CATCH_UP + 1)
     ))
-    changed, changed_more = rows[:MAX_CATCH_UP], len(rows) > MAX_CATCH_UP
+    changed, changed_more = with_answered(rows[:MAX_CATCH_UP]), len(rows) > MAX_CATCH_UP
     return CatchUp(
         messages=page.messages, more=page.more, changed=changed, changed_more=changed_more,
         revision=changed[-1].revision if changed_more else now,

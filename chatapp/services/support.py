@@ -168,7 +168,8 @@ def _assign_to(conversation: Conversation, assignee_id: int | None) -> None:
 
 
 def post_to_conversation(
-    *, sender: User, room: Room, body: object, client_id: object | None, internal: bool = False
+    *, sender: User, room: Room, body: object, client_id: object | None, internal: bool = False,
+    reply_to: object = None,
 ) -> SupportPost:
     """Store a message of a conversation and keep the queue right, in one transaction.
 
@@ -206,7 +207,8 @@ def post_to_conversation(
                     episode.first_responder_id = sender.id
 
     result = message_service.post_message(
-        sender=sender, room=room, body=body, client_id=client_id, internal=internal, on_stored=bookkeeping
+        sender=sender, room=room, body=body, client_id=client_id, internal=internal, on_stored=bookkeeping,
+        reply_to=reply_to,
     )
     db.session.expire(conversation)  # read again what the bookkeeping committed
     if result.created:

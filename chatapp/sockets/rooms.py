@@ -86,7 +86,7 @@ def on_send(user: User, data: Any) -> dict:
     """Store a message (once per client_id); the service announces it after the commit; ack it."""
     payload = parse_payload(
         data, required={"room": str, "body": str, "client_id": str},
-        optional={"internal": bool, "question": bool, "attachments": list},
+        optional={"internal": bool, "question": bool, "attachments": list, "reply_to": int},
     )
     room = room_service.get_room(payload["room"])
     if room.is_support:
@@ -94,13 +94,14 @@ def on_send(user: User, data: Any) -> dict:
             upload_service.ensure_can_upload(uploader=user, room=room)  # refuses: no pictures there
         result = support_service.post_to_conversation(
             sender=user, room=room, body=payload["body"], client_id=payload["client_id"],
-            internal=bool(payload["internal"]),
+            internal=bool(payload["internal"]), reply_to=payload["reply_to"],
         ).result
         routing.route_waiting()  # a visitor's first message: the conversation waits for an agent
     else:
         result = message_service.post_message(
             sender=user, room=room, body=payload["body"], client_id=payload["client_id"],
             internal=bool(payload["internal"]), question=bool(payload["question"]), attachments=payload["attachments"],
+            reply_to=payload["reply_to"],
         )
     return {"ok": True, "message": result.shown}
 

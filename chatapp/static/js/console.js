@@ -4,6 +4,7 @@
 import { Delivery, bodyLimit, openSocket, watchConnection } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, formatTime, request } from "./chatkit.js";
 import { _, language, ngettext, pgettext } from "./i18n.js";
+import { ReplyBar, addReplyButton, bindQuoteJumps, loadingOlder } from "./replies.js";
 import { Availability, bindShortcuts } from "./availability.js";
 
 const TYPING_IDLE_MS = 3000;
@@ -61,9 +62,13 @@ const thread = new Delivery({
   view: {
     label: (message) => (message.sender.id === myId ? _("You") : message.sender.display_name),
     payload: (entry) => (entry.internal ? { internal: true } : {}), // a note: staff only
+    placed: (li) => addReplyButton(li, replies),
     older: (more) => { olderButton.hidden = !more; },
   },
 });
+// Replies: an agent answers a particular message; a quote leads to what it quotes.
+const replies = new ReplyBar({ form, input });
+bindQuoteJumps(list, { missing: loadingOlder(list, () => thread, olderButton) });
 olderButton.addEventListener("click", () => thread.loadOlder(olderButton));
 const availability = new Availability({ socket, myId });
 bindShortcuts({ availability, queueList });
@@ -342,6 +347,7 @@ async function openConversation(room) {
   placeholder.hidden = true;
   threadBody.hidden = false;
   thread.setRoom(room);
+  replies.clear(); // a reply belongs to the conversation it was started in
   const url = new URL(location.href);
   url.searchParams.set("c", room);
   history.replaceState(null, "", url);
@@ -456,7 +462,10 @@ function submit() {
     showError(composerError, _("A message can be at most {max} characters; this one has {length}.", { max, length: body.length }));
     return;
   }
-  thread.submit(body, noteMode() ? { internal: true } : {});
+  const extra = noteMode() ? { internal: true } : {};
+  const replyTo = replies.take();
+  if (replyTo) extra.reply_to = replyTo;
+  thread.submit(body, extra);
   input.value = "";
   typing.stop();
 }

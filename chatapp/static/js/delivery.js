@@ -9,6 +9,8 @@
 //     stored message when its ack or broadcast comes;
 //   - catch-up after every (re)connect: join with `after` and `revision`, the changes replayed,
 //     then history pages with `after` while `more`;
+//   - replies: the quote each reply shows (replies.js), sent as `reply_to` and kept true when the
+//     quoted message is edited or deleted;
 //   - reconnecting: bounded backoff, and at once when the browser comes back online or the page
 //     is shown again after sleep, instead of waiting for the next backoff step.
 // Text is always set with textContent, never as HTML.
@@ -16,6 +18,7 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { markFailed, messageItem, replayChanges, request, setState } from "./chatkit.js";
 import { arrangeMessages, watchMessages } from "./grouping.js";
 import { _ } from "./i18n.js";
+import { refreshQuotes, renderQuote } from "./replies.js";
 
 const OUTBOX_PREFIX = "chatapp.outbox.";
 const NEAR_END_PX = 120;
@@ -158,6 +161,13 @@ export class Delivery {
     this.caughtUpOn = null; // the id of the connection whose catch-up finished last (tests wait for it)
     window.chatapp = { ...window.chatapp, delivery: this }; // for tests and the curious
     watchMessages(list); // groups, day separators, avatars: now and after every change
+    // Live and in catch-up's replayed changes: the quotes of an edited or deleted message follow it.
+    socket.on("message_updated", (message) => {
+      if (message.room === this.room) refreshQuotes(list, message);
+    });
+    socket.on("message_deleted", (deleted) => {
+      if (deleted.room === this.room) refreshQuotes(list, { id: deleted.id, deleted: true });
+    });
   }
 
   hook(name, ...args) {
@@ -203,8 +213,9 @@ export class Delivery {
     return this.view.label ? this.view.label(message) : message.sender.display_name;
   }
 
-  build({ label, senderId, body, createdAt, internal, bot = false }) {
+  build({ label, senderId, body, createdAt, internal, bot = false, replyTo = null }) {
     const li = messageItem({ sender: label, own: senderId === this.myId, body, createdAt });
+    renderQuote(li, replyTo);
     li.dataset.senderId = String(senderId); // grouped with the same sender's messages around it
     if (bot) {
       // USER carries "bot": true for an integration's account (docs/protocol.md): say so beside its name.
@@ -260,6 +271,7 @@ export class Delivery {
       li.classList.remove("pending", "failed");
       li.querySelector(".actions")?.remove();
       li.querySelector(".sender").textContent = this.label(message); // as the server renders it
+      renderQuote(li, message.reply_to); // the quote as the server stored it
       li.remove();
     } else {
       li = this.build({
@@ -269,6 +281,7 @@ export class Delivery {
         createdAt: message.created_at,
         internal: message.internal === true,
         bot: message.sender.bot === true,
+        replyTo: message.reply_to,
       });
     }
     li.dataset.id = String(message.id);
@@ -315,7 +328,10 @@ export class Delivery {
       return false;
     }
     if (this.pendingItem(entry.client_id)) return true;
-    const li = this.build({ label: _("You"), senderId: this.myId, body: entry.body, createdAt: entry.created_at, internal: entry.internal });
+    const li = this.build({
+      label: _("You"), senderId: this.myId, body: entry.body, createdAt: entry.created_at, internal: entry.internal,
+      replyTo: entry.reply_to,
+    });
     li.classList.add("pending");
     li.dataset.clientId = entry.client_id;
     setState(li, "sending", _("Sending…"));
@@ -335,6 +351,7 @@ export class Delivery {
     this.clearRetry(entry.client_id);
     if (!this.socket.connected) return; // flushed again on connect
     const payload = { room: entry.room, body: entry.body, client_id: entry.client_id, ...this.hook("payload", entry) };
+    if (entry.reply_to) payload.reply_to = entry.reply_to.id;
     const ack = await request(this.socket, "send", payload);
     if (ack.ok) {
       this.render(ack.message);

@@ -7,6 +7,7 @@ import { EmojiPicker } from "./composer.js";
 import { enablePicturePreview } from "./preview.js";
 import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
+import { ReplyBar, addReplyButton, bindQuoteJumps } from "./replies.js";
 import { Search, showInPlace } from "./search.js";
 import { Uploads } from "./uploads.js";
 
@@ -51,6 +52,7 @@ const delivery = new Delivery({
       typers.clear(message.sender.id);
       classroom.decorate(li, message); // deleted, pinned, question; the actions menu
       messaging.decorate(li, message); // Markdown, pictures, "edited", @mentions, the Edit button
+      addReplyButton(li, replies);
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
     payload(entry) {
@@ -76,6 +78,16 @@ const classroom = new Classroom({ socket, request, rejoin, roomSlug, myId, list,
 // Markdown bodies, pictures, edits, @mentions, the read position and the title (messaging.js);
 // the composer's emoji picker and picture uploads; searching the room.
 const messaging = new Messaging({ socket, request, root, roomSlug, myId, list, maxBody: bodyLimit(input) });
+// Replies: a Reply button on each message, the bar above the composer, and quotes that lead to
+// what they quote (the server's ?around= page when it is not loaded here).
+const replies = new ReplyBar({ form, input });
+for (const li of list.querySelectorAll("li.msg[data-id]")) addReplyButton(li, replies);
+bindQuoteJumps(list, {
+  missing(id) {
+    location.assign(`?around=${id}`);
+    return false;
+  },
+});
 const uploads = new Uploads({
   root, roomSlug, input,
   button: document.getElementById("attach-button"),
@@ -138,6 +150,8 @@ function submit() {
   if (classroom.takeQuestion()) extra.question = true;
   const pictures = uploads.take();
   if (pictures.length) extra.attachments = pictures;
+  const replyTo = replies.take();
+  if (replyTo) extra.reply_to = replyTo;
   input.value = "";
   typing.stop();
   delivery.submit(body, extra);

@@ -5,6 +5,7 @@
 import { Delivery, bodyLimit, openSocket } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
 import { _, language } from "./i18n.js";
+import { ReplyBar, addReplyButton, bindQuoteJumps, loadingOlder } from "./replies.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -62,6 +63,9 @@ let hours = null; // HOURS: the desk's business hours as the server last answere
 let hoursTimer = null;
 const typing = new TypingSender({ socket: () => socket, idleMs: TYPING_IDLE_MS });
 const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
+// Replies: the visitor answers a particular message; a quote leads to what it quotes.
+const replies = new ReplyBar({ form: composer, input });
+bindQuoteJumps(list, { missing: loadingOlder(list, () => thread, olderButton) });
 
 // ---- storage (may be blocked in third-party frames: then the chat lasts as long as the page)
 
@@ -405,6 +409,7 @@ function connect() {
     room: conversation.room,
     view: {
       label: (message) => (message.sender.id === session.visitor.id ? _("You") : message.sender.display_name),
+      placed: (li) => addReplyButton(li, replies),
       changed: updateLayout,
       older: (more) => { olderButton.hidden = !more; },
     },
@@ -489,7 +494,8 @@ function submit() {
     composerError.hidden = false;
     return;
   }
-  thread.submit(body);
+  const replyTo = replies.take();
+  thread.submit(body, replyTo ? { reply_to: replyTo } : {});
   input.value = "";
   typing.stop();
 }

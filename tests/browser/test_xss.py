@@ -72,6 +72,16 @@ def test_payloads_in_bodies_names_and_room_names_stay_text(chat_server, open_roo
     # A Markdown link to javascript: is not a link.
     assert alice.log.locator("a[href^='javascript' i]").count() == 0
 
+    # Replies quote each payload (their excerpts, live on Mallory's page): text too.
+    for n, body in enumerate(BODY_PAYLOADS):
+        target = int(alice.item(body).get_attribute("data-id"))
+        alice.page.evaluate("""([id, n]) => new Promise((done) => window.chatapp.delivery.socket.emit(
+            'send', {room: 'hostile', body: `re ${n}`, client_id: `re-${n}`, reply_to: id}, done))""", [target, n])
+    for n, body in enumerate(BODY_PAYLOADS):
+        folded = " ".join(body.split())
+        expect(mallory.item(f"re {n}").locator(".reply-excerpt")).to_have_text(
+            folded if len(folded) <= 140 else folded[:139].rstrip() + "…")
+
     # Server-rendered: reload, and the same holds before any script runs and after.
     alice.page.reload()
     alice.expect_connected()

@@ -5,7 +5,7 @@ import functools
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -45,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # No request body may be larger than a picture plus its form: refused before it is read.
         app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
 
+    # Registered before CSRFProtect, which reads the form: the upload door alone takes a file's size.
+    app.before_request(_upload_body_limit)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
@@ -105,6 +107,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(security_headers)
     app.context_processor(_limits_context)
     return app
+
+
+def _upload_body_limit() -> None:
+    """Let the upload door read bodies as large as a file (FILE_MAX_BYTES), every other door MAX_CONTENT_LENGTH."""
+    if request.endpoint == "messaging.upload":
+        from .services.uploads import max_request_bytes
+
+        request.max_content_length = max_request_bytes()
 
 
 def _limits_context() -> dict[str, Any]:

@@ -120,8 +120,9 @@ def _upload_body_limit() -> None:
 def _limits_context() -> dict[str, Any]:
     """Templates get the limits the server enforces, so that pages and their scripts read them, never restate them."""
     from .services.messages import MAX_BODY_LENGTH
+    from .services.uploads import accepted_types
 
-    return {"max_body_length": MAX_BODY_LENGTH}
+    return {"max_body_length": MAX_BODY_LENGTH, "upload_accept": accepted_types}
 
 
 def _is_sqlite_file(url: str) -> bool:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import filetype
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-import filetype
 from PIL import Image, ImageOps, ImageSequence
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.utils import secure_filename
@@ -59,6 +59,12 @@ class Upload:
 
     attachment: Attachment
     note: str | None = None
+
+
+def accepted_types() -> str:
+    """The composer's file input `accept`: what the server may take (it still judges every file by its bytes)."""
+    pictures = [mime for mime, _extension in FORMATS.values()]
+    return ",".join(pictures + [f".{extension}" for extension in sorted(PICTURE_EXTENSIONS | set(ACCEPTED))])
 
 
 def upload_folder() -> Path:

@@ -99,6 +99,22 @@ def test_a_docx_made_of_the_right_parts_is_accepted(alice_up):
     assert attachment["kind"] == "file"
 
 
+def test_an_odt_naming_its_kind_is_accepted_and_a_spreadsheet_named_odt_is_not(alice_up):
+    def odf(mimetype: str) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr("mimetype", mimetype)
+            archive.writestr("content.xml", "<office:document-content/>")
+        return out.getvalue()
+
+    text = uploaded(alice_up.upload(odf("application/vnd.oasis.opendocument.text"), filename="story.odt"))
+    assert text["mime"] == "application/vnd.oasis.opendocument.text"
+    message = refusal(alice_up.upload(odf("application/vnd.oasis.opendocument.spreadsheet"), filename="story.odt"))
+    assert message == (
+        "This file is not an OpenDocument text: its content is an OpenDocument spreadsheet. Send the real file."
+    )
+
+
 @pytest.mark.parametrize(
     "data, filename, mime",
     [

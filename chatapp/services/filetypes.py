@@ -114,17 +114,23 @@ def _is_program(data: bytes) -> bool:
     return data.startswith(EXECUTABLE_MAGIC) or (data.startswith(b"MZ") and b"\x00" in data[:64])
 
 
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes:
+    """At most limit bytes of a zip member, however large its header says it is (a zip bomb inflates no further)."""
+    with archive.open(member) as handle:
+        return handle.read(limit)
+
+
 def _zip_kind(data: bytes) -> str | None:
     """The office document a zip says it is ("docx", "odt", …), "zip" for a plain one, None if damaged."""
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
             members = {info.filename: info for info in archive.infolist()}
             odf = members.get("mimetype")
-            if odf is not None and odf.file_size <= 128:
-                return ODF_MIMETYPE.get(archive.read(odf).decode("ascii", "replace").strip(), "zip")
+            if odf is not None:
+                return ODF_MIMETYPE.get(_read_member(archive, odf, 128).decode("ascii", "replace").strip(), "zip")
             manifest = members.get("[Content_Types].xml")
-            if manifest is not None and manifest.file_size <= MAX_MANIFEST_BYTES:
-                types = archive.read(manifest).decode("utf-8", "replace")
+            if manifest is not None:
+                types = _read_member(archive, manifest, MAX_MANIFEST_BYTES).decode("utf-8", "replace")
                 for main, extension in OOXML_MAIN.items():
                     if f'ContentType="{main}"' in types:
                         return extension

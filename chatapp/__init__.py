@@ -5,7 +5,7 @@ import functools
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -45,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # No request body may be larger than a picture plus its form: refused before it is read.
         app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
 
+    # Registered before CSRFProtect, which reads the form: the upload door alone takes a file's size.
+    app.before_request(_upload_body_limit)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
@@ -107,11 +109,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _upload_body_limit() -> None:
+    """Let the upload door read bodies as large as a file (FILE_MAX_BYTES), every other door MAX_CONTENT_LENGTH."""
+    if request.endpoint == "messaging.upload":
+        from .services.uploads import max_request_bytes
+
+        request.max_content_length = max_request_bytes()
+
+
 def _limits_context() -> dict[str, Any]:
     """Templates get the limits the server enforces, so that pages and their scripts read them, never restate them."""
     from .services.messages import MAX_BODY_LENGTH
+    from .services.uploads import accepted_types
 
-    return {"max_body_length": MAX_BODY_LENGTH}
+    return {"max_body_length": MAX_BODY_LENGTH, "upload_accept": accepted_types}
 
 
 def _is_sqlite_file(url: str) -> bool:

@@ -127,6 +127,10 @@ class Config:
     UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
     MAX_ATTACHMENTS_PER_MESSAGE = 10
     UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "30 per minute")
+    # Files that are not pictures (PDF, office documents, text, ZIP, audio, video): the
+    # largest accepted, and how much one account may keep stored in all (pictures included).
+    FILE_MAX_BYTES = int(os.environ.get("FILE_MAX_BYTES", 25 * 1024 * 1024))
+    UPLOAD_QUOTA_BYTES = int(os.environ.get("UPLOAD_QUOTA_BYTES", 500 * 1024 * 1024))
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")
 
     # Class lists: how long a new student's one-time sign-in code works (days; a teacher may

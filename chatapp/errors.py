@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
 from .services.errors import ServiceError
-from .services.uploads import too_large_error
+from .services.uploads import file_too_large_error, too_large_error
 
 MESSAGES = {
     400: lazy_gettext("The request was not understood."),
@@ -85,7 +85,8 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             message = gettext("Too many attempts. Wait a minute and try again (%(limit)s).", limit=error.description)
         if status == 413:
-            message = too_large_error(request.content_length).message  # says the limit
+            refusal = file_too_large_error if request.endpoint == "messaging.upload" else too_large_error
+            message = refusal(request.content_length).message  # says the limit
         return _respond(status, CODES.get(status, "invalid"), message)
 
     @app.errorhandler(Exception)

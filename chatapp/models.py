@@ -686,44 +686,57 @@ class CannedResponse(Model):
 
 
 class Attachment(Model):
-    """A picture uploaded into a room: unsent (message_id None) until a `send` names it."""
+    """A picture or file uploaded into a room: unsent (message_id None) until a `send` names it."""
 
     id = db.Column(db.Integer, primary_key=True)
     message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"))
     uploader_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
     room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    # "image" (re-encoded, thumbnailed), "file", "audio" or "video" (stored as sent).
+    kind = db.Column(db.String(8), nullable=False, default="image", server_default="image")
     # Sniffed from the bytes (never from the name or the browser's Content-Type).
-    mime = db.Column(db.String(32), nullable=False)
-    size = db.Column(db.Integer, nullable=False)  # bytes of the stored (re-encoded) picture
-    width = db.Column(db.Integer, nullable=False)
-    height = db.Column(db.Integer, nullable=False)
-    thumb_width = db.Column(db.Integer, nullable=False)
-    thumb_height = db.Column(db.Integer, nullable=False)
-    thumb_mime = db.Column(db.String(32), nullable=False)
+    mime = db.Column(db.String(128), nullable=False)
+    size = db.Column(db.Integer, nullable=False)  # bytes of the stored file (a picture: re-encoded)
+    # A picture's dimensions and thumbnail; a file has none.
+    width = db.Column(db.Integer)
+    height = db.Column(db.Integer)
+    thumb_width = db.Column(db.Integer)
+    thumb_height = db.Column(db.Integer)
+    thumb_mime = db.Column(db.String(32))
     # Random file names under UPLOAD_FOLDER; never derived from what the uploader sent.
     path = db.Column(db.String(128), nullable=False)
-    thumb_path = db.Column(db.String(128), nullable=False)
-    # The uploader's file name, cleaned, for Content-Disposition only.
+    thumb_path = db.Column(db.String(128))
+    # The uploader's file name, cleaned: `filename` ASCII (Content-Disposition's fallback),
+    # `name` as they wrote it, less paths, control and bidi characters (shown, and the download's name).
     filename = db.Column(db.String(128), nullable=False)
+    name = db.Column(db.String(255))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     room = relationship("Room")
 
-    __table_args__ = (Index("ix_attachment_message_id", "message_id"),)
+    __table_args__ = (
+        Index("ix_attachment_message_id", "message_id"),
+        Index("ix_attachment_uploader_id", "uploader_id"),  # the storage quota sums them
+    )
+
+    @property
+    def display_name(self) -> str:
+        """The name shown and downloaded (pictures stored before names were kept: the ASCII one)."""
+        return self.name or self.filename
 
     def to_dict(self) -> dict:
-        """The ATTACHMENT shape of the Socket.IO contract."""
+        """The ATTACHMENT shape of the Socket.IO contract: a picture's fields, or a file's."""
+        common = {"id": self.id, "kind": self.kind, "url": f"/uploads/{self.id}/full", "mime": self.mime,
+                  "size": self.size, "name": self.display_name, "filename": self.filename}
+        if self.kind != "image":
+            return common
         return {
-            "id": self.id,
-            "url": f"/uploads/{self.id}/full",
+            **common,
             "thumb_url": f"/uploads/{self.id}/thumb",
             "width": self.width,
             "height": self.height,
             "thumb_width": self.thumb_width,
             "thumb_height": self.thumb_height,
-            "mime": self.mime,
-            "size": self.size,
-            "filename": self.filename,
         }
 
 

@@ -1,9 +1,12 @@
-"""Pictures: checked by their bytes, re-encoded without metadata, thumbnailed, stored, sent, served.
+"""Pictures and files: checked by their bytes, stored, sent, served; pictures re-encoded without metadata.
 
 The type comes from what Pillow finds in the bytes (only PNG, JPEG, GIF and WebP decoders are
 even tried), never from the file name or the browser's Content-Type. Every picture is decoded
 and encoded anew, which drops EXIF (camera, GPS position), XMP, comments and colour profiles,
 and anything a crafted file carried besides its pixels.
+
+Other files (PDF, office documents, text, ZIP, audio, video) are checked by `filetypes.sniff_file`
+and stored as sent; every upload counts against its uploader's UPLOAD_QUOTA_BYTES.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import filetype
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +29,7 @@ from werkzeug.utils import secure_filename
 from ..extensions import db
 from ..models import Attachment, Message, Room, User, utcnow
 from .errors import ServiceError
+from .filetypes import ACCEPTED, clean_display_name, extension_of, sniff_file
 from .ratelimit import check_rate
 from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
 from .rows import rows_changed
@@ -45,6 +50,7 @@ MAX_ANIMATION_PIXELS = 25_000_000
 MAX_FRAMES = 500
 NOT_A_PICTURE = _l("That file is not a picture chatapp accepts: send a PNG, JPEG, GIF or WebP image.")
 VARIANTS = ("full", "thumb")
+PICTURE_EXTENSIONS = {"png", "jpg", "jpeg", "gif", "webp"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,12 @@ class Upload:
 
     attachment: Attachment
     note: str | None = None
+
+
+def accepted_types() -> str:
+    """The composer's file input `accept`: what the server may take (it still judges every file by its bytes)."""
+    pictures = [mime for mime, _extension in FORMATS.values()]
+    return ",".join(pictures + [f".{extension}" for extension in sorted(PICTURE_EXTENSIONS | set(ACCEPTED))])
 
 
 def upload_folder() -> Path:
@@ -64,6 +76,16 @@ def upload_folder() -> Path:
 def max_upload_bytes() -> int:
     """The largest picture file accepted, in bytes."""
     return int(current_app.config["UPLOAD_MAX_BYTES"])
+
+
+def max_file_bytes() -> int:
+    """The largest file that is not a picture accepted, in bytes."""
+    return int(current_app.config["FILE_MAX_BYTES"])
+
+
+def max_request_bytes() -> int:
+    """The largest upload request read: the larger limit, and room for the form around it."""
+    return max(max_upload_bytes(), max_file_bytes()) + 1024 * 1024
 
 
 def megabytes(size: int) -> str:
@@ -83,6 +105,53 @@ def too_large_error(size: int | None = None) -> ServiceError:
     return ServiceError("too_large", message, limit=limit)
 
 
+def file_too_large_error(size: int | None = None) -> ServiceError:
+    """The refusal of a file over FILE_MAX_BYTES (or of a request too big to read), saying the limit."""
+    limit = max_file_bytes()
+    if size:
+        message = _("A file can be at most %(limit)s; this one is %(size)s. Choose a smaller one, or share a link "
+                    "to it.", limit=megabytes(limit), size=megabytes(size))
+    else:
+        message = _("A file can be at most %(limit)s. Choose a smaller one, or share a link to it.",
+                    limit=megabytes(limit))
+    return ServiceError("too_large", message, limit=limit)
+
+
+def stored_bytes(*, uploader: User) -> int:
+    """How many bytes of uploads (sent or not) uploader has stored."""
+    total = db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(Attachment.size), 0)).where(Attachment.uploader_id == uploader.id)
+    )
+    return int(total or 0)
+
+
+def ensure_within_quota(*, uploader: User, size: int) -> None:
+    """Raise too_large unless size more bytes keep uploader within UPLOAD_QUOTA_BYTES, saying what is used."""
+    quota = int(current_app.config["UPLOAD_QUOTA_BYTES"])
+    used = stored_bytes(uploader=uploader)
+    if used + size <= quota:
+        return
+    raise ServiceError(
+        "too_large",
+        _("You have %(used)s of your %(quota)s stored; this file needs %(size)s more. Uploads you did not send are "
+          "cleared after a day; ask an admin to remove files you no longer need, or share a link instead.",
+          used=megabytes(used), quota=megabytes(quota), size=megabytes(size)),
+        limit=quota,
+    )
+
+
+def is_picture_upload(data: bytes, filename: str | None) -> bool:
+    """Whether an upload is judged as a picture: named like one, or not named like an accepted file and
+    starting like a picture (Pillow then decides)."""
+    extension = extension_of(filename)
+    if extension in PICTURE_EXTENSIONS:
+        return True
+    if extension in ACCEPTED:
+        return False
+    guess = filetype.guess(data[:512])
+    return guess is not None and guess.mime.startswith("image/")
+
+
 def ensure_can_upload(*, uploader: User, room: Room) -> None:
     """Raise unless uploader may put pictures in room: whoever may write there, except in support conversations."""
     ensure_can_enter(user=uploader, room=room)
@@ -92,9 +161,9 @@ def ensure_can_upload(*, uploader: User, room: Room) -> None:
         raise ServiceError("forbidden", _("Pictures cannot be sent in support conversations."))
 
 
-def clean_filename(filename: str | None, extension: str) -> str:
+def clean_filename(filename: str | None, extension: str, fallback: str = "picture") -> str:
     """A safe, ASCII file name for Content-Disposition, ending in the sniffed type's extension."""
-    stem = secure_filename(os.path.splitext(filename or "")[0])[:80] or "picture"
+    stem = secure_filename(os.path.splitext(filename or "")[0])[:80] or fallback
     return f"{stem}.{extension}"
 
 
@@ -213,11 +282,14 @@ def _write(folder: Path, name: str, data: bytes) -> None:
 
 
 def store_upload(*, uploader: User, room: Room, data: bytes, filename: str | None) -> Upload:
-    """Check, clean and store a picture uploaded into room; it waits, unsent, for a `send` that names it."""
+    """Check and store a picture or file uploaded into room; it waits, unsent, for a `send` that names it."""
     ensure_can_upload(uploader=uploader, room=room)
     check_rate(action="upload", key=uploader.id)
+    if not is_picture_upload(data, filename):
+        return Upload(attachment=store_file(uploader=uploader, room=room, data=data, filename=filename))
     if len(data) > max_upload_bytes():
         raise too_large_error(len(data))
+    ensure_within_quota(uploader=uploader, size=len(data))
     if not data:
         raise ServiceError("invalid", _("That file is empty.") + " " + str(NOT_A_PICTURE))
     encoded = reencode_picture(data)
@@ -234,19 +306,52 @@ def store_upload(*, uploader: User, room: Room, data: bytes, filename: str | Non
         width=encoded.width, height=encoded.height,
         thumb_width=encoded.thumb_width, thumb_height=encoded.thumb_height, thumb_mime=thumb_mime,
         path=path, thumb_path=thumb_path, filename=clean_filename(filename, extension),
+        name=clean_display_name(_picture_stem(filename) + "." + extension, extension),
     )
+    _save(attachment, folder, path, thumb_path)
+    return Upload(attachment=attachment, note=encoded.note)
+
+
+def _picture_stem(filename: str | None) -> str:
+    """A picture's name less its picture extension (it gets the sniffed format's)."""
+    name = filename or ""
+    return os.path.splitext(name)[0] if extension_of(name) in PICTURE_EXTENSIONS else name
+
+
+def store_file(*, uploader: User, room: Room, data: bytes, filename: str | None) -> Attachment:
+    """Check a file that is not a picture (its content matches its name, of an accepted kind) and store it as sent."""
+    if len(data) > max_file_bytes():
+        raise file_too_large_error(len(data))
+    sniffed = sniff_file(data, filename)
+    ensure_within_quota(uploader=uploader, size=len(data))
+    folder = upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = f"{secrets.token_urlsafe(18)}.{sniffed.extension}"
+    _write(folder, path, data)
+    attachment = Attachment(
+        uploader_id=uploader.id, room_id=room.id, kind=sniffed.kind, mime=sniffed.mime, size=len(data), path=path,
+        filename=clean_filename(filename, sniffed.extension, fallback="file"),
+        name=clean_display_name(filename, sniffed.extension),
+    )
+    _save(attachment, folder, path)
+    return attachment
+
+
+def _save(attachment: Attachment, folder: Path, *paths: str) -> None:
+    """Commit the attachment's row; if that fails, remove its files again."""
     db.session.add(attachment)
     try:
         db.session.commit()
     except Exception:
         db.session.rollback()
-        _remove_files(folder, path, thumb_path)
+        _remove_files(folder, *paths)
         raise
-    return Upload(attachment=attachment, note=encoded.note)
 
 
-def _remove_files(folder: Path, *names: str) -> None:
+def _remove_files(folder: Path, *names: str | None) -> None:
     for name in names:
+        if not name:
+            continue
         try:
             (folder / name).unlink()
         except FileNotFoundError:
@@ -312,28 +417,34 @@ class Servable:
     path: str
     mime: str
     filename: str
+    name: str
+    kind: str
 
 
 def open_attachment(*, viewer: User, attachment_id: int, variant: str) -> Servable:
     """The file of an attachment, if viewer may see the message it belongs to (an unsent one: its uploader only)."""
     if variant not in VARIANTS:
-        raise ServiceError("not_found", _("There is no such picture."))
+        raise ServiceError("not_found", _("There is no such file."))
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
-        raise ServiceError("not_found", _("There is no such picture."))
+        raise ServiceError("not_found", _("There is no such file."))
     if attachment.message_id is None:
         if attachment.uploader_id != viewer.id:
-            raise ServiceError("not_found", _("There is no such picture."))
+            raise ServiceError("not_found", _("There is no such file."))
     else:
         message = db.session.get(Message, attachment.message_id)
         if message is None:  # the foreign key keeps this from happening
-            raise ServiceError("not_found", _("There is no such picture."))
+            raise ServiceError("not_found", _("There is no such file."))
         ensure_can_enter(user=viewer, room=message.room)
         if message.is_deleted or (message.internal and not can_see_notes(user=viewer, room=message.room)):
-            raise ServiceError("not_found", _("There is no such picture."))
+            raise ServiceError("not_found", _("There is no such file."))
     if variant == "thumb":
-        return Servable(upload_folder(), attachment.thumb_path, attachment.thumb_mime, "thumb-" + attachment.filename)
-    return Servable(upload_folder(), attachment.path, attachment.mime, attachment.filename)
+        if attachment.thumb_path is None or attachment.thumb_mime is None:  # a file has no thumbnail
+            raise ServiceError("not_found", _("There is no such file."))
+        return Servable(upload_folder(), attachment.thumb_path, attachment.thumb_mime, "thumb-" + attachment.filename,
+                        "thumb-" + attachment.display_name, attachment.kind)
+    return Servable(upload_folder(), attachment.path, attachment.mime, attachment.filename, attachment.display_name,
+                    attachment.kind)
 
 
 def prune_unsent_uploads(*, older_than: timedelta) -> int:

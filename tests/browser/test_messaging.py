@@ -72,7 +72,7 @@ def test_a_picture_uploads_with_progress_and_shows_on_both_pages(open_room, chat
         item = chat.item("Photos from the field trip")
         expect(item.locator(".body strong")).to_have_text("field trip")
         expect_picture_loaded(chat, item.locator(".attachments img"))
-        expect(item.locator(".attachments img")).to_have_attribute("alt", "Picture: field_trip.png")
+        expect(item.locator(".attachments img")).to_have_attribute("alt", "Picture: field trip.png")
     [(attachment_id, message_id)] = attachments_stored(chat_server)
     assert message_id == stored_messages(chat_server, "lobby")[-1]["id"]
 

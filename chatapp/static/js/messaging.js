@@ -2,6 +2,7 @@
 // messages, @mention highlights and notices, the read position and the tab title's count.
 import { TitleCounter, mentionText, notifyMention, setUpNotifyButton } from "./notify.js";
 import { _, language } from "./i18n.js";
+import { fileSize } from "./uploads.js";
 
 // One `read` per second at most while messages keep coming: each is a database write.
 const READ_DELAY_MS = 1000;
@@ -268,7 +269,57 @@ function envelopeIcon() {
   return svg;
 }
 
-// ---- pictures ------------------------------------------------------------------
+// ---- pictures and files ----------------------------------------------------------
+
+const FILE_ICONS = { audio: "🎵", video: "🎬" };
+
+function renderPicture(attachment) {
+  const link = document.createElement("a");
+  link.className = "attachment";
+  link.href = attachment.url;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  const img = document.createElement("img");
+  img.src = attachment.thumb_url;
+  if (attachment.thumb_width) img.width = attachment.thumb_width;
+  if (attachment.thumb_height) img.height = attachment.thumb_height;
+  img.alt = _("Picture: {name}", { name: attachment.name || attachment.filename || _("picture") });
+  img.loading = "lazy";
+  link.append(img);
+  return link;
+}
+
+// The same card as templates/rooms/_attachments.html: icon, name (the download link), type and size, a player.
+function renderFile(attachment) {
+  const card = document.createElement("div");
+  card.className = "file-card";
+  card.dataset.kind = attachment.kind;
+  const icon = document.createElement("span");
+  icon.className = "file-icon";
+  icon.setAttribute("aria-hidden", "true");
+  icon.textContent = FILE_ICONS[attachment.kind] || "📄";
+  const text = document.createElement("span");
+  text.className = "file-text";
+  const link = document.createElement("a");
+  link.className = "file-name";
+  link.href = attachment.url;
+  link.download = attachment.name;
+  link.textContent = attachment.name;
+  const meta = document.createElement("span");
+  meta.className = "file-meta";
+  meta.textContent = `${attachment.filename.split(".").pop().toUpperCase()} · ${fileSize(attachment.size)}`;
+  text.append(link, meta);
+  card.append(icon, text);
+  if (attachment.kind === "audio" || attachment.kind === "video") {
+    const player = document.createElement(attachment.kind);
+    player.controls = true;
+    player.preload = attachment.kind === "audio" ? "none" : "metadata";
+    player.src = attachment.url;
+    player.setAttribute("aria-label", attachment.name);
+    card.append(player);
+  }
+  return card;
+}
 
 function renderAttachments(li, attachments) {
   li.querySelector(".attachments")?.remove();
@@ -276,19 +327,8 @@ function renderAttachments(li, attachments) {
   const box = document.createElement("div");
   box.className = "attachments";
   for (const attachment of attachments) {
-    const link = document.createElement("a");
-    link.className = "attachment";
-    link.href = attachment.url;
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
-    const img = document.createElement("img");
-    img.src = attachment.thumb_url;
-    if (attachment.thumb_width) img.width = attachment.thumb_width;
-    if (attachment.thumb_height) img.height = attachment.thumb_height;
-    img.alt = _("Picture: {name}", { name: attachment.filename || _("picture") });
-    img.loading = "lazy";
-    link.append(img);
-    box.append(link);
+    // No kind: a server from before files, which sent only pictures.
+    box.append((attachment.kind || "image") === "image" ? renderPicture(attachment) : renderFile(attachment));
   }
   const body = li.querySelector(".body");
   (body || li.querySelector(".meta")).after(box);

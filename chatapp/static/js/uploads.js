@@ -1,7 +1,7 @@
-// Pictures in the composer: uploaded with XMLHttpRequest (so there is a progress bar and a
-// Cancel button, which fetch() cannot give), shown as thumbnails, then sent with the next
-// message as `attachments: [id, …]`.
-import { _, language } from "./i18n.js";
+// Pictures and files in the composer: uploaded with XMLHttpRequest (so there is a progress bar
+// and a Cancel button, which fetch() cannot give), shown as thumbnails or by name, then sent with
+// the next message as `attachments: [id, …]`.
+import { _, language, ngettext } from "./i18n.js";
 
 function megabytes(bytes) {
   const value = bytes / (1024 * 1024);
@@ -9,11 +9,20 @@ function megabytes(bytes) {
   return _("{number} MB", { number });
 }
 
+// A file's size as people read it: "512 bytes", "1.5 KB", "12 MB" (the server's file_size filter says the same).
+export function fileSize(bytes) {
+  if (bytes < 1024) return ngettext("{num} byte", "{num} bytes", bytes, { num: bytes });
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, "KB"] : [bytes / (1024 * 1024), "MB"];
+  const number = new Intl.NumberFormat(language(), { maximumFractionDigits: value < 10 ? 1 : 0 }).format(value);
+  return unit === "KB" ? _("{number} KB", { number }) : _("{number} MB", { number });
+}
+
 export class Uploads {
   constructor({ root, roomSlug, button, fileInput, tray, trayList, input, onChange }) {
     this.roomSlug = roomSlug;
     this.csrf = root.dataset.csrf;
     this.maxBytes = Number(root.dataset.uploadMax || 5 * 1024 * 1024);
+    this.maxFileBytes = Number(root.dataset.fileMax || 25 * 1024 * 1024);
     this.tray = tray;
     this.trayList = trayList;
     this.input = input;
@@ -48,12 +57,12 @@ export class Uploads {
     return Array.from(this.items.values()).some((item) => item.state === "uploading");
   }
 
-  // The uploaded pictures, ready to go with a message.
+  // The uploaded pictures and files, ready to go with a message.
   ready() {
     return Array.from(this.items.values()).filter((item) => item.state === "ready").map((item) => item.attachment);
   }
 
-  // Take the ready pictures for a message being sent, and clear them from the tray.
+  // Take the ready pictures and files for a message being sent, and clear them from the tray.
   take() {
     const taken = [];
     for (const [key, item] of this.items) {
@@ -79,7 +88,7 @@ export class Uploads {
     li.className = "upload";
     const name = document.createElement("span");
     name.className = "upload-name";
-    const label = file.name || _("picture");
+    const label = file.name || _("file");
     name.textContent = label;
     const progress = document.createElement("progress");
     progress.max = 100;
@@ -100,9 +109,13 @@ export class Uploads {
     this.items.set(key, item);
     this.onChange();
 
-    if (file.size > this.maxBytes) {
-      // The server checks too; this only spares the wait.
+    // The server checks too (and by the bytes, not the browser's type); this only spares the wait.
+    if (file.type.startsWith("image/") && file.size > this.maxBytes) {
       this.fail(key, _("A picture can be at most {max}; this one is {size}. Choose a smaller one.", { max: megabytes(this.maxBytes), size: megabytes(file.size) }));
+      return;
+    }
+    if (file.size > this.maxFileBytes) {
+      this.fail(key, _("A file can be at most {max}; this one is {size}. Choose a smaller one, or share a link to it.", { max: megabytes(this.maxFileBytes), size: megabytes(file.size) }));
       return;
     }
 
@@ -129,7 +142,7 @@ export class Uploads {
     xhr.addEventListener("error", () => this.fail(key, _("The upload failed: the connection dropped. Try again.")));
     xhr.addEventListener("abort", () => {
       this.drop(key);
-      this.announce(file.name ? _("Upload of {name} cancelled.", { name: file.name }) : _("Upload of the picture cancelled."));
+      this.announce(file.name ? _("Upload of {name} cancelled.", { name: file.name }) : _("Upload of the file cancelled."));
     });
     cancel.addEventListener("click", () => xhr.abort());
     const form = new FormData();
@@ -146,11 +159,18 @@ export class Uploads {
     const name = li.querySelector(".upload-name").textContent;
     li.replaceChildren();
     li.classList.add("ready");
-    const img = document.createElement("img");
-    img.src = attachment.thumb_url;
-    img.alt = _("Picture to send: {name}", { name });
-    img.width = Math.min(attachment.thumb_width, 96);
-    img.height = Math.round((img.width / attachment.thumb_width) * attachment.thumb_height) || 96;
+    let shown;
+    if ((attachment.kind || "image") === "image") {
+      shown = document.createElement("img");
+      shown.src = attachment.thumb_url;
+      shown.alt = _("Picture to send: {name}", { name });
+      shown.width = Math.min(attachment.thumb_width, 96);
+      shown.height = Math.round((shown.width / attachment.thumb_width) * attachment.thumb_height) || 96;
+    } else {
+      shown = document.createElement("span");
+      shown.className = "upload-name";
+      shown.textContent = _("File to send: {name} ({size})", { name: attachment.name, size: fileSize(attachment.size) });
+    }
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "link";
@@ -160,7 +180,7 @@ export class Uploads {
       this.drop(key);
       this.input.focus();
     });
-    li.append(img, remove);
+    li.append(shown, remove);
     if (note) {
       const small = document.createElement("span");
       small.className = "upload-note";

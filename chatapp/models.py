@@ -85,6 +85,9 @@ class User(UserMixin, Model):
     mail_direct = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
     mail_mentions = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     mail_announcements = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    # Whether others see when this person has read their messages (services/receipts.py); off,
+    # they see nobody else's either.
+    share_reads = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
     # The highest message id an unread-message e-mail to this member has covered (services/member_mail.py).
     mailed_through_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # A bot: an account an admin made for an integration. It never logs in with a password

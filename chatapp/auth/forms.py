@@ -41,6 +41,7 @@ class AccountForm(FlaskForm):
     mail_mentions = BooleanField(_l("@mentions of me I have not read"))
     mail_announcements = BooleanField(_l("Announcements pinned in my classes"))
     mail_desk = BooleanField(_l("Messages visitors leave while no agent is online"))
+    share_reads = BooleanField(_l("Let others see when I have read their messages (and see when they have read mine)"))
 
 
 class FirstSignInForm(FlaskForm):

@@ -105,6 +105,7 @@ def account():
             preferences.update_settings(
                 user=user, display_name=form.display_name.data, language=form.language.data,
                 email=form.email.data or "", mail={topic: bool(form[f"mail_{topic}"].data) for topic in topics},
+                share_reads=bool(form.share_reads.data),
             )
         except ServiceError as error:
             fields = {"language": form.language, "email": form.email}

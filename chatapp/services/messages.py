@@ -21,6 +21,7 @@ from .message_effects import message_stored
 from .message_news import announce_mentions, announce_message
 from .moderation import check_can_post
 from .ratelimit import check_rate
+from .receipts import read_moved
 from .rooms import can_see_notes, ensure_can_enter, enter_room
 from .rows import adopt, first_id
 from .uploads import check_attachment_ids, check_claimable, link_attachments
@@ -429,4 +430,5 @@ def mark_read(*, user: User, room: Room, last_id: object) -> int:
     if position > membership.last_read_id:
         membership.last_read_id = position
         db.session.commit()
+        read_moved(user=user, room=room, position=position)  # a direct room's or conversation's other side sees it
     return count_unread(user=user, room=room, last_read_id=membership.last_read_id)

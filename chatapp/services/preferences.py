@@ -64,11 +64,12 @@ def mail_topics(user: User) -> list[str]:
 
 def update_settings(
     *, user: User, display_name: object, language: object, email: object = None,
-    mail: dict[str, bool] | None = None,
+    mail: dict[str, bool] | None = None, share_reads: bool | None = None,
 ) -> User:
     """Change an account's name, language, e-mail address and e-mail choices; nothing changes if one is refused.
 
     `mail`: topic -> wanted, for the topics of mail_topics(user); others are left alone.
+    `share_reads`: whether others see when this person has read (services/receipts.py).
     """
     _check_account(user)
     shown = check_display_name(display_name)
@@ -81,6 +82,8 @@ def update_settings(
     for topic, wanted in (mail or {}).items():
         if topic in mail_topics(user):
             subscriptions.set_wanted(user=user, topic=topic, wanted=wanted)
+    if share_reads is not None:
+        user.share_reads = bool(share_reads)
     user.display_name = shown
     db.session.commit()
     return user

@@ -10,8 +10,8 @@ from ..realtime.channels import member_channel, moderators_channel, notes_channe
 from ..realtime.presence import presence
 from ..services import messages as message_service
 from ..services import moderation as moderation_service
+from ..services import receipts, routing
 from ..services import rooms as room_service
-from ..services import routing
 from ..services import support as support_service
 from ..services import uploads as upload_service
 from ..services.classroom import capabilities, membership_state
@@ -46,7 +46,22 @@ def on_join(user: User, data: Any) -> dict:
         "changed": [message.to_dict() for message in page.changed],
         "changed_more": page.changed_more,
         **classroom,
+        **_read_positions(user=user, room=room),
     }
+
+
+def _read_positions(*, user: User, room: Room) -> dict:
+    """After `join` of a direct room or a conversation: how far the other side has read (`read_positions`)."""
+    found = receipts.positions(viewer=user, room=room)
+    return {"read_positions": found} if found else {}
+
+
+@acked
+def on_seen_by(user: User, data: Any) -> dict:
+    """Who of the room's members read a message, and who not (its author and the room's moderators)."""
+    payload = parse_payload(data, required={"room": str, "id": int})
+    room = room_service.get_room(payload["room"])
+    return {"ok": True, **receipts.seen_by(viewer=user, room=room, message_id=payload["id"])}
 
 
 def _subscribe_classroom(*, user: User, room: Room, membership: Membership | None) -> dict:
@@ -146,4 +161,5 @@ def on_read(user: User, data: Any) -> dict:
 
 HANDLERS = {
     "join": on_join, "leave": on_leave, "send": on_send, "history": on_history, "typing": on_typing, "read": on_read,
+    "seen_by": on_seen_by,
 }

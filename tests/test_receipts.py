@@ -1,0 +1,122 @@
+"""Read receipts (services/receipts.py): "Read" in direct messages and conversations, "Seen by" in rooms."""
+from __future__ import annotations
+
+from chatapp.extensions import db
+from chatapp.models import User
+from chatapp.services import direct, rooms
+
+from .conftest import received
+
+
+def _user(name: str) -> User:
+    return db.session.scalar(db.select(User).filter_by(username=name))
+
+
+def send(sock, room, body, client_id):
+    return sock.emit("send", {"room": room, "body": body, "client_id": client_id}, callback=True)
+
+
+def test_the_other_side_of_a_direct_room_hears_when_its_message_was_read(app, users, public_room, socket_for):
+    with app.app_context():
+        for name in ("alice", "bob"):
+            rooms.join_room(user=_user(name), room=rooms.get_room("lobby"))
+        slug = direct.open_direct_room(user=_user("alice"), other=_user("bob")).slug
+    alice, bob = socket_for("alice"), socket_for("bob")
+    assert alice.emit("join", {"room": slug}, callback=True)["ok"]
+    sent = send(alice, slug, "are you there?", "d1")["message"]
+    joined = bob.emit("join", {"room": slug}, callback=True)
+    assert joined["read_positions"] == [{"user_id": users["alice"].id, "last_read_id": 0}]
+    alice.get_received()
+    assert bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)["ok"]
+    [receipt] = received(alice, "read_receipt")
+    assert receipt == {"room": slug, "user_id": users["bob"].id, "last_read_id": sent["id"]}
+    # Reading it again moves nothing: no second receipt.
+    bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)
+    assert received(alice, "read_receipt") == []
+    # Alice's join after a reload says how far Bob has read.
+    again = socket_for("alice").emit("join", {"room": slug}, callback=True)
+    assert again["read_positions"] == [{"user_id": users["bob"].id, "last_read_id": sent["id"]}]
+
+
+def test_who_turned_receipts_off_sends_none(app, users, public_room, socket_for):
+    with app.app_context():
+        for name in ("alice", "bob"):
+            rooms.join_room(user=_user(name), room=rooms.get_room("lobby"))
+        _user("bob").share_reads = False
+        db.session.commit()
+        slug = direct.open_direct_room(user=_user("alice"), other=_user("bob")).slug
+    alice, bob = socket_for("alice"), socket_for("bob")
+    alice.emit("join", {"room": slug}, callback=True)
+    sent = send(alice, slug, "hi", "d1")["message"]
+    bob.emit("join", {"room": slug}, callback=True)
+    alice.get_received()
+    bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)
+    assert received(alice, "read_receipt") == []
+    assert "read_positions" not in socket_for("alice").emit("join", {"room": slug}, callback=True)
+
+
+def test_a_public_room_sends_no_receipts(app, users, public_room, socket_for):
+    alice, bob = socket_for("alice"), socket_for("bob")
+    for sock in (alice, bob):
+        sock.emit("join", {"room": "lobby"}, callback=True)
+    sent = send(alice, "lobby", "hello", "m1")["message"]
+    alice.get_received()
+    bob.emit("read", {"room": "lobby", "last_id": sent["id"]}, callback=True)
+    assert received(alice, "read_receipt") == []
+
+
+def _class_of_thirty(app):
+    with app.app_context():
+        klass = rooms.create_class(name="Year 9", teacher=_user("staff"))
+        students = []
+        for n in range(30):
+            from chatapp.services import accounts
+
+            student = accounts.create_user(username=f"s{n:02d}", password="correct-horse-42", role="member",
+                                           display_name=f"Student {n:02d}")
+            rooms.join_by_code(user=student, code=klass.join_code)
+            students.append(student.id)
+        return klass.slug, students
+
+
+def test_a_teacher_sees_exactly_who_has_not_read_an_announcement(app, users, socket_for):
+    slug, students = _class_of_thirty(app)
+    teacher = socket_for("staff")
+    teacher.emit("join", {"room": slug}, callback=True)
+    sent = send(teacher, slug, "Trip forms due Friday", "a1")["message"]
+    from chatapp.services import messages
+
+    with app.app_context():
+        room = rooms.get_room(slug)
+        for student_id in students[:23]:
+            messages.mark_read(user=db.session.get(User, student_id), room=room, last_id=sent["id"])
+    answer = teacher.emit("seen_by", {"room": slug, "id": sent["id"]}, callback=True)
+    assert answer["ok"] and answer["total"] == 30
+    assert len(answer["seen"]) == 23
+    assert sorted(user["username"] for user in answer["unseen"]) == [f"s{n:02d}" for n in range(23, 30)]
+
+
+def test_only_the_author_and_moderators_see_who_read_and_an_opted_out_viewer_sees_nothing(app, users, socket_for):
+    slug, students = _class_of_thirty(app)
+    teacher = socket_for("staff")
+    teacher.emit("join", {"room": slug}, callback=True)
+    sent = send(teacher, slug, "Homework", "a1")["message"]
+    student = socket_for("s01")
+    student.emit("join", {"room": slug}, callback=True)
+    refused = student.emit("seen_by", {"room": slug, "id": sent["id"]}, callback=True)
+    assert refused["ok"] is False and refused["error"] == "forbidden"
+    own = send(student, slug, "Question about the homework", "q1")["message"]
+    assert student.emit("seen_by", {"room": slug, "id": own["id"]}, callback=True)["ok"]  # the author may
+    outsider = socket_for("carol")  # not in the class
+    assert outsider.emit("seen_by", {"room": slug, "id": sent["id"]}, callback=True)["error"] == "forbidden"
+    with app.app_context():
+        _user("s02").share_reads = False
+        _user("staff").share_reads = False
+        db.session.commit()
+    hidden = teacher.emit("seen_by", {"room": slug, "id": sent["id"]}, callback=True)
+    assert hidden["ok"] is False and "account settings" in hidden["message"]
+    with app.app_context():
+        _user("staff").share_reads = True
+        db.session.commit()
+    shown = teacher.emit("seen_by", {"room": slug, "id": sent["id"]}, callback=True)
+    assert shown["total"] == 29 and "s02" not in {u["username"] for u in shown["seen"] + shown["unseen"]}

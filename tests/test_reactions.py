@@ -13,8 +13,8 @@ import pytest
 from chatapp.extensions import db
 from chatapp.models import Membership, Message, Reaction, Room, User, utcnow
 from chatapp.services import moderation, rooms
-from chatapp.services.reactions import check_emoji
 from chatapp.services.errors import ServiceError
+from chatapp.services.reactions import check_emoji
 
 from . import helpers
 from .conftest import detached, received
@@ -59,7 +59,8 @@ def lobby(public_room, socket_for):
 
 def stored_reactions(app) -> list[tuple[int, int, str]]:
     with app.app_context():
-        return list(db.session.execute(db.select(Reaction.message_id, Reaction.user_id, Reaction.emoji)).tuples())
+        query = db.select(Reaction.message_id, Reaction.user_id, Reaction.emoji)
+        return [tuple(row) for row in db.session.execute(query)]
 
 
 # -- adding and removing -------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def test_the_room_page_shows_reactions_with_who_and_ones_own_pressed(app, users,
     react(bob, message["id"])
     react(alice, message["id"])
     react(bob, message["id"], LAUGH)
-    html = helpers.logged_in(app, "alice").get("/rooms/lobby").get_data(as_text=True)
+    html = helpers.logged_in(app, "alice").get("/rooms/lobby")
     item = page(html).find("li", **{"data-id": str(message["id"])})
     buttons = item.find_all("button", class_="reaction")
     assert [(b.attrs["aria-pressed"], b.attrs["aria-label"]) for b in buttons] == [
@@ -164,7 +165,7 @@ def test_the_room_page_names_at_most_two_and_counts_the_rest(app, users, lobby, 
     alice, bob, message = lobby
     for sock in (bob, joined(socket_for, "carol"), alice):
         react(sock, message["id"])
-    html = helpers.logged_in(app, "bob").get("/rooms/lobby").get_data(as_text=True)
+    html = helpers.logged_in(app, "bob").get("/rooms/lobby")
     [button] = page(html).find("li", **{"data-id": str(message["id"])}).find_all("button", class_="reaction")
     assert button.attrs["aria-label"] == f"{THUMBS} 3: Bob, Carol and 1 other"
     assert button.attrs["title"] == "Bob, Carol and Alice"
@@ -358,7 +359,7 @@ def test_a_deleted_message_shows_no_reactions(app, lobby):
     assert "reactions" not in history["messages"][-1]
 
 
-def test_a_site_admin_reading_direct_messages_cannot_react_there(app, users, socket_for, public_room):
+def test_a_site_admin_reading_direct_messages_cannot_react_there(app, users, socket_for, lobby):
     alice = socket_for("alice")
     opened = alice.emit("open_direct", {"user_id": users["bob"].id}, callback=True)
     slug = opened["room"]["slug"]

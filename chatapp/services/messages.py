@@ -142,8 +142,9 @@ def _insert(**values: object) -> Message:
     result = db.session.connection().execute(_INSERT_MESSAGE, row)
     # An INSERT of one row always has its key; SQLAlchemy types it optional for other statements.
     message = adopt(Message, {"id": result.inserted_primary_key[0], **row})  # type: ignore[index]
-    # A new message mentions nobody yet (its pictures: link_attachments).
+    # A new message mentions nobody yet and has no reactions (its pictures: link_attachments).
     set_committed_value(message, "mention_rows", [])
+    set_committed_value(message, "reaction_rows", [])
     return message
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -24,6 +25,10 @@ from .ratelimit import check_rate
 from .rooms import ensure_can_enter, ensure_can_write, get_membership
 from .rows import rows_changed
 
+# The six most used reactions, one click away under each message (static/js/reactions.js offers them).
+QUICK_REACTIONS = ("👍", "❤️", "😂", "🎉", "😮", "🙏")
+# How many names a reaction button's name says; its title says up to REACTION_USERS_SHOWN.
+LABEL_NAMES = 2
 # The longest emoji sequences (families, flags of regions) have 10 or so code points.
 MAX_EMOJI_CODE_POINTS = 16
 _ZWJ = "\u200d"
@@ -91,6 +96,36 @@ def check_can_react(*, user: User, room: Room) -> None:
         raise ServiceError(
             "forbidden", _("A moderator muted you in this room: you cannot react to messages meanwhile.")
         )
+
+
+def can_react(*, user: User, room: Room) -> bool:
+    """Whether user may react in room now (check_can_react's answer, for the page and the join ack)."""
+    try:
+        check_can_react(user=user, room=room)
+    except ServiceError:
+        return False
+    return True
+
+
+def reacted_by(group: dict, *, most: int) -> str:
+    """Who gave one emoji, in words: "Alice", "Alice and Bob", "Alice, Bob and 3 others" (at most `most` names).
+
+    static/js/reactions.js says it in the same words.
+    """
+    names = [user["display_name"] for user in group["users"][:most]]
+    others = group["count"] - len(names)
+    if others > 0:
+        return ngettext("%(names)s and %(num)d other", "%(names)s and %(num)d others", others,
+                        names=_(", ").join(names))
+    if len(names) == 1:
+        return names[0]
+    return _("%(names)s and %(last)s", names=_(", ").join(names[:-1]), last=names[-1])
+
+
+def reaction_label(group: dict) -> str:
+    """A reaction button's name: its emoji and count as shown, then who gave it ("👍 3: Alice, Bob and 1 other")."""
+    return _("%(emoji)s %(count)d: %(who)s", emoji=group["emoji"], count=group["count"],
+             who=reacted_by(group, most=LABEL_NAMES))
 
 
 def get_reactable_message(*, user: User, room: Room, message_id: object) -> Message:

@@ -7,6 +7,7 @@ import { EmojiPicker } from "./composer.js";
 import { enablePicturePreview } from "./preview.js";
 import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
+import { Reactions } from "./reactions.js";
 import { Search, showInPlace } from "./search.js";
 import { Uploads } from "./uploads.js";
 
@@ -51,6 +52,7 @@ const delivery = new Delivery({
       typers.clear(message.sender.id);
       classroom.decorate(li, message); // deleted, pinned, question; the actions menu
       messaging.decorate(li, message); // Markdown, pictures, "edited", @mentions, the Edit button
+      reactions.decorate(li, message); // the emoji reactions and "Add reaction"
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
     payload(entry) {
@@ -64,6 +66,7 @@ const delivery = new Delivery({
     joined(ack) {
       classroom.joined(ack);
       messaging.joined();
+      reactions.joined(ack);
     },
     changed: showEmptyNote,
     older: (more) => { olderButton.hidden = !more; },
@@ -76,6 +79,8 @@ const classroom = new Classroom({ socket, request, rejoin, roomSlug, myId, list,
 // Markdown bodies, pictures, edits, @mentions, the read position and the title (messaging.js);
 // the composer's emoji picker and picture uploads; searching the room.
 const messaging = new Messaging({ socket, request, root, roomSlug, myId, list, maxBody: bodyLimit(input) });
+// Emoji reactions under each message (reactions.js).
+const reactions = new Reactions({ socket, request, root, roomSlug, myId, list });
 const uploads = new Uploads({
   root, roomSlug, input,
   button: document.getElementById("attach-button"),

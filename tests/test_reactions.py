@@ -6,9 +6,12 @@ support conversation, a staff note.
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chatapp.extensions import db
 from chatapp.models import Membership, Message, Reaction, Room, User, utcnow
@@ -198,6 +201,19 @@ def test_anything_but_one_emoji_is_refused(app, emoji):
             check_emoji(emoji)
     assert refused.value.code == "invalid"
     assert "one emoji" in refused.value.message
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=20))
+def test_whatever_is_accepted_as_an_emoji_holds_no_letter_digit_space_or_control(app, text):
+    with app.test_request_context():
+        try:
+            accepted = check_emoji(text)
+        except ServiceError as refused:
+            assert refused.code == "invalid"
+            return
+    assert 1 <= len(accepted) <= 16
+    assert not any(unicodedata.category(char)[0] in "LNZ" or unicodedata.category(char) == "Cc" for char in accepted)
 
 
 def test_markup_in_the_emoji_field_is_refused_and_nothing_is_stored(app, lobby):

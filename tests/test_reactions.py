@@ -324,6 +324,20 @@ def test_a_muted_member_cannot_react(app, klass, socket_for):
     assert stored_reactions(app) == []
 
 
+def test_a_muted_members_join_ack_and_page_say_they_may_not_react(app, klass, socket_for):
+    room, teacher, message = klass
+    react(teacher, message["id"], room=room.slug)
+    bob = socket_for("bob")
+    assert bob.emit("join", {"room": room.slug}, callback=True)["capabilities"]["may_react"] is True
+    act(app, moderation.mute_member, minutes=10)
+    assert bob.emit("join", {"room": room.slug}, callback=True)["capabilities"]["may_react"] is False
+    shown = page(helpers.logged_in(app, "bob").get(f"/rooms/{room.slug}"))
+    assert "data-may-react" not in shown.find(id="room").attrs
+    item = shown.find("li", **{"data-id": str(message["id"])})
+    assert item.find("button", class_="add-reaction") is None
+    assert "disabled" in item.find("button", class_="reaction").attrs
+
+
 def test_a_member_whose_mute_ran_out_may_react_again(app, klass, socket_for):
     room, teacher, message = klass
     act(app, moderation.mute_member, minutes=10)

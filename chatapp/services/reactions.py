@@ -25,8 +25,6 @@ from .ratelimit import check_rate
 from .rooms import ensure_can_enter, ensure_can_write, get_membership
 from .rows import rows_changed
 
-# The six most used reactions, one click away under each message (static/js/reactions.js offers them).
-QUICK_REACTIONS = ("👍", "❤️", "😂", "🎉", "😮", "🙏")
 # How many names a reaction button's name says; its title says up to REACTION_USERS_SHOWN.
 LABEL_NAMES = 2
 # The longest emoji sequences (families, flags of regions) have 10 or so code points.

@@ -6,6 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from harness.browser import PHONE
+
 from .chat import RECONNECT_TIMEOUT_MS
 from .test_accessibility import assert_accessible
 
@@ -73,7 +75,8 @@ def test_a_reaction_reaches_the_other_page_live_and_both_toggle_it(open_room):
 
 
 def test_a_reaction_made_while_a_page_was_offline_arrives_on_its_catch_up(open_room):
-    alice, bob = open_room("alice"), open_room("bob")
+    # Bob on a phone in the dark theme: the row and the quick reactions must fit and read well there too.
+    alice, bob = open_room("alice"), open_room("bob", viewport=PHONE, color_scheme="dark")
     alice.send("Who is coming?")
     alice.expect_sent("Who is coming?")
     bob.expect_once("Who is coming?")
@@ -89,4 +92,18 @@ def test_a_reaction_made_while_a_page_was_offline_arrives_on_its_catch_up(open_r
     # The quick reactions open on Bob's page too: still free of WCAG faults.
     bob.item("Who is coming?").get_by_role("button", name="Add reaction").click()
     expect(bob.item("Who is coming?").get_by_role("group", name="Choose a reaction")).to_be_visible()
-    assert_accessible(bob.page, "a room with reactions after a catch-up, the quick reactions open")
+    assert_accessible(bob.page, "a room with reactions after a catch-up, the quick reactions open (phone, dark)")
+    expect_on_screen(bob.item("Who is coming?").get_by_role("group", name="Choose a reaction"))
+    # On his own message (on the right) too.
+    bob.send("Me!")
+    bob.expect_sent("Me!")
+    bob.item("Me!").get_by_role("button", name="Add reaction").click()
+    expect_on_screen(bob.item("Me!").get_by_role("group", name="Choose a reaction"))
+    expect(bob.page.get_by_role("group", name="Choose a reaction")).to_have_count(1)  # one open at a time
+
+
+def expect_on_screen(picker) -> None:
+    """The quick reactions are wholly inside a phone's width."""
+    expect(picker).to_be_visible()
+    box = picker.bounding_box()
+    assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], box

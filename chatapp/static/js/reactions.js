@@ -4,7 +4,7 @@
 // ack's `may_react`, never worked out here.
 import { _, ngettext } from "./i18n.js";
 
-// The six most used reactions, one click away (services/reactions.py QUICK_REACTIONS).
+// The six most used reactions, one click away (any single emoji is accepted by the server).
 const QUICK = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
 // How many names a button's name says; its title says all REACTIONS gives (at most 20).
 const LABEL_NAMES = 2;

@@ -132,6 +132,9 @@ class Config:
     FILE_MAX_BYTES = int(os.environ.get("FILE_MAX_BYTES", 25 * 1024 * 1024))
     UPLOAD_QUOTA_BYTES = int(os.environ.get("UPLOAD_QUOTA_BYTES", 500 * 1024 * 1024))
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")
+    # Emoji reactions: how many different emoji one message may carry, and how fast one person reacts.
+    REACTION_KINDS_MAX = int(os.environ.get("REACTION_KINDS_MAX", 20))
+    REACT_RATE_LIMIT = os.environ.get("REACT_RATE_LIMIT", "60 per 10 seconds")
 
     # Class lists: how long a new student's one-time sign-in code works (days; a teacher may
     # choose up to SIGN_IN_CODE_MAX_DAYS), and the most students one list may have.

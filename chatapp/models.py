@@ -310,6 +310,10 @@ class Message(Model):
     attachments = relationship("Attachment", lazy="selectin", order_by="Attachment.id", viewonly=True)
     mention_rows = relationship("MessageMention", lazy="selectin", order_by="MessageMention.user_id",
                                    cascade="all, delete-orphan")
+    # Emoji reactions, in the order given (with each reactor, in the same one query per page);
+    # services/reactions.py writes them, the database removes them with the message.
+    reaction_rows = relationship("Reaction", lazy="selectin", order_by="Reaction.id",
+                                 viewonly=True)
 
     __table_args__ = (
         # The database itself makes a retried send idempotent, across restarts.
@@ -354,6 +358,8 @@ class Message(Model):
             data["attachments"] = [attachment.to_dict() for attachment in self.attachments]
         if self.mention_rows:
             data["mentions"] = [row.user_id for row in self.mention_rows]
+        if self.reaction_rows:
+            data["reactions"] = self.reactions()
         if self.pinned_at is not None:
             data["pinned"] = True
             data["pinned_at"] = isoformat_utc(self.pinned_at)
@@ -378,6 +384,22 @@ class Message(Model):
         if len(excerpt) > REPLY_EXCERPT_LENGTH:
             excerpt = excerpt[:REPLY_EXCERPT_LENGTH - 1].rstrip() + "…"
         return {"id": self.id, "sender": self.sender.to_dict(), "excerpt": excerpt, "deleted": deleted}
+
+    def reactions(self) -> list[dict]:
+        """REACTIONS: each emoji once, in the order first given, with its count, every reactor's id
+        and the first REACTION_USERS_SHOWN reactors (for their names)."""
+        groups: dict[str, list[Reaction]] = {}
+        for row in self.reaction_rows:
+            groups.setdefault(row.emoji, []).append(row)
+        return [
+            {
+                "emoji": emoji,
+                "count": len(rows),
+                "user_ids": [row.user_id for row in rows],
+                "users": [row.user.to_dict() for row in rows[:REACTION_USERS_SHOWN]],
+            }
+            for emoji, rows in groups.items()
+        ]
 
 
 class Ban(Model):
@@ -750,6 +772,28 @@ class MessageMention(Model):
     user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
 
     __table_args__ = (Index("ix_message_mention_user_id", "user_id"),)
+
+
+# How many of the people who gave one emoji to a message its REACTIONS name (all are counted).
+REACTION_USERS_SHOWN = 20
+
+
+class Reaction(Model):
+    """One person's emoji on one message: at most once per (message, person, emoji)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    emoji = db.Column(db.String(32), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    user = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        # The database itself makes a retried reaction one reaction (services/reactions.py).
+        UniqueConstraint("message_id", "user_id", "emoji"),
+        Index("ix_reaction_user_id", "user_id"),
+    )
 
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")

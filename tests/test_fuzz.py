@@ -16,6 +16,9 @@ FIELDS = ["room", "body", "client_id", "after", "before", "limit", "typing"]
 # Messaging (edits, search, direct messages, unread counts, pictures).
 EVENTS += ["edit_message", "search", "open_direct", "unread", "read"]
 FIELDS += ["id", "q", "user_id", "attachments", "around", "last_id"]
+# Reactions.
+EVENTS += ["react"]
+FIELDS += ["emoji", "on"]
 
 scalars = st.one_of(
     st.none(),

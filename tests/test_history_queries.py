@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chatapp.extensions import db
 from chatapp.models import Room, User
-from chatapp.services import editing, messages, moderation, questions, rooms
+from chatapp.services import editing, messages, moderation, questions, reactions, rooms
 
 from .conftest import seed_messages
 from .test_uploads import Uploader, picture, uploaded
@@ -38,7 +38,8 @@ def test_a_page_costs_the_same_statements_however_rich_its_messages(app, users, 
     seed_messages(app, users["alice"], quiet, 12, prefix="p")
 
     # The rich room: several senders, mentions, a picture, a pinned message, an answered
-    # question, an edited and a deleted one; the pinner and answerer (staff, admin) send nothing.
+    # question, an edited and a deleted one, reactions; the pinner, answerer and one reactor
+    # (staff, admin) send nothing.
     picture_id = uploaded(Uploader(app, "carol").upload(picture()))["id"]
     with app.app_context():
         lobby = db.session.get(Room, public_room.id)
@@ -64,6 +65,9 @@ def test_a_page_costs_the_same_statements_however_rich_its_messages(app, users, 
             editor=db.session.get(User, users["carol"].id), room=lobby, message_id=sent[5], body="fixed"
         )
         moderation.delete_message(actor=db.session.get(User, users["alice"].id), message=message(6))
+        for who, n, emoji in [("bob", 1, "👍"), ("staff", 1, "🎉"), ("admin", 7, "👍"), ("carol", 8, "😂")]:
+            reactions.react(user=db.session.get(User, users[who].id), room=lobby, message_id=sent[n], emoji=emoji,
+                            on=True)
 
     plain_count, plain_page = page_statements(app, username="alice", slug="plain")
     rich_count, rich_page = page_statements(app, username="alice", slug="lobby")
@@ -75,14 +79,17 @@ def test_a_page_costs_the_same_statements_however_rich_its_messages(app, users, 
         and shown[sent[3]]["pinned_by"]["username"] == "staff"
     )
     assert shown[sent[4]]["question"]["answered_by"]["username"] == "admin" and shown[sent[6]]["deleted"]
-    # The room rule's one lookup, then the page, its pictures and its mentions.
-    assert rich_count == plain_count == 4
+    assert [group["users"][-1]["username"] for group in shown[sent[1]]["reactions"]] == ["bob", "staff"]
+    assert shown[sent[7]]["reactions"][0]["users"][0]["username"] == "admin"
+    # The room rule's one lookup, then the page, its pictures, its mentions and its reactions (with
+    # their people).
+    assert rich_count == plain_count == 5
     for cursor in ({"before": sent[-1], "limit": 5}, {"after": sent[0]}):
         count, page = page_statements(app, username="alice", slug="lobby", **cursor)
-        assert page and count == 4, cursor
+        assert page and count == 5, cursor
     # Around a message: the older half and the newer half are two such queries.
     count, page = page_statements(app, username="alice", slug="lobby", around=sent[4], limit=6)
-    assert len(page) == 6 and count == 1 + 2 * 3
+    assert len(page) == 6 and count == 1 + 2 * 4
 
 
 def test_pages_walk_one_room_through_interleaved_ids(app, users, public_room):

@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..markup import render_markdown
+from ..models import REACTION_USERS_SHOWN
+from ..services import reactions
 
 # cli_group: its commands are `flask --app wsgi uploads ...` (commands.py).
 bp = Blueprint("messaging", __name__, cli_group="uploads")
@@ -24,3 +26,14 @@ def file_size_filter(size: int) -> str:
     unit, value = ("KB", size / 1024) if size < 1024 * 1024 else ("MB", size / (1024 * 1024))
     number = format_decimal(value, format="#,##0.#" if value < 10 else "#,##0")
     return _("%(number)s KB", number=number) if unit == "KB" else _("%(number)s MB", number=number)
+
+@bp.app_template_global("reaction_label")
+def reaction_label(group: dict) -> str:
+    """A reaction button's accessible name: "👍 3: Alice, Bob and 1 other"."""
+    return reactions.reaction_label(group)
+
+
+@bp.app_template_global("reaction_title")
+def reaction_title(group: dict) -> str:
+    """A reaction button's title: everyone REACTIONS names who gave it, and how many more."""
+    return reactions.reacted_by(group, most=REACTION_USERS_SHOWN)

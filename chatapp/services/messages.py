@@ -146,8 +146,9 @@ def _insert(**values: object) -> Message:
     result = db.session.connection().execute(_INSERT_MESSAGE, row)
     # An INSERT of one row always has its key; SQLAlchemy types it optional for other statements.
     message = adopt(Message, {"id": result.inserted_primary_key[0], **row})  # type: ignore[index]
-    # A new message mentions nobody yet (its pictures: link_attachments).
+    # A new message mentions nobody yet and has no reactions (its pictures: link_attachments).
     set_committed_value(message, "mention_rows", [])
+    set_committed_value(message, "reaction_rows", [])
     return message
 
 
@@ -257,10 +258,11 @@ def with_answered(page: list[Message]) -> list[Message]:
         return page
     found = {m.id: m for m in page if m.id in wanted}
     if wanted - set(found):
-        # Only what a quote shows (its sender is joined): not their pictures or mentions.
+        # Only what a quote shows (its sender is joined): not their pictures, mentions or reactions.
         found.update((m.id, m) for m in db.session.scalars(db.select(Message).where(
-            Message.id.in_(wanted - set(found))).options(db.lazyload(Message.attachments),
-                                                          db.lazyload(Message.mention_rows))))
+            Message.id.in_(wanted - set(found))).options(
+                db.lazyload(Message.attachments), db.lazyload(Message.mention_rows),
+                db.lazyload(Message.reaction_rows))))
     for message in page:
         if message.reply_to_id is not None:
             set_committed_value(message, "reply_to", found.get(message.reply_to_id))

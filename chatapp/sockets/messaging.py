@@ -1,4 +1,4 @@
-"""Messaging over sockets: edits, search, direct messages and unread counts."""
+"""Messaging over sockets: edits, reactions, search, direct messages and unread counts."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +10,7 @@ from ..models import User
 from ..realtime.channels import room_channel
 from ..services import direct as direct_service
 from ..services import editing as editing_service
+from ..services import reactions as reaction_service
 from ..services import rooms as room_service
 from ..services import search as search_service
 from ..services import unread as unread_service
@@ -24,6 +25,17 @@ def on_edit_message(user: User, data: Any) -> dict:
     room = room_service.get_room(payload["room"])
     result = editing_service.edit_message(editor=user, room=room, message_id=payload["id"], body=payload["body"])
     return {"ok": True, "message": result.message.to_dict()}
+
+
+@acked
+def on_react(user: User, data: Any) -> dict:
+    """Add (`on`) or take back one's emoji on a message; the service tells the room (`message_updated`)."""
+    payload = parse_payload(data, required={"room": str, "id": int, "emoji": str, "on": bool})
+    room = room_service.get_room(payload["room"])
+    result = reaction_service.react(
+        user=user, room=room, message_id=payload["id"], emoji=payload["emoji"], on=payload["on"]
+    )
+    return {"ok": True, "reactions": result.reactions}
 
 
 @acked
@@ -57,4 +69,7 @@ def on_unread(user: User, data: Any) -> dict:
     return {"ok": True, "rooms": {room.slug: counts.get(room.id, 0) for room in rooms}}
 
 
-HANDLERS = {"edit_message": on_edit_message, "search": on_search, "open_direct": on_open_direct, "unread": on_unread}
+HANDLERS = {
+    "edit_message": on_edit_message, "react": on_react, "search": on_search, "open_direct": on_open_direct,
+    "unread": on_unread,
+}

@@ -8,6 +8,7 @@ import { enablePicturePreview } from "./preview.js";
 import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
 import { ReplyBar, addReplyButton, bindQuoteJumps } from "./replies.js";
+import { Reactions } from "./reactions.js";
 import { Search, showInPlace } from "./search.js";
 import { Uploads } from "./uploads.js";
 
@@ -53,6 +54,7 @@ const delivery = new Delivery({
       classroom.decorate(li, message); // deleted, pinned, question; the actions menu
       messaging.decorate(li, message); // Markdown, pictures, "edited", @mentions, the Edit button
       addReplyButton(li, replies);
+      reactions.decorate(li, message); // the emoji reactions and "Add reaction"
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
     payload(entry) {
@@ -66,6 +68,7 @@ const delivery = new Delivery({
     joined(ack) {
       classroom.joined(ack);
       messaging.joined();
+      reactions.joined(ack);
     },
     changed: showEmptyNote,
     older: (more) => { olderButton.hidden = !more; },
@@ -88,6 +91,8 @@ bindQuoteJumps(list, {
     return false;
   },
 });
+// Emoji reactions under each message (reactions.js).
+const reactions = new Reactions({ socket, request, root, roomSlug, myId, list });
 const uploads = new Uploads({
   root, roomSlug, input,
   button: document.getElementById("attach-button"),

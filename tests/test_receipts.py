@@ -25,17 +25,17 @@ def test_the_other_side_of_a_direct_room_hears_when_its_message_was_read(app, us
     assert alice.emit("join", {"room": slug}, callback=True)["ok"]
     sent = send(alice, slug, "are you there?", "d1")["message"]
     joined = bob.emit("join", {"room": slug}, callback=True)
-    assert joined["read_positions"] == [{"user_id": users["alice"].id, "last_read_id": 0}]
+    assert joined["read_positions"] == [{"user_id": users["alice"].id, "visitor": False, "last_read_id": 0}]
     alice.get_received()
     assert bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)["ok"]
     [receipt] = received(alice, "read_receipt")
-    assert receipt == {"room": slug, "user_id": users["bob"].id, "last_read_id": sent["id"]}
+    assert receipt == {"room": slug, "user_id": users["bob"].id, "visitor": False, "last_read_id": sent["id"]}
     # Reading it again moves nothing: no second receipt.
     bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)
     assert received(alice, "read_receipt") == []
     # Alice's join after a reload says how far Bob has read.
     again = socket_for("alice").emit("join", {"room": slug}, callback=True)
-    assert again["read_positions"] == [{"user_id": users["bob"].id, "last_read_id": sent["id"]}]
+    assert again["read_positions"] == [{"user_id": users["bob"].id, "visitor": False, "last_read_id": sent["id"]}]
 
 
 def test_who_turned_receipts_off_sends_none(app, users, public_room, socket_for):

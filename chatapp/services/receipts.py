@@ -2,7 +2,7 @@
 
 A read position (Membership.last_read_id) is what each client's `read` moves (services/messages.
 mark_read). Here it becomes:
-- in a direct room or a support conversation, `read_receipt` {room, user_id, last_read_id} to the
+- in a direct room or a support conversation, `read_receipt` {room, user_id, visitor, last_read_id} to the
   room after the position moved (and the positions of the others in the join ack): each own
   message then shows "Read" once the other side's position reaches it;
 - in a room or class, `seen_by`: for a message's author and the room's moderators, who of the
@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..models import Membership, Message, Room, User
+from ..models import VISITOR_ROLE, Membership, Message, Room, User
 from ..realtime.announce import announce
 from ..realtime.channels import room_channel
 from .errors import ServiceError
@@ -33,8 +33,8 @@ def _two_sided(room: Room) -> bool:
 def read_moved(*, user: User, room: Room, position: int) -> None:
     """user's read position in room moved to position (committed): tell the other side, where it is two-sided."""
     if _two_sided(room) and user.share_reads:
-        announce(READ_RECEIPT, {"room": room.slug, "user_id": user.id, "last_read_id": position},
-                 to=room_channel(room.slug))
+        announce(READ_RECEIPT, {"room": room.slug, "user_id": user.id, "visitor": user.is_visitor,
+                                "last_read_id": position}, to=room_channel(room.slug))
 
 
 def positions(*, viewer: User, room: Room) -> list[dict]:
@@ -42,10 +42,11 @@ def positions(*, viewer: User, room: Room) -> list[dict]:
     if not _two_sided(room):
         return []
     rows = db.session.execute(
-        db.select(Membership.user_id, Membership.last_read_id).join(User, User.id == Membership.user_id)
+        db.select(Membership.user_id, User.role, Membership.last_read_id).join(User, User.id == Membership.user_id)
         .where(Membership.room_id == room.id, Membership.user_id != viewer.id, User.share_reads.is_(True))
     ).all()
-    return [{"user_id": user_id, "last_read_id": last_read_id} for user_id, last_read_id in rows]
+    return [{"user_id": user_id, "visitor": role == VISITOR_ROLE, "last_read_id": last_read_id}
+            for user_id, role, last_read_id in rows]
 
 
 def seen_by(*, viewer: User, room: Room, message_id: object) -> dict:

@@ -59,6 +59,7 @@ const thread = new Delivery({
   socket,
   list,
   myId,
+  receiptFrom: (receipt) => receipt.visitor, // the visitor read it (not another agent)
   view: {
     label: (message) => (message.sender.id === myId ? _("You") : message.sender.display_name),
     payload: (entry) => (entry.internal ? { internal: true } : {}), // a note: staff only

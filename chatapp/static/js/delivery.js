@@ -148,7 +148,12 @@ export class Delivery {
   // heldAll: the page came with every message up to its newest (the server-rendered room page), so
   // an empty list means an empty room and the catch-up asks for everything after 0. Otherwise an
   // empty list joins for the latest page and older ones come on request.
-  constructor({ socket, list, myId, room = null, revision = null, heldAll = false, view = {} }) {
+  // receiptFrom(receipt): whether a read receipt is the other side's (default: anybody but me; a
+  // conversation's sides are the visitor and the staff).
+  constructor({
+    socket, list, myId, room = null, revision = null, heldAll = false, view = {},
+    receiptFrom = (receipt) => receipt.user_id !== myId,
+  }) {
     this.socket = socket;
     this.list = list;
     this.myId = myId;
@@ -156,6 +161,8 @@ export class Delivery {
     this.revision = revision; // the room revision the held messages are current to
     this.heldAll = heldAll;
     this.view = view;
+    this.receiptFrom = receiptFrom;
+    this.readUpTo = 0; // how far the other side of a direct room or conversation has read
     this.outbox = new Outbox(myId);
     this.retryTimers = new Map(); // client_id -> timeout id
     this.caughtUpOn = null; // the id of the connection whose catch-up finished last (tests wait for it)
@@ -168,6 +175,9 @@ export class Delivery {
     socket.on("message_deleted", (deleted) => {
       if (deleted.room === this.room) refreshQuotes(list, { id: deleted.id, deleted: true });
     });
+    socket.on("read_receipt", (receipt) => {
+      if (receipt.room === this.room && this.receiptFrom(receipt)) this.markRead(receipt.last_read_id);
+    });
   }
 
   hook(name, ...args) {
@@ -178,6 +188,7 @@ export class Delivery {
   setRoom(room) {
     this.room = room;
     this.revision = null;
+    this.readUpTo = 0;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     this.list.replaceChildren();
@@ -287,7 +298,8 @@ export class Delivery {
     li.dataset.id = String(message.id);
     if (message.client_id) li.dataset.clientId = message.client_id;
     if (own) {
-      setState(li, "sent", _("Sent"));
+      if (message.id <= this.readUpTo) setState(li, "read", _("Read"));
+      else setState(li, "sent", _("Sent"));
       if (message.client_id) this.settle(message.client_id);
     }
     // Stored messages sit in id order, before any still-pending ones.
@@ -304,6 +316,15 @@ export class Delivery {
     let added = 0;
     for (const message of [...messages].sort((a, b) => a.id - b.id)) if (this.render(message)) added += 1;
     return added;
+  }
+
+  // The other side has read up to id (a direct room, a conversation): own messages so far say "Read".
+  markRead(id) {
+    this.readUpTo = Math.max(this.readUpTo, id);
+    for (const li of this.list.querySelectorAll("li.msg.own[data-id]")) {
+      const state = li.querySelector(".state");
+      if (Number(li.dataset.id) <= this.readUpTo && state?.dataset.state === "sent") setState(li, "read", _("Read"));
+    }
   }
 
   // ---- sending -----------------------------------------------------------------------
@@ -420,6 +441,9 @@ export class Delivery {
     const ack = await request(this.socket, "join", payload);
     if (!ack.ok || room !== this.room) return ack;
     this.renderAll(ack.messages);
+    for (const position of ack.read_positions || []) {
+      if (this.receiptFrom(position)) this.markRead(position.last_read_id);
+    }
     this.hook("joined", ack);
     replayChanges(this.socket, ack.changed || []);
     this.revision = ack.revision ?? this.revision;

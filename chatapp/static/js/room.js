@@ -8,6 +8,7 @@ import { enablePicturePreview } from "./preview.js";
 import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
 import { ReplyBar, addReplyButton, bindQuoteJumps } from "./replies.js";
+import { SeenBy } from "./seen.js";
 import { Reactions } from "./reactions.js";
 import { Search, showInPlace } from "./search.js";
 import { Uploads } from "./uploads.js";
@@ -54,6 +55,7 @@ const delivery = new Delivery({
       classroom.decorate(li, message); // deleted, pinned, question; the actions menu
       messaging.decorate(li, message); // Markdown, pictures, "edited", @mentions, the Edit button
       addReplyButton(li, replies);
+      seenBy?.offer(li);
       reactions.decorate(li, message); // the emoji reactions and "Add reaction"
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
@@ -84,7 +86,12 @@ const messaging = new Messaging({ socket, request, root, roomSlug, myId, list, m
 // Replies: a Reply button on each message, the bar above the composer, and quotes that lead to
 // what they quote (the server's ?around= page when it is not loaded here).
 const replies = new ReplyBar({ form, input });
-for (const li of list.querySelectorAll("li.msg[data-id]")) addReplyButton(li, replies);
+// "Seen by" for one's own messages and a moderator's (seen.js); a direct room's say "Read" instead.
+const seenBy = root.dataset.direct ? null : new SeenBy({ request, roomSlug, myId, mayModerate: () => classroom.mayModerate });
+for (const li of list.querySelectorAll("li.msg[data-id]")) {
+  addReplyButton(li, replies);
+  seenBy?.offer(li);
+}
 bindQuoteJumps(list, {
   missing(id) {
     location.assign(`?around=${id}`);

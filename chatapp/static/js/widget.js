@@ -407,6 +407,7 @@ function connect() {
     list,
     myId: session.visitor.id,
     room: conversation.room,
+    receiptFrom: (receipt) => !receipt.visitor, // an agent read it
     view: {
       label: (message) => (message.sender.id === session.visitor.id ? _("You") : message.sender.display_name),
       placed: (li) => addReplyButton(li, replies),

@@ -1,0 +1,62 @@
+"""Read receipts in Chromium: "Read" under a direct message once the other person has read it, live and
+after a reload; "Seen by" on a teacher's announcement, naming who has not read it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from chatapp.services import rooms
+
+from .test_accessibility import assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_direct_message_says_read_when_the_other_has_read_it(open_room, chat_server):
+    alice, bob = open_room("alice"), open_room("bob")
+    alice.member("Bob").get_by_role("button", name="Message Bob").click()
+    alice.page.wait_for_url(re.compile(r"/rooms/dm-[0-9a-f]+$"))
+    alice.room = alice.page.url.rsplit("/", 1)[1]
+    alice.expect_connected()
+    alice.send("Lunch at noon?")
+    alice.expect_sent("Lunch at noon?")
+    state = alice.item("Lunch at noon?").locator(".state")
+    expect(state).to_have_text("Sent")
+    bob.page.goto(f"{chat_server.url}/rooms/{alice.room}")  # Bob opens it: the newest message is on screen
+    bob.room = alice.room
+    bob.expect_connected()
+    expect(state).to_have_text("Read")  # live on Alice's page
+    alice.page.reload()
+    alice.expect_connected()
+    expect(alice.item("Lunch at noon?").locator(".state")).to_have_text("Read")  # from the join's read positions
+
+
+def test_a_teacher_sees_who_has_not_seen_an_announcement(open_room, chat_server):
+    chat_server.add_user("teacher", role="staff", display_name="Ms Teach")
+    chat_server.add_user("carol", display_name="Carol")
+    with chat_server.app().app_context():
+        from chatapp.extensions import db
+        from chatapp.models import User
+
+        teacher = db.session.scalar(db.select(User).filter_by(username="teacher"))
+        klass = rooms.create_class(name="Year 9", teacher=teacher)
+        for name in ("alice", "bob", "carol"):
+            rooms.join_by_code(user=db.session.scalar(db.select(User).filter_by(username=name)), code=klass.join_code)
+        slug = klass.slug
+    ms = open_room("teacher", room=slug)
+    ms.send("Trip forms are due on Friday")
+    ms.expect_sent("Trip forms are due on Friday")
+    alice, bob = open_room("alice", room=slug), open_room("bob", room=slug)
+    alice.expect_once("Trip forms are due on Friday")
+    bob.expect_once("Trip forms are due on Friday")
+    expect(alice.item("Trip forms are due on Friday").locator(".seen-button")).to_have_count(0)  # not hers
+    ms.page.wait_for_timeout(1500)  # the pages' reads are sent at most once a second
+    button = ms.item("Trip forms are due on Friday").get_by_role("button", name="Seen by")
+    button.click()
+    panel = ms.item("Trip forms are due on Friday").locator(".seen-panel")
+    expect(panel.locator(".seen-count")).to_have_text("Seen by 2 of 3")
+    expect(panel.locator(".seen-missing")).to_have_text("Not seen yet: Carol")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    assert_accessible(ms.page, "a class with a message's Seen by open")

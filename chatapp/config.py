@@ -135,6 +135,9 @@ class Config:
     # Emoji reactions: how many different emoji one message may carry, and how fast one person reacts.
     REACTION_KINDS_MAX = int(os.environ.get("REACTION_KINDS_MAX", 20))
     REACT_RATE_LIMIT = os.environ.get("REACT_RATE_LIMIT", "60 per 10 seconds")
+    # A member's read position in a room or class is written at most once in so many seconds
+    # (services/read_writes.py; 0: every read at once). Direct rooms and conversations: always at once.
+    READ_WRITE_SECONDS = int(os.environ.get("READ_WRITE_SECONDS", 3))
 
     # Class lists: how long a new student's one-time sign-in code works (days; a teacher may
     # choose up to SIGN_IN_CODE_MAX_DAYS), and the most students one list may have.

@@ -231,6 +231,9 @@ class Membership(Model):
     joined_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # The highest message id this user has seen here (the `read` event); unread = newer ones.
     last_read_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # In a direct room or a conversation: the highest message id this user's devices received (the
+    # join, the `delivered` event; reading implies it): the other side's messages say "Delivered".
+    delivered_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # A moderator muted this member until then (UTC); None or past: not muted.
     muted_until = db.Column(db.DateTime)
 

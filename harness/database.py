@@ -37,6 +37,8 @@ def base_config(db_path: Path) -> dict:
         "OUTBOX_WORKER": False,
         "OUTBOX_BACKOFF_SECONDS": 0.2,
         "OUTBOX_BACKOFF_MAX_SECONDS": 1.0,
+        # Every read written at once in test apps; tests/test_read_writes.py turns the spacing on.
+        "READ_WRITE_SECONDS": 0,
     }
 
 

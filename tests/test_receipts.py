@@ -16,43 +16,92 @@ def send(sock, room, body, client_id):
     return sock.emit("send", {"room": room, "body": body, "client_id": client_id}, callback=True)
 
 
-def test_the_other_side_of_a_direct_room_hears_when_its_message_was_read(app, users, public_room, socket_for):
+def _direct(app, *names):
     with app.app_context():
-        for name in ("alice", "bob"):
+        for name in names:
             rooms.join_room(user=_user(name), room=rooms.get_room("lobby"))
-        slug = direct.open_direct_room(user=_user("alice"), other=_user("bob")).slug
+        return direct.open_direct_room(user=_user(names[0]), other=_user(names[1])).slug
+
+
+def receipt(slug, user, *, delivered, read):
+    return {"room": slug, "user_id": user.id, "visitor": False, "delivered_id": delivered, "last_read_id": read}
+
+
+def test_the_other_side_of_a_direct_room_hears_when_its_message_was_delivered_and_read(app, users, public_room,
+                                                                                        socket_for):
+    slug = _direct(app, "alice", "bob")
     alice, bob = socket_for("alice"), socket_for("bob")
     assert alice.emit("join", {"room": slug}, callback=True)["ok"]
     sent = send(alice, slug, "are you there?", "d1")["message"]
-    joined = bob.emit("join", {"room": slug}, callback=True)
-    assert joined["read_positions"] == [{"user_id": users["alice"].id, "visitor": False, "last_read_id": 0}]
     alice.get_received()
+    # Bob's join brings him everything up to the newest message: Alice's shows Delivered.
+    joined = bob.emit("join", {"room": slug}, callback=True)
+    assert joined["receipts"] is True
+    assert joined["read_positions"] == [
+        {"user_id": users["alice"].id, "visitor": False, "delivered_id": 0, "last_read_id": 0}]
+    assert received(alice, "read_receipt") == [receipt(slug, users["bob"], delivered=sent["id"], read=0)]
     assert bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)["ok"]
-    [receipt] = received(alice, "read_receipt")
-    assert receipt == {"room": slug, "user_id": users["bob"].id, "visitor": False, "last_read_id": sent["id"]}
+    assert received(alice, "read_receipt") == [receipt(slug, users["bob"], delivered=sent["id"], read=sent["id"])]
     # Reading it again moves nothing: no second receipt.
     bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)
     assert received(alice, "read_receipt") == []
-    # Alice's join after a reload says how far Bob has read.
+    # Alice's join after a reload says how far Bob has received and read.
     again = socket_for("alice").emit("join", {"room": slug}, callback=True)
-    assert again["read_positions"] == [{"user_id": users["bob"].id, "visitor": False, "last_read_id": sent["id"]}]
+    assert again["read_positions"] == [
+        {"user_id": users["bob"].id, "visitor": False, "delivered_id": sent["id"], "last_read_id": sent["id"]}]
 
 
-def test_who_turned_receipts_off_sends_none(app, users, public_room, socket_for):
+def test_a_live_message_is_delivered_when_the_other_page_says_it_received_it(app, users, public_room, socket_for):
+    slug = _direct(app, "alice", "bob")
+    alice, bob = socket_for("alice"), socket_for("bob")
+    for sock in (alice, bob):
+        sock.emit("join", {"room": slug}, callback=True)
+    first = send(alice, slug, "one", "d1")["message"]
+    second = send(alice, slug, "two", "d2")["message"]
+    alice.get_received()
+    assert bob.emit("delivered", {"room": slug, "last_id": first["id"]}, callback=True) == {"ok": True}
+    assert received(alice, "read_receipt") == [receipt(slug, users["bob"], delivered=first["id"], read=0)]
+    # Never back, never twice, never past the newest message.
+    bob.emit("delivered", {"room": slug, "last_id": first["id"]}, callback=True)
+    assert received(alice, "read_receipt") == []
+    assert bob.emit("delivered", {"room": slug, "last_id": second["id"] + 50}, callback=True)["ok"]
+    assert received(alice, "read_receipt") == [receipt(slug, users["bob"], delivered=second["id"], read=0)]
+
+
+def test_delivered_is_for_members_of_the_room_only_and_says_nothing_in_a_public_room(app, users, public_room,
+                                                                                     socket_for):
+    slug = _direct(app, "alice", "bob")
+    carol = socket_for("carol")
+    refused = carol.emit("delivered", {"room": slug, "last_id": 1}, callback=True)
+    assert refused["ok"] is False and refused["error"] in ("forbidden", "not_found")
+    bad = socket_for("bob").emit("delivered", {"room": slug, "last_id": "soon"}, callback=True)
+    assert bad["ok"] is False and bad["error"] == "invalid"
+    alice, bob = socket_for("alice"), socket_for("bob")
+    for sock in (alice, bob):
+        joined = sock.emit("join", {"room": "lobby"}, callback=True)
+        assert "receipts" not in joined and "read_positions" not in joined
+    sent = send(alice, "lobby", "hello", "m1")["message"]
+    alice.get_received()
+    assert bob.emit("delivered", {"room": "lobby", "last_id": sent["id"]}, callback=True)["ok"]
+    assert received(alice, "read_receipt") == []
+
+
+def test_who_turned_receipts_off_shares_delivered_but_never_read(app, users, public_room, socket_for):
+    slug = _direct(app, "alice", "bob")
     with app.app_context():
-        for name in ("alice", "bob"):
-            rooms.join_room(user=_user(name), room=rooms.get_room("lobby"))
         _user("bob").share_reads = False
         db.session.commit()
-        slug = direct.open_direct_room(user=_user("alice"), other=_user("bob")).slug
     alice, bob = socket_for("alice"), socket_for("bob")
     alice.emit("join", {"room": slug}, callback=True)
     sent = send(alice, slug, "hi", "d1")["message"]
-    bob.emit("join", {"room": slug}, callback=True)
     alice.get_received()
+    bob.emit("join", {"room": slug}, callback=True)
     bob.emit("read", {"room": slug, "last_id": sent["id"]}, callback=True)
-    assert received(alice, "read_receipt") == []
-    assert "read_positions" not in socket_for("alice").emit("join", {"room": slug}, callback=True)
+    heard = received(alice, "read_receipt")
+    assert heard and all(one["last_read_id"] is None for one in heard)
+    assert heard[-1]["delivered_id"] == sent["id"]
+    [position] = socket_for("alice").emit("join", {"room": slug}, callback=True)["read_positions"]
+    assert position["last_read_id"] is None and position["delivered_id"] == sent["id"]
 
 
 def test_a_public_room_sends_no_receipts(app, users, public_room, socket_for):

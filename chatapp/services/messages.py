@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Membership, Message, Room, User, utcnow
+from . import read_writes
 from .committer import committer, hand_over
 from .errors import ServiceError
 from .mentions import record_mentions
@@ -21,7 +22,7 @@ from .message_effects import message_stored
 from .message_news import announce_mentions, announce_message
 from .moderation import check_can_post
 from .ratelimit import check_rate
-from .receipts import read_moved
+from .receipts import read_moved, takes_receipts
 from .rooms import can_see_notes, ensure_can_enter, enter_room
 from .rows import adopt, first_id
 from .uploads import check_attachment_ids, check_claimable, link_attachments
@@ -430,7 +431,9 @@ def mark_read(*, user: User, room: Room, last_id: object) -> int:
     newest = db.session.scalar(db.select(db.func.max(Message.id)).where(Message.room_id == room.id)) or 0
     position = min(read_up_to or 0, newest)
     if position > membership.last_read_id:
-        membership.last_read_id = position
-        db.session.commit()
-        read_moved(user=user, room=room, position=position)  # a direct room's or conversation's other side sees it
-    return count_unread(user=user, room=room, last_read_id=membership.last_read_id)
+        if takes_receipts(room):
+            membership.last_read_id = position
+            read_moved(user=user, room=room, membership=membership)  # commits; the other side hears it
+        else:
+            read_writes.move(user_id=user.id, room_id=room.id, position=position)  # now, or in a few seconds
+    return count_unread(user=user, room=room, last_read_id=max(membership.last_read_id, position))

@@ -79,6 +79,15 @@ def check_under_rate(*, action: str, key: object) -> None:
         raise rate_limited(_retry_after(limit, identity))
 
 
+def take_turn(*, action: str, key: object, seconds: int) -> float:
+    """One turn every `seconds` for key (whatever RATELIMIT_ENABLED says: this spaces out work, it
+    refuses nobody): 0.0 if this call took the turn, else the seconds until the next one is free."""
+    limit = _parse_limit(f"1 per {seconds} seconds")
+    if _limiter().hit(limit, action, str(key)):
+        return 0.0
+    return max(0.05, _limiter().get_window_stats(limit, action, str(key)).reset_time - time.time())
+
+
 def count_rate(*, action: str, key: object) -> None:
     """Count one `action` by `key` that check_under_rate let through (only what should count is counted)."""
     if _enabled():

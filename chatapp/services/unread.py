@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..models import Membership, Message, Room, User
+from . import read_writes
 from .rooms import can_enter
 
 # The rooms the room list shows (support conversations have the agent console).
@@ -13,8 +14,10 @@ def unread_counts(*, user: User) -> dict[int, int]:
     """room id -> how many messages others sent there since user's read position, for every room user is a member of.
 
     One grouped query over the user's memberships and the (room_id, id) index of messages,
-    however many rooms there are. Rooms with nothing unread are left out.
+    however many rooms there are. Rooms with nothing unread are left out. Read positions held
+    back (services/read_writes.py) are written first, so that a room just read counts 0.
     """
+    read_writes.flush(user_id=user.id)
     rows = db.session.execute(
         db.select(Membership.room_id, db.func.count(Message.id))
         .join(Room, Room.id == Membership.room_id)

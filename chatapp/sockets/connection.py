@@ -11,7 +11,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 from ..extensions import db
 from ..realtime.channels import VISITOR_SESSION_KEY, VISITORS_CHANNEL, user_channel, visitor_channel
 from ..realtime.presence import presence
-from ..services import accounts, availability, routing
+from ..services import accounts, availability, read_writes, routing
 from ..services import support as support_service
 from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
@@ -68,6 +68,8 @@ def on_disconnect(*args: Any) -> None:
     support_service.announce_agents_online(before=agents_before)
     if agent_left and current_user.is_authenticated:
         routing.settle(availability.refresh([current_user.id]))  # their last console closed: offline
+    if current_user.is_authenticated:
+        read_writes.flush(user_id=current_user.id)  # what this page read and was held back is written now
     if visitor_id is not None and not presence.sockets_of(user_id=visitor_id):
         conversation = support_service.conversation_of_visitor(visitor_id)
         if conversation is not None:

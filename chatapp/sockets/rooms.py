@@ -46,14 +46,17 @@ def on_join(user: User, data: Any) -> dict:
         "changed": [message.to_dict() for message in page.changed],
         "changed_more": page.changed_more,
         **classroom,
-        **_read_positions(user=user, room=room),
+        **_receipts(user=user, room=room),
     }
 
 
-def _read_positions(*, user: User, room: Room) -> dict:
-    """After `join` of a direct room or a conversation: how far the other side has read (`read_positions`)."""
-    found = receipts.positions(viewer=user, room=room)
-    return {"read_positions": found} if found else {}
+def _receipts(*, user: User, room: Room) -> dict:
+    """After `join` of a direct room or a conversation: this socket now holds everything (delivered), and
+    how far the other side received and read (`receipts`, `read_positions`)."""
+    if not receipts.takes_receipts(room):
+        return {}
+    receipts.mark_delivered(user=user, room=room)
+    return {"receipts": True, "read_positions": receipts.positions(viewer=user, room=room)}
 
 
 @acked
@@ -159,7 +162,16 @@ def on_read(user: User, data: Any) -> dict:
     return {"ok": True, "unread": mark_read(user=user, room=room, last_id=payload["last_id"])}
 
 
+@acked
+def on_delivered(user: User, data: Any) -> dict:
+    """This socket received a direct room's or conversation's messages up to last_id: its sender sees Delivered."""
+    payload = parse_payload(data, required={"room": str, "last_id": int})
+    room = room_service.get_room(payload["room"])
+    receipts.mark_delivered(user=user, room=room, last_id=payload["last_id"])
+    return {"ok": True}
+
+
 HANDLERS = {
     "join": on_join, "leave": on_leave, "send": on_send, "history": on_history, "typing": on_typing, "read": on_read,
-    "seen_by": on_seen_by,
+    "seen_by": on_seen_by, "delivered": on_delivered,
 }

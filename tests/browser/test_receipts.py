@@ -1,5 +1,6 @@
-"""Read receipts in Chromium: "Read" under a direct message once the other person has read it, live and
-after a reload; "Seen by" on a teacher's announcement, naming who has not read it."""
+"""Receipts in Chromium: a direct message goes Sent, Delivered (the other person's page has it, in a
+tab in the background), Read (they looked), live and after a reload; "Seen by" on a teacher's
+announcement, naming who has not read it."""
 from __future__ import annotations
 
 import re
@@ -31,6 +32,46 @@ def test_a_direct_message_says_read_when_the_other_has_read_it(open_room, chat_s
     alice.page.reload()
     alice.expect_connected()
     expect(alice.item("Lunch at noon?").locator(".state")).to_have_text("Read")  # from the join's read positions
+
+
+# The tab is in the background: the page has what arrives but nobody looks at it.
+HIDE = """() => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+SHOW = """() => {
+  delete document.hidden;
+  delete document.visibilityState;
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_direct_message_goes_sent_delivered_read(open_room, chat_server):
+    alice, bob = open_room("alice"), open_room("bob")
+    alice.member("Bob").get_by_role("button", name="Message Bob").click()
+    alice.page.wait_for_url(re.compile(r"/rooms/dm-[0-9a-f]+$"))
+    alice.room = bob.room = alice.page.url.rsplit("/", 1)[1]
+    alice.expect_connected()
+    alice.send("First")
+    alice.expect_sent("First")
+    expect(alice.item("First").locator(".state")).to_have_text("Sent")  # Bob has not opened it
+    bob.page.goto(f"{chat_server.url}/rooms/{alice.room}")
+    bob.expect_connected()
+    expect(alice.item("First").locator(".state")).to_have_text("Read")
+    bob.page.evaluate(HIDE)
+    alice.send("Second, while Bob is in another tab")
+    bob.expect_once("Second, while Bob is in another tab")
+    second = alice.item("Second, while Bob is in another tab").locator(".state")
+    expect(second).to_have_text("Delivered")  # Bob's page has it; nobody has looked
+    expect(second).to_have_attribute("data-state", "delivered")
+    alice.page.reload()
+    alice.expect_connected()
+    second = alice.item("Second, while Bob is in another tab").locator(".state")
+    expect(second).to_have_text("Delivered")  # from the join's positions
+    expect(alice.item("First").locator(".state")).to_have_text("Read")
+    bob.page.evaluate(SHOW)  # Bob comes back to the tab
+    expect(second).to_have_text("Read")
 
 
 def test_a_teacher_sees_who_has_not_seen_an_announcement(open_room, chat_server):

@@ -162,7 +162,11 @@ export class Delivery {
     this.heldAll = heldAll;
     this.view = view;
     this.receiptFrom = receiptFrom;
-    this.readUpTo = 0; // how far the other side of a direct room or conversation has read
+    this.receipts = false; // the join ack says whether this room takes receipts (direct rooms, conversations)
+    this.deliveredUpTo = 0; // how far the other side's devices have received
+    this.readUpTo = 0; // how far the other side has read
+    this.deliveredSent = 0; // how far this client told the server it has received
+    this.deliveredTimer = null;
     this.outbox = new Outbox(myId);
     this.retryTimers = new Map(); // client_id -> timeout id
     this.caughtUpOn = null; // the id of the connection whose catch-up finished last (tests wait for it)
@@ -176,7 +180,7 @@ export class Delivery {
       if (deleted.room === this.room) refreshQuotes(list, { id: deleted.id, deleted: true });
     });
     socket.on("read_receipt", (receipt) => {
-      if (receipt.room === this.room && this.receiptFrom(receipt)) this.markRead(receipt.last_read_id);
+      if (receipt.room === this.room && this.receiptFrom(receipt)) this.markReceipt(receipt);
     });
   }
 
@@ -188,7 +192,10 @@ export class Delivery {
   setRoom(room) {
     this.room = room;
     this.revision = null;
+    this.receipts = false;
+    this.deliveredUpTo = 0;
     this.readUpTo = 0;
+    this.deliveredSent = 0;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     this.list.replaceChildren();
@@ -298,9 +305,10 @@ export class Delivery {
     li.dataset.id = String(message.id);
     if (message.client_id) li.dataset.clientId = message.client_id;
     if (own) {
-      if (message.id <= this.readUpTo) setState(li, "read", _("Read"));
-      else setState(li, "sent", _("Sent"));
+      this.showReceipt(li, message.id);
       if (message.client_id) this.settle(message.client_id);
+    } else {
+      this.received(message.id);
     }
     // Stored messages sit in id order, before any still-pending ones.
     const next = Array.from(this.list.querySelectorAll("li.msg")).find(
@@ -318,13 +326,37 @@ export class Delivery {
     return added;
   }
 
-  // The other side has read up to id (a direct room, a conversation): own messages so far say "Read".
-  markRead(id) {
-    this.readUpTo = Math.max(this.readUpTo, id);
+  // ---- receipts (direct rooms, conversations: services/receipts.py) ---------------------
+
+  // An own stored message's state: Sent, Delivered (the other side's devices have it) or Read.
+  showReceipt(li, id) {
+    if (id <= this.readUpTo) setState(li, "read", _("Read"));
+    else if (id <= this.deliveredUpTo) setState(li, "delivered", _("Delivered"));
+    else setState(li, "sent", _("Sent"));
+  }
+
+  // The other side's positions moved (a `read_receipt`, or the join ack's read_positions): own
+  // messages up to them say Delivered or Read. A last_read_id of null: that person shares no reads.
+  markReceipt({ delivered_id: delivered = 0, last_read_id: read = null }) {
+    this.readUpTo = Math.max(this.readUpTo, read ?? 0);
+    this.deliveredUpTo = Math.max(this.deliveredUpTo, delivered ?? 0, this.readUpTo);
     for (const li of this.list.querySelectorAll("li.msg.own[data-id]")) {
-      const state = li.querySelector(".state");
-      if (Number(li.dataset.id) <= this.readUpTo && state?.dataset.state === "sent") setState(li, "read", _("Read"));
+      const state = li.querySelector(".state")?.dataset.state;
+      if (state === "sent" || state === "delivered") this.showReceipt(li, Number(li.dataset.id));
     }
+  }
+
+  // Someone else's message reached this page live: tell the server (once for a burst), so that
+  // its sender sees Delivered. The join itself counts as received up to the newest message.
+  received(id) {
+    if (!this.receipts || id <= this.deliveredSent || this.deliveredTimer) return;
+    this.deliveredTimer = setTimeout(() => {
+      this.deliveredTimer = null;
+      const newest = this.lastId();
+      if (!this.receipts || newest <= this.deliveredSent) return;
+      this.deliveredSent = newest;
+      request(this.socket, "delivered", { room: this.room, last_id: newest });
+    }, 250);
   }
 
   // ---- sending -----------------------------------------------------------------------
@@ -440,9 +472,12 @@ export class Delivery {
     if (!fresh && this.revision !== null) payload.revision = this.revision;
     const ack = await request(this.socket, "join", payload);
     if (!ack.ok || room !== this.room) return ack;
+    this.receipts = ack.receipts === true;
+    // The join told the server this page holds everything up to the newest message.
+    this.deliveredSent = Math.max(this.deliveredSent, ...ack.messages.map((message) => message.id));
     this.renderAll(ack.messages);
     for (const position of ack.read_positions || []) {
-      if (this.receiptFrom(position)) this.markRead(position.last_read_id);
+      if (this.receiptFrom(position)) this.markReceipt(position);
     }
     this.hook("joined", ack);
     replayChanges(this.socket, ack.changed || []);

@@ -1,6 +1,7 @@
 """Stored XSS: hostile message bodies, display names and room names are text everywhere.
 
-A corpus of payloads goes through all three fields; in real Chromium nothing executes
+A corpus of payloads goes through all three fields, and on through what quotes or lists them
+(reply excerpts, the names on a reaction) and a file's name; in real Chromium nothing executes
 (no dialog, no script error, no Content-Security-Policy violation reported by the
 console, which would mean markup got as far as trying), no element is made from the
 payloads, and every payload is shown literally.
@@ -11,6 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.browser import ChatPage, log_in
+
+from ..test_files import pdf
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +49,7 @@ def no_injection(chat: ChatPage) -> None:
     assert not refused, refused
 
 
-def test_payloads_in_bodies_names_and_room_names_stay_text(chat_server, open_room):
+def test_payloads_in_bodies_names_and_room_names_stay_text(chat_server, open_room, tmp_path):
     for n, name in enumerate(NAME_PAYLOADS):
         chat_server.add_user(f"mallory{n}", display_name=name)
     chat_server.add_room("hostile", name=NAME_PAYLOADS[0], owner="mallory0")
@@ -82,11 +85,34 @@ def test_payloads_in_bodies_names_and_room_names_stay_text(chat_server, open_roo
         expect(mallory.item(f"re {n}").locator(".reply-excerpt")).to_have_text(
             folded if len(folded) <= 140 else folded[:139].rstrip() + "…")
 
+    # Reactions name who gave them (hostile display names) in the button's name and title: text.
+    target = alice.item(BODY_PAYLOADS[0])
+    target_id = int(target.get_attribute("data-id"))
+    for chat in others:
+        assert chat.page.evaluate("""(id) => new Promise((done) => window.chatapp.delivery.socket.emit(
+            'react', {room: 'hostile', id, emoji: '👍', on: true}, done))""", target_id)["ok"]
+    reaction = target.locator(".reactions button.reaction")
+    expect(reaction.locator(".count")).to_have_text(str(len(others)))
+    title = reaction.get_attribute("title")
+    for n in (2, 3, 4, 5):
+        assert NAME_PAYLOADS[n] in title
+
+    # A file whose name is markup: its card shows the name as text (and the download keeps it).
+    hostile = tmp_path / "<img src=x onerror=alert('file')>.pdf"
+    hostile.write_bytes(pdf())
+    mallory.page.locator("#attach-input").set_input_files(str(hostile))
+    expect(mallory.page.locator("#upload-list li.ready")).to_have_count(1)
+    mallory.send("the file")
+    mallory.expect_sent("the file")
+    expect(alice.item("the file").locator(".file-name")).to_have_text("<img src=x onerror=alert('file')>.pdf")
+
     # Server-rendered: reload, and the same holds before any script runs and after.
     alice.page.reload()
     alice.expect_connected()
     for body in BODY_PAYLOADS:
         alice.expect_once(body)
+    expect(alice.item(BODY_PAYLOADS[0]).locator(".reactions button.reaction")).to_have_attribute("title", title)
+    expect(alice.item("the file").locator(".file-name")).to_have_text("<img src=x onerror=alert('file')>.pdf")
     for chat in [alice, mallory, *others]:
         no_injection(chat)
 

@@ -131,6 +131,10 @@ class Config:
     # largest accepted, and how much one account may keep stored in all (pictures included).
     FILE_MAX_BYTES = int(os.environ.get("FILE_MAX_BYTES", 25 * 1024 * 1024))
     UPLOAD_QUOTA_BYTES = int(os.environ.get("UPLOAD_QUOTA_BYTES", 500 * 1024 * 1024))
+    # A PDF's file card shows its first page, rendered once at upload: not for PDFs larger than
+    # this, nor for pages larger than this many points (1/72 inch) on a side (PDF's own limit is 14400).
+    PDF_PREVIEW_MAX_BYTES = int(os.environ.get("PDF_PREVIEW_MAX_BYTES", 10 * 1024 * 1024))
+    PDF_PREVIEW_MAX_PAGE_POINTS = int(os.environ.get("PDF_PREVIEW_MAX_PAGE_POINTS", 14400))
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")
     # Emoji reactions: how many different emoji one message may carry, and how fast one person reacts.
     REACTION_KINDS_MAX = int(os.environ.get("REACTION_KINDS_MAX", 20))

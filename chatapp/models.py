@@ -725,7 +725,8 @@ class Attachment(Model):
     # Sniffed from the bytes (never from the name or the browser's Content-Type).
     mime = db.Column(db.String(128), nullable=False)
     size = db.Column(db.Integer, nullable=False)  # bytes of the stored file (a picture: re-encoded)
-    # A picture's dimensions and thumbnail; a file has none.
+    # A picture's dimensions and thumbnail; a file has none, but a PDF may have a preview of its
+    # first page (thumb_* then describe it; to_dict calls it preview_*, so no client takes it for a picture).
     width = db.Column(db.Integer)
     height = db.Column(db.Integer)
     thumb_width = db.Column(db.Integer)
@@ -757,7 +758,10 @@ class Attachment(Model):
         common = {"id": self.id, "kind": self.kind, "url": f"/uploads/{self.id}/full", "mime": self.mime,
                   "size": self.size, "name": self.display_name, "filename": self.filename}
         if self.kind != "image":
-            return common
+            if self.thumb_path is None:
+                return common
+            return {**common, "preview_url": f"/uploads/{self.id}/preview", "preview_width": self.thumb_width,
+                    "preview_height": self.thumb_height}
         return {
             **common,
             "thumb_url": f"/uploads/{self.id}/thumb",

@@ -11,6 +11,10 @@ outbox only on an ok ack and is otherwise re-sent with the same `client_id` afte
 reconnecting; on every (re)connect the client joins with `after` = the highest id it holds
 and pages `history` while `more`; and whatever arrives (broadcast, join page, history page,
 send ack) is shown once per id.
+
+Reactions go through the same: a tab keeps each reaction it was asked for until an ok ack, and
+re-sends it after reconnecting; the last test SIGKILLs the server midway through a burst of
+reactions and takes more while it is down, and every one is held exactly once afterwards.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ import requests
 import socketio
 
 from chatapp.extensions import db
-from chatapp.models import Room, User
+from chatapp.models import Message, Reaction, Room, User
+from chatapp.services import reactions
 from chatapp.services.messages import post_message
 
 from .helpers import stored_messages, under_every_async_mode, wait_for
@@ -514,3 +519,211 @@ def test_a_polling_client_may_flush_a_large_outbox_in_one_post(live_server):
         assert answer.status_code == 200, answer.text
         acked |= {int(packet[2:packet.index("[")]) for packet in answer.text.split("\x1e") if packet.startswith("43")}
     assert acked == set(range(OUTBOX_AFTER_OUTAGE)), f"{len(acked)} of {OUTBOX_AFTER_OUTAGE} sends acked"
+
+
+# -- reactions ---------------------------------------------------------------------------------
+
+# alice reacts from two tabs with the same emoji: one person's reaction, however many tabs send it.
+REACTING_CLIENTS = [
+    ("alice-ws", "alice", "websocket"),
+    ("alice-poll", "alice", "polling"),
+    ("bob-ws", "bob", "websocket"),
+    ("carol-poll", "carol", "polling"),
+]
+TARGETS = 3  # messages reacted to
+# Per round, every tab adds these to every target: the first while up, the second has the server
+# SIGKILLed from inside its REACT_KILL_AT_ACK-th ack (more than MAX_IN_FLIGHT per tab, so some are
+# still to send and some in flight), the third is asked for while the server is down. Within
+# REACT_RATE_LIMIT (60 per 10 s per person) with every retry of alice's two tabs.
+REACTION_ROUNDS = (("👍", "🎉"), ("❤️", "😂", "🔥", "👀"), ("😮", "🙏"))
+REACT_KILL_AT_ACK = 2
+
+
+class ReactingClient(SimClient):
+    """A tab whose person reacts: each reaction waits in an outbox until an ok ack, and is re-sent otherwise."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.to_react: dict[tuple[int, str], float | None] = {}  # (message id, emoji) -> when emitted here
+        self.reacted: dict[tuple[int, str], list] = {}  # -> the `reactions` of its first ok ack
+        self.react_attempts: collections.Counter = collections.Counter()
+
+    def react(self, message_ids: list[int], emojis: tuple[str, ...]) -> None:
+        """The person adds each emoji to each message, whatever the network is doing."""
+        with self.lock:
+            for message_id in message_ids:
+                for emoji in emojis:
+                    self.to_react.setdefault((message_id, emoji), None)
+
+    def drop(self) -> None:
+        super().drop()
+        with self.lock:
+            for key in self.to_react:
+                self.to_react[key] = None  # nothing is in flight on a new connection
+
+    def unacked(self) -> int:
+        with self.lock:
+            return len(self.outbox) + len(self.to_react)
+
+    def react_ack(self, connection: int, key: tuple[int, str], ack: object = None) -> None:
+        with self.lock:
+            if connection == self.connection and key in self.to_react:
+                self.to_react[key] = None
+            if not isinstance(ack, dict) or not ack.get("ok"):
+                self.stats.error_acks.append(("react", key, ack))
+                return
+            self.reacted.setdefault(key, ack["reactions"])
+            self.to_react.pop(key, None)
+        self.on_ack()
+
+    def pump(self) -> None:
+        super().pump()
+        now = time.monotonic()
+        with self.lock:
+            emitted = [when for when in self.to_react.values() if when is not None]
+            if any(now - when > ACK_TIMEOUT_S for when in emitted):
+                self.stats.ack_timeouts += 1
+                raise Disconnected("a reaction got no ack in time")
+            free = max(MAX_IN_FLIGHT - len(emitted), 0)
+            batch = [key for key, when in self.to_react.items() if when is None][:free]
+            for key in batch:
+                self.to_react[key] = now
+                self.react_attempts[key] += 1
+            connection = self.connection
+        for key in batch:
+            message_id, emoji = key
+            try:
+                self.sio.emit("react", {"room": ROOM, "id": message_id, "emoji": emoji, "on": True},
+                              callback=functools.partial(self.react_ack, connection, key))
+            except (socketio.exceptions.SocketIOError, OSError) as error:
+                raise Disconnected(f"react: {error!r}") from error
+
+
+def stored_reactions(server) -> list[tuple[int, str, str]]:
+    """Every reaction row of the room as (message id, username, emoji)."""
+    with server.app().app_context():
+        rows = db.session.execute(
+            db.select(Reaction.message_id, User.username, Reaction.emoji).join(User, User.id == Reaction.user_id)
+            .join(Message, Message.id == Reaction.message_id).join(Room, Room.id == Message.room_id)
+            .where(Room.slug == ROOM)
+        ).all()
+        db.session.remove()
+    return [tuple(row) for row in rows]
+
+
+def plant_stored_unacked_reaction(server, clients: list[ReactingClient]) -> tuple[str, int, str]:
+    """Store one unacked reaction as a crash between its commit and its ack leaves it; return (user, id, emoji).
+
+    Its retry must then be answered ok, and still be one reaction.
+    """
+    stored = set(stored_reactions(server))
+    candidates = sorted((client.username, *key) for client in clients for key in list(client.to_react)
+                        if (key[0], client.username, key[1]) not in stored)
+    assert candidates, "no unacked reaction to plant"
+    username, message_id, emoji = candidates[0]
+    with server.app().app_context():
+        user = db.session.scalar(db.select(User).filter_by(username=username))
+        room = db.session.scalar(db.select(Room).filter_by(slug=ROOM))
+        reactions.react(user=user, room=room, message_id=message_id, emoji=emoji, on=True)
+        db.session.remove()
+    return username, message_id, emoji
+
+
+def test_reactions_made_across_a_sigkill_are_held_exactly_once(live_server, monkeypatch):
+    monkeypatch.setattr(engineio.payload.Payload, "max_decode_packets", CLIENT_MAX_DECODE_PACKETS)
+    for username in sorted({username for _, username, _ in REACTING_CLIENTS}):
+        live_server.add_user(username)
+    live_server.add_room(ROOM)
+    live_server.start()
+    with live_server.app().app_context():
+        author = db.session.scalar(db.select(User).filter_by(username="bob"))
+        room = db.session.scalar(db.select(Room).filter_by(slug=ROOM))
+        targets = [post_message(sender=author, room=room, body=f"Vote #{n}", client_id=f"vote-{n}",
+                                enforce_rate_limit=False).message.id for n in range(TARGETS)]
+        db.session.remove()
+
+    stop = threading.Event()
+    switch = KillSwitch(live_server)
+    clients = [
+        ReactingClient(
+            server=live_server, label=label, username=username, transport=transport,
+            headers=live_server.socket_headers(live_server.login(username)), stop=stop, on_ack=switch.on_ack,
+        )
+        for label, username, transport in REACTING_CLIENTS
+    ]
+
+    def failures() -> dict:
+        return {c.label: repr(c.failure) for c in clients if c.failure}
+
+    def step(predicate: Callable[[], bool], what: str) -> None:
+        assert wait_until(lambda: predicate() or bool(failures()), STEP_DEADLINE_S), (
+            what, {c.label: (c.connected(), c.unacked(), c.stats) for c in clients})
+        assert not failures(), (what, failures())
+
+    up, killed, while_down = REACTION_ROUNDS
+    try:
+        for client in clients:
+            client.start()
+        step(lambda: all(c.stats.connects >= 1 for c in clients), "first connect")
+
+        for client in clients:
+            client.react(targets, up)
+        step(lambda: not any(c.unacked() for c in clients), "reactions while up acked")
+
+        switch.arm(after_acks=REACT_KILL_AT_ACK)
+        for client in clients:
+            client.react(targets, killed)
+        step(switch.fired.is_set, "a reaction ack to kill after")
+        unacked_at_kill = sum(c.unacked() for c in clients)
+        live_server.kill()
+        planted = plant_stored_unacked_reaction(live_server, clients)
+
+        for client in clients:  # asked for while nothing answers
+            client.react(targets, while_down)
+        time.sleep(DOWN_FOR_S)
+        assert all(len(c.to_react) >= TARGETS * len(while_down) for c in clients)
+        live_server.start()
+        step(lambda: all(c.stats.connects >= 2 for c in clients), "reconnect after the kill")
+        step(lambda: not any(c.unacked() for c in clients), "every reaction acked")
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(THREAD_JOIN_S)
+    assert not [c.label for c in clients if c.is_alive()], "a client thread did not stop"
+    assert not failures(), failures()
+
+    # Exactly one row per (message, person, emoji): alice's two tabs and every retry made no second one.
+    emojis = [emoji for round_ in REACTION_ROUNDS for emoji in round_]
+    people = sorted({username for _, username, _ in REACTING_CLIENTS})
+    expected = sorted((message_id, person, emoji) for message_id in targets for person in people for emoji in emojis)
+    rows = stored_reactions(live_server)
+    assert len(rows) == len(set(rows)), collections.Counter(rows).most_common(3)
+    assert sorted(rows) == expected
+
+    # What anybody is shown afterwards: every emoji once, given once by each person.
+    viewer = socketio.Client(reconnection=False)
+    viewer.connect(live_server.url, headers=live_server.socket_headers(live_server.login("carol")),
+                   transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S)
+    try:
+        joined = viewer.call("join", {"room": ROOM}, timeout=STEP_DEADLINE_S)
+    finally:
+        viewer.disconnect()
+    shown = {message["id"]: message.get("reactions", []) for message in joined["messages"]}
+    with live_server.app().app_context():
+        user_ids = {u.username: u.id for u in db.session.scalars(db.select(User).where(User.username.in_(people)))}
+        db.session.remove()
+    for message_id in targets:
+        # Each emoji once (in the order first given, which the parallel tabs and the kill make any order).
+        assert sorted(r["emoji"] for r in shown[message_id]) == sorted(emojis), shown[message_id]
+        for reaction in shown[message_id]:
+            assert reaction["count"] == len(people) and sorted(reaction["user_ids"]) == sorted(user_ids.values())
+
+    # The kill came mid-burst with reactions unacked, and some were re-sent and answered ok.
+    for client in clients:
+        assert not client.stats.error_acks, (client.label, client.stats.error_acks)
+        assert set(client.reacted) == {(m, e) for m in targets for e in emojis}, client.label
+    assert unacked_at_kill > 0
+    username, message_id, emoji = planted
+    owners = [c for c in clients if c.username == username and (message_id, emoji) in c.reacted]
+    assert owners and all(c.react_attempts[(message_id, emoji)] >= 1 for c in owners), planted
+    assert any(n > 1 for c in clients for n in c.react_attempts.values()), "no reaction was ever re-sent"

@@ -1,11 +1,14 @@
 """Files that are not pictures: told by their content, stored, sent, served as downloads, counted against a quota."""
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from urllib.parse import quote
 
+import pypdfium2
 import pytest
+from PIL import Image
 
 from chatapp.extensions import db
 from chatapp.models import Attachment
@@ -22,13 +25,16 @@ DOCX_TYPES = (
 )
 
 
-def pdf() -> bytes:
-    """A small, valid one-page PDF, written by hand (its cross-reference table points at each object)."""
+def pdf(*, size: tuple[int, int] = (200, 100), content: bytes = b"", trailer: bytes = b"") -> bytes:
+    """A small, valid one-page PDF, written by hand (its cross-reference table points at each object).
+
+    size: the page in points; content: its content stream (drawing operators); trailer: more trailer entries.
+    """
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R /Resources << >> >>",
-        b"<< /Length 0 >>\nstream\n\nendstream",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R /Resources << >> >>" % size,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -38,8 +44,40 @@ def pdf() -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
     return bytes(out)
+
+
+# A red square on the left half of the page: what its preview must show.
+RED_SQUARE = b"1 0 0 rg 0 0 100 100 re f"
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    state, j = list(range(256)), 0
+    for i in range(256):
+        j = (j + state[i] + key[i % len(key)]) % 256
+        state[i], state[j] = state[j], state[i]
+    out, i, j = bytearray(), 0, 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + state[i]) % 256
+        state[i], state[j] = state[j], state[i]
+        out.append(byte ^ state[(state[i] + state[j]) % 256])
+    return bytes(out)
+
+
+def encrypted_pdf() -> bytes:
+    """A PDF with an owner password and an empty user password (PDF 1.4's standard security handler,
+    revision 2): any reader opens it, yet it is encrypted. Its page is empty, so nothing needs decrypting."""
+    pad = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+    file_id, permissions = b"0123456789abcdef", -44
+    owner = _rc4(hashlib.md5((b"owner-secret" + pad)[:32]).digest()[:5], pad)
+    key = hashlib.md5(pad + owner + permissions.to_bytes(4, "little", signed=True) + file_id).digest()[:5]
+    user = _rc4(key, pad)
+    encrypt = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >> /ID [<%s> <%s>] " % (
+        owner.hex().encode(), user.hex().encode(), permissions, file_id.hex().encode(), file_id.hex().encode()
+    )
+    return pdf(trailer=encrypt)
 
 
 def docx(content_types: str | None = DOCX_TYPES) -> bytes:
@@ -78,6 +116,8 @@ def test_a_real_pdf_is_accepted_and_downloads_with_safe_headers(app, alice_up):
     assert attachment == {
         "id": attachment["id"], "kind": "file", "url": f"/uploads/{attachment['id']}/full",
         "mime": "application/pdf", "size": len(data), "name": "Lesson plan.pdf", "filename": "Lesson_plan.pdf",
+        # Additions: its first page (200×100 points) drawn within the thumbnails' 320×320.
+        "preview_url": f"/uploads/{attachment['id']}/preview", "preview_width": 320, "preview_height": 160,
     }
     response = alice_up.fetch(attachment["url"])
     assert response.status_code == 200 and response.data == data
@@ -149,6 +189,109 @@ def test_the_stored_name_is_cleaned_of_paths_controls_and_bidi_tricks(alice_up):
     name = attachment["name"]
     assert "/" not in name and "\\" not in name and "\u202e" not in name and "\x07" not in name
     assert name.startswith("evil report") and name.endswith(".pdf") and len(name) <= 120
+
+
+# -- a PDF's preview ------------------------------------------------------------------------
+
+
+def test_a_pdf_gets_a_preview_of_its_first_page_served_like_a_thumbnail(app, alice_up):
+    attachment = uploaded(alice_up.upload(pdf(content=RED_SQUARE), filename="Worksheet.pdf"))
+    response = alice_up.fetch(attachment["preview_url"])
+    assert response.status_code == 200
+    headers = response.headers
+    assert headers["Content-Type"] == "image/png"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'; sandbox"
+    assert "private" in headers["Cache-Control"] and "immutable" in headers["Cache-Control"]
+    assert headers["Content-Disposition"].startswith("inline; ")  # a picture to show, not the PDF to save
+    image = Image.open(io.BytesIO(response.data))
+    assert image.format == "PNG" and image.size == (attachment["preview_width"], attachment["preview_height"])
+    # The page drawn: the red square on its left half, white beside it.
+    assert image.convert("RGB").getpixel((80, 80)) == (255, 0, 0)
+    assert image.convert("RGB").getpixel((240, 80)) == (255, 255, 255)
+    # Made once, at upload, and kept beside the file outside the web root.
+    with app.app_context():
+        from chatapp.services import uploads
+
+        row = db.session.get(Attachment, attachment["id"])
+        assert (uploads.upload_folder() / row.thumb_path).read_bytes() == response.data
+    # A PDF still has no thumbnail (clients that know only pictures never take it for one), and a
+    # picture no preview.
+    assert alice_up.fetch(f"/uploads/{attachment['id']}/thumb").status_code == 404
+    assert "thumb_url" not in attachment
+    photo = uploaded(alice_up.upload(picture(), filename="cat.png"))
+    assert alice_up.fetch(f"/uploads/{photo['id']}/preview").status_code == 404
+
+
+def test_a_tall_page_fits_the_box_too(alice_up):
+    attachment = uploaded(alice_up.upload(pdf(size=(595, 842)), filename="a4.pdf"))  # A4 portrait
+    assert attachment["preview_height"] == 320 and 225 <= attachment["preview_width"] <= 227
+
+
+def _no_preview(alice_up, data: bytes, filename: str = "notes.pdf") -> dict:
+    attachment = uploaded(alice_up.upload(data, filename=filename))
+    assert attachment["mime"] == "application/pdf" and attachment["size"] == len(data)
+    assert not {"preview_url", "preview_width", "preview_height"} & set(attachment)
+    assert alice_up.fetch(f"/uploads/{attachment['id']}/preview").status_code == 404
+    assert alice_up.fetch(attachment["url"]).data == data  # the PDF itself is there all the same
+    return attachment
+
+
+def test_a_broken_pdf_is_still_sent_without_a_preview(app, socket_for, alice_up):
+    broken = b"%PDF-1.4\n" + b"this is not really a PDF body \x00\xff" * 20
+    attachment = _no_preview(alice_up, broken, "broken.pdf")
+    ack = send(socket_for("alice"), attachments=[attachment["id"]])
+    assert ack["message"]["attachments"] == [attachment]
+    html = Uploader(app, "bob").client.get("/rooms/lobby").get_data(as_text=True)
+    assert 'class="file-card"' in html and 'class="file-preview"' not in html
+
+
+def test_an_encrypted_pdf_is_not_rendered(alice_up):
+    assert pypdfium2.PdfDocument(encrypted_pdf())  # readable without a password: left alone all the same
+    _no_preview(alice_up, encrypted_pdf())
+
+
+@pytest.mark.parametrize("size", [(20000, 100), (100, 14401), (14000, 1)], ids=["wide", "tall", "a-sliver"])
+def test_pages_too_large_or_of_no_size_are_not_rendered(alice_up, size):
+    _no_preview(alice_up, pdf(size=size))
+
+
+def test_a_pdf_over_the_preview_size_limit_is_not_rendered(app, alice_up):
+    app.config["PDF_PREVIEW_MAX_BYTES"] = 1024
+    _no_preview(alice_up, pdf(content=RED_SQUARE) + b"%" * 2048)
+
+
+def test_a_renderer_that_fails_loses_only_the_preview(alice_up, monkeypatch):
+    def crash(*args, **kwargs):
+        raise MemoryError("PDFium ran out of memory")
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", crash)
+    _no_preview(alice_up, pdf(content=RED_SQUARE))
+
+
+def test_only_those_who_may_read_the_pdf_see_its_preview(app, socket_for, users, private_room):
+    unsent = uploaded(Uploader(app, "alice").upload(pdf(), room="secret", filename="plan.pdf"))
+    sent_one = uploaded(Uploader(app, "alice").upload(pdf(), room="secret", filename="plan.pdf"))
+    send(socket_for("alice"), room="secret", attachments=[sent_one["id"]])
+    for who, unsent_status, sent_status in [("alice", 200, 200), ("staff", 404, 200), ("bob", 404, 403),
+                                            (None, 401, 401)]:
+        viewer = Uploader(app, who)
+        assert viewer.fetch(unsent["preview_url"]).status_code == unsent_status, who
+        assert viewer.fetch(sent_one["preview_url"]).status_code == sent_status, who
+
+
+def test_the_card_shows_the_first_page_in_the_readers_language(app, socket_for, alice_up, users):
+    attachment = uploaded(alice_up.upload(pdf(content=RED_SQUARE), filename="Plan <i>one.pdf"))
+    send(socket_for("alice"), body="Read this", attachments=[attachment["id"]])
+    bob = Uploader(app, "bob")
+    html = bob.client.get("/rooms/lobby").get_data(as_text=True)
+    assert (
+        f'<a class="file-preview" href="{attachment["url"]}" download="Plan &lt;i&gt;one.pdf">\n'
+        f'        <img src="{attachment["preview_url"]}" width="320" height="160" '
+        'alt="First page of Plan &lt;i&gt;one.pdf" loading="lazy">'
+    ) in html
+    chinese = bob.client.get("/rooms/lobby", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'alt="Plan &lt;i&gt;one.pdf 的第一页"' in chinese
 
 
 # -- refused --------------------------------------------------------------------------------
@@ -310,7 +453,7 @@ def test_unsent_files_are_pruned_like_pictures(app, alice_up):
         row = db.session.get(Attachment, stale["id"])
         row.created_at = utcnow() - timedelta(days=2)
         db.session.commit()
-        path = uploads.upload_folder() / row.path
-        assert path.exists()
+        path, preview = uploads.upload_folder() / row.path, uploads.upload_folder() / row.thumb_path
+        assert path.exists() and preview.exists()
         assert uploads.prune_unsent_uploads(older_than=timedelta(days=1)) == 1
-        assert not path.exists()
+        assert not path.exists() and not preview.exists()

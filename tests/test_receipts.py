@@ -169,3 +169,65 @@ def test_only_the_author_and_moderators_see_who_read_and_an_opted_out_viewer_see
         db.session.commit()
     shown = teacher.emit("seen_by", {"room": slug, "id": sent["id"]}, callback=True)
     assert shown["total"] == 29 and "s02" not in {u["username"] for u in shown["seen"] + shown["unseen"]}
+
+
+# A class of thirty who share read receipts, and one more student who turned them off.
+CLASS_SIZE, READERS = 30, 23
+
+
+def _announcement_class(app) -> tuple[str, dict[str, str]]:
+    """An announcement-only class: 30 students s00..s29 and one, "quiet", who does not share reads.
+
+    Returns its slug and {username: display name} of the thirty.
+    """
+    from chatapp.services import accounts, moderation
+
+    with app.app_context():
+        teacher = _user("staff")
+        klass = rooms.create_class(name="Year 9", teacher=teacher)
+        moderation.set_room_settings(actor=teacher, room=klass, announcement_only=True)
+        names = {}
+        for n in range(CLASS_SIZE + 1):
+            username, display = (f"s{n:02d}", f"Student {n:02d}") if n < CLASS_SIZE else ("quiet", "Quiet Student")
+            student = accounts.create_user(username=username, password="correct-horse-42", role="member",
+                                           display_name=display)
+            rooms.join_by_code(user=student, code=klass.join_code)
+            if n < CLASS_SIZE:
+                names[username] = display
+        _user("quiet").share_reads = False
+        db.session.commit()
+        return klass.slug, names
+
+
+def test_in_a_class_of_thirty_the_teacher_sees_the_23_who_read_the_announcement_and_the_7_who_did_not(
+    app, users, socket_for
+):
+    slug, names = _announcement_class(app)
+    teacher = socket_for("staff")
+    assert teacher.emit("join", {"room": slug}, callback=True)["ok"]
+    welcome = send(teacher, slug, "Welcome to Year 9", "w1")["message"]
+    announcement = send(teacher, slug, "Trip forms are due on Friday", "a1")["message"]
+    later = send(teacher, slug, "Bring a packed lunch", "a2")["message"]
+    readers, others = sorted(names)[:READERS], sorted(names)[READERS:]
+    # The 23 (and the student who shares nothing) open the class and read past the announcement, each
+    # through the door their page uses; three of the others read only as far as the message before it.
+    for username, last_id in [*((name, later["id"]) for name in [*readers, "quiet"]),
+                              *((name, welcome["id"]) for name in others[:3])]:
+        student = socket_for(username)
+        assert student.emit("join", {"room": slug}, callback=True)["ok"], username
+        assert student.emit("read", {"room": slug, "last_id": last_id}, callback=True)["ok"], username
+        student.disconnect()
+
+    answer = teacher.emit("seen_by", {"room": slug, "id": announcement["id"]}, callback=True)
+    assert answer["ok"] and answer["id"] == announcement["id"]
+    assert answer["total"] == CLASS_SIZE
+    assert [user["display_name"] for user in answer["seen"]] == [names[name] for name in readers]
+    assert [user["display_name"] for user in answer["unseen"]] == [names[name] for name in others]
+    assert len(answer["seen"]) == READERS and len(answer["unseen"]) == CLASS_SIZE - READERS
+    # The student who turned receipts off read it too, and is in neither list; nor is the teacher.
+    listed = {user["username"] for user in answer["seen"] + answer["unseen"]}
+    assert "quiet" not in listed and "staff" not in listed
+    # The message before it was seen by those three as well, the one after only by the 23.
+    earlier = teacher.emit("seen_by", {"room": slug, "id": welcome["id"]}, callback=True)
+    assert len(earlier["seen"]) == READERS + 3
+    assert [u["username"] for u in earlier["unseen"]] == others[3:]

@@ -6,7 +6,8 @@ and encoded anew, which drops EXIF (camera, GPS position), XMP, comments and col
 and anything a crafted file carried besides its pixels.
 
 Other files (PDF, office documents, text, ZIP, audio, video) are checked by `filetypes.sniff_file`
-and stored as sent; every upload counts against its uploader's UPLOAD_QUOTA_BYTES.
+and stored as sent; a PDF gets a preview of its first page (`pdf_preview`), kept like a picture's
+thumbnail. Every upload counts against its uploader's UPLOAD_QUOTA_BYTES.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from ..extensions import db
 from ..models import Attachment, Message, Room, User, utcnow
 from .errors import ServiceError
 from .filetypes import ACCEPTED, clean_display_name, extension_of, sniff_file
+from .pdf_preview import PREVIEW_EXTENSION, PREVIEW_MIME, render_first_page
 from .ratelimit import check_rate
 from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
 from .rows import rows_changed
@@ -49,7 +51,7 @@ THUMB_BOX = (320, 320)  # shown at up to 160 px, sharp on high-density screens
 MAX_ANIMATION_PIXELS = 25_000_000
 MAX_FRAMES = 500
 NOT_A_PICTURE = _l("That file is not a picture chatapp accepts: send a PNG, JPEG, GIF or WebP image.")
-VARIANTS = ("full", "thumb")
+VARIANTS = ("full", "thumb", "preview")  # preview: a PDF's first page (a picture's is its thumb)
 PICTURE_EXTENSIONS = {"png", "jpg", "jpeg", "gif", "webp"}
 
 
@@ -326,18 +328,26 @@ def store_file(*, uploader: User, room: Room, data: bytes, filename: str | None)
     ensure_within_quota(uploader=uploader, size=len(data))
     folder = upload_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    path = f"{secrets.token_urlsafe(18)}.{sniffed.extension}"
+    token = secrets.token_urlsafe(18)
+    path = f"{token}.{sniffed.extension}"
     _write(folder, path, data)
     attachment = Attachment(
         uploader_id=uploader.id, room_id=room.id, kind=sniffed.kind, mime=sniffed.mime, size=len(data), path=path,
         filename=clean_filename(filename, sniffed.extension, fallback="file"),
         name=clean_display_name(filename, sniffed.extension),
     )
-    _save(attachment, folder, path)
+    # Rendered once, here, and never per request; a PDF it fails for is still a PDF to send.
+    preview = render_first_page(data, box=THUMB_BOX) if sniffed.mime == "application/pdf" else None
+    if preview is not None:
+        attachment.thumb_path = f"{token}-preview.{PREVIEW_EXTENSION}"
+        attachment.thumb_mime = PREVIEW_MIME
+        attachment.thumb_width, attachment.thumb_height = preview.width, preview.height
+        _write(folder, attachment.thumb_path, preview.data)
+    _save(attachment, folder, path, attachment.thumb_path)
     return attachment
 
 
-def _save(attachment: Attachment, folder: Path, *paths: str) -> None:
+def _save(attachment: Attachment, folder: Path, *paths: str | None) -> None:
     """Commit the attachment's row; if that fails, remove its files again."""
     db.session.add(attachment)
     try:
@@ -438,9 +448,18 @@ def open_attachment(*, viewer: User, attachment_id: int, variant: str) -> Servab
         ensure_can_enter(user=viewer, room=message.room)
         if message.is_deleted or (message.internal and not can_see_notes(user=viewer, room=message.room)):
             raise ServiceError("not_found", _("There is no such file."))
-    if variant == "thumb":
-        if attachment.thumb_path is None or attachment.thumb_mime is None:  # a file has no thumbnail
+    if variant in ("thumb", "preview"):
+        # A picture has a thumbnail, a PDF may have a preview (its first page), nothing else has either.
+        if (variant == "thumb") != (attachment.kind == "image"):
             raise ServiceError("not_found", _("There is no such file."))
+        if attachment.thumb_path is None or attachment.thumb_mime is None:
+            raise ServiceError("not_found", _("There is no such file."))
+        if variant == "preview":
+            stem = os.path.splitext(attachment.filename)[0]
+            # Served as the picture it is (inline), not as the file it shows.
+            return Servable(upload_folder(), attachment.thumb_path, attachment.thumb_mime,
+                            f"preview-{stem}.{PREVIEW_EXTENSION}",
+                            f"preview-{os.path.splitext(attachment.display_name)[0]}.{PREVIEW_EXTENSION}", "image")
         return Servable(upload_folder(), attachment.thumb_path, attachment.thumb_mime, "thumb-" + attachment.filename,
                         "thumb-" + attachment.display_name, attachment.kind)
     return Servable(upload_folder(), attachment.path, attachment.mime, attachment.filename, attachment.display_name,

@@ -101,3 +101,46 @@ def test_a_teacher_sees_who_has_not_seen_an_announcement(open_room, chat_server)
     expect(panel.locator(".seen-missing")).to_have_text("Not seen yet: Carol")
     expect(button).to_have_attribute("aria-expanded", "true")
     assert_accessible(ms.page, "a class with a message's Seen by open")
+
+
+def test_in_a_class_of_thirty_seen_by_says_23_of_30_and_names_the_seven(open_room, chat_server):
+    from chatapp.extensions import db
+    from chatapp.models import User
+    from chatapp.services import accounts, messages, moderation
+
+    chat_server.add_user("teacher", role="staff", display_name="Ms Teach")
+    with chat_server.app().app_context():  # the class and its reads made directly, for speed
+        teacher = db.session.scalar(db.select(User).filter_by(username="teacher"))
+        klass = rooms.create_class(name="Year 9", teacher=teacher)
+        moderation.set_room_settings(actor=teacher, room=klass, announcement_only=True)
+        students = []
+        for n in range(31):
+            student = accounts.create_user(
+                username=f"s{n:02d}", password="correct-horse-42", role="member",
+                display_name=f"Student {n:02d}" if n < 30 else "Quiet Student",
+            )
+            rooms.join_by_code(user=student, code=klass.join_code)
+            students.append(student)
+        students[30].share_reads = False  # reads it, shares nothing
+        db.session.commit()
+        announcement = messages.post_message(sender=teacher, room=klass, body="Trip forms are due on Friday",
+                                             client_id="a1", enforce_rate_limit=False).message
+        for student in students[:23] + students[30:]:
+            messages.mark_read(user=student, room=klass, last_id=announcement.id)
+        slug = klass.slug
+    ms = open_room("teacher", room=slug)
+    item = ms.expect_once("Trip forms are due on Friday")
+    button = item.get_by_role("button", name="Seen by")
+    button.click()
+    panel = item.locator(".seen-panel")
+    expect(panel.locator(".seen-count")).to_have_text("Seen by 23 of 30")
+    expect(panel.locator(".seen-missing")).to_have_text(
+        "Not seen yet: " + ", ".join(f"Student {n:02d}" for n in range(23, 30))
+    )
+    expect(panel.locator(".seen-list")).to_contain_text("Student 00, Student 01")
+    expect(panel).not_to_contain_text("Quiet Student")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    # A second press closes it.
+    button.click()
+    expect(panel).to_have_count(0)
+    expect(button).to_have_attribute("aria-expanded", "false")

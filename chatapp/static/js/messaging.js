@@ -289,11 +289,26 @@ function renderPicture(attachment) {
   return link;
 }
 
-// The same card as templates/rooms/_attachments.html: icon, name (the download link), type and size, a player.
+// The same card as templates/rooms/_attachments.html: a PDF's first page, icon, name (the download link),
+// type and size, a player.
 function renderFile(attachment) {
   const card = document.createElement("div");
   card.className = "file-card";
   card.dataset.kind = attachment.kind;
+  if (attachment.preview_url) {
+    const preview = document.createElement("a");
+    preview.className = "file-preview";
+    preview.href = attachment.url;
+    preview.download = attachment.name;
+    const img = document.createElement("img");
+    img.src = attachment.preview_url;
+    if (attachment.preview_width) img.width = attachment.preview_width;
+    if (attachment.preview_height) img.height = attachment.preview_height;
+    img.alt = _("First page of {name}", { name: attachment.name });
+    img.loading = "lazy";
+    preview.append(img);
+    card.append(preview);
+  }
   const icon = document.createElement("span");
   icon.className = "file-icon";
   icon.setAttribute("aria-hidden", "true");

@@ -55,12 +55,15 @@ export class SeenBy {
     heading.className = "seen-count";
     heading.textContent = _("Seen by {seen} of {total}", { seen: answer.seen.length, total: answer.total });
     const seen = document.createElement("p");
-    seen.textContent = answer.seen.length ? _("Seen by: {names}", { names: names(answer.seen) }) : _("Nobody has seen it yet.");
+    seen.className = "seen-list";
+    seen.textContent = answer.seen.length
+      ? _("Seen by: {names}", { names: names(answer.seen) })
+      : _("Seen by: nobody yet.");
     const unseen = document.createElement("p");
     unseen.className = "seen-missing";
     unseen.textContent = answer.unseen.length
       ? _("Not seen yet: {names}", { names: names(answer.unseen) })
-      : _("Everybody has seen it.");
+      : _("Not seen yet: everybody has.");
     panel.replaceChildren(heading, seen, unseen);
   }
 }

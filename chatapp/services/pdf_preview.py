@@ -4,18 +4,25 @@ The work is bounded before it starts: PDFs over PDF_PREVIEW_MAX_BYTES, encrypted
 or a security handler), pages larger than PDF_PREVIEW_MAX_PAGE_POINTS on a side or of no size are
 not rendered, and the picture is drawn straight at the size shown (within the thumbnails' box), so
 no page decodes into more pixels than that. Whatever goes wrong, there is simply no preview: the PDF
-itself is stored and sent all the same.
+itself is stored and sent all the same. On green threads (eventlet, gevent) PDFium's C code runs in
+an OS thread of the async library's pool, so a slow page holds up this upload only, never the
+server's other connections.
 """
 from __future__ import annotations
 
 import io
 import threading
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 from flask import current_app
 from PIL import Image
+
+from ..extensions import socketio
+
+T = TypeVar("T")
 
 PREVIEW_MIME = "image/png"
 PREVIEW_EXTENSION = "png"
@@ -39,7 +46,8 @@ def render_first_page(data: bytes, *, box: tuple[int, int]) -> Preview | None:
         return None
     try:
         with _PDFIUM:
-            image = _render(data, box=box, max_points=float(current_app.config["PDF_PREVIEW_MAX_PAGE_POINTS"]))
+            image = _off_the_loop(_render, data, box=box,
+                                  max_points=float(current_app.config["PDF_PREVIEW_MAX_PAGE_POINTS"]))
     except Exception as error:  # noqa: BLE001 - a damaged or hostile PDF only loses its preview
         current_app.logger.info("no preview for a PDF: %r", error)
         return None
@@ -48,6 +56,20 @@ def render_first_page(data: bytes, *, box: tuple[int, int]) -> Preview | None:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return Preview(out.getvalue(), image.width, image.height)
+
+
+def _off_the_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run work in an OS thread when the server runs on green threads (ctypes lets go of the GIL), else here."""
+    mode = current_app.config.get("SOCKETIO_ASYNC_MODE") or socketio.server.async_mode
+    if mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(work, *args, **kwargs)
+    if mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(work, args, kwargs)
+    return work(*args, **kwargs)
 
 
 def _render(data: bytes, *, box: tuple[int, int], max_points: float) -> Image.Image | None:

@@ -123,6 +123,8 @@ class Config:
     # the most pixels one may have (a small file can decode into gigabytes: a "decompression
     # bomb"), and how many one message may carry.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
+    # Where rooms' history exports (zips) are kept, outside the web root; None: instance/exports.
+    EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER")
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
     UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
     MAX_ATTACHMENTS_PER_MESSAGE = 10

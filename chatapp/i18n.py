@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, Flask, has_request_context, redirect, request, session
+from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy.orm.exc import DetachedInstanceError
 from wtforms.fields.choices import SelectChoice
@@ -90,6 +91,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", compiled)
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(html_lang=html_lang, LANGUAGE_NAMES=LANGUAGE_NAMES)
+    # format_datetime: a UTC time in the page's language ("3 Dec 2026, 13:05:00" / "2026年12月3日 13:05:00").
+    app.jinja_env.globals.update(html_lang=html_lang, LANGUAGE_NAMES=LANGUAGE_NAMES, format_datetime=format_datetime)
     app.register_blueprint(bp)
     init_js_i18n(app, compiled)  # the scripts' catalogue (domain "js"), compiled the same way

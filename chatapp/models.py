@@ -191,8 +191,16 @@ class Room(Model):
     # How many times a stored message here has changed (edited, deleted, pinned, asked, answered…):
     # each change takes the next number, so a client that was away asks for the changes after its own.
     revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # A class archived at the end of term (services/archive.py): read-only for everyone, listed
+    # under "Archived"; None: in use. Its teacher can restore it.
+    archived_at = db.Column(db.DateTime)
 
     __table_args__ = (CheckConstraint("kind IN ('public', 'private', 'support', 'direct')", name="kind"),)
+
+    @property
+    def is_archived(self) -> bool:
+        """Whether the room was archived (read-only)."""
+        return self.archived_at is not None
 
     @property
     def is_private(self) -> bool:
@@ -218,6 +226,7 @@ class Room(Model):
             "is_class": bool(self.is_class),
             "announcement_only": bool(self.announcement_only),
             "slow_mode_seconds": self.slow_mode_seconds or 0,
+            **({"archived_at": isoformat_utc(self.archived_at)} if self.archived_at else {}),
         }
 
 
@@ -434,7 +443,7 @@ class Ban(Model):
 
 MODERATION_ACTIONS = (
     "settings", "join_code", "pin", "unpin", "delete_message", "mute", "unmute",
-    "remove", "ban", "unban", "set_role", "answer_question", "reopen_question",
+    "remove", "ban", "unban", "set_role", "answer_question", "reopen_question", "archive", "restore", "export",
 )
 
 
@@ -804,6 +813,50 @@ class Reaction(Model):
 
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+
+
+class RoomExport(Model):
+    """A download of a room's whole history (services/room_export.py), made in the background.
+
+    Made by the outbox's workers (kind "room_export"): `done` of `total` messages written so far,
+    then the zip at `path` (under EXPORT_FOLDER, outside the web root), which only the room's
+    moderators download.
+    """
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    requested_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    state = db.Column(db.String(16), nullable=False, default="queued", server_default="queued")
+    done = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    total = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # The zip's name in EXPORT_FOLDER (random), once made; its size in bytes.
+    path = db.Column(db.String(80))
+    size = db.Column(db.Integer)
+    error = db.Column(db.Text)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+
+    room = relationship("Room")
+    requested_by = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+        Index("ix_room_export_room_id_id", "room_id", "id"),
+    )
+
+    def to_dict(self) -> dict:
+        """The EXPORT shape: how far it is, and where to download it once done."""
+        return {
+            "id": self.id,
+            "room": self.room.slug,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "size": self.size,
+            "requested_by": self.requested_by.to_dict() if self.requested_by else None,
+            "created_at": isoformat_utc(self.created_at),
+            "finished_at": isoformat_utc(self.finished_at) if self.finished_at else None,
+        }
 
 
 class OutboxJob(Model):

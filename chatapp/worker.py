@@ -19,7 +19,7 @@ from typing import Callable
 from flask import Flask
 
 from .extensions import db, socketio
-from .services import mail_jobs, outbox, webhooks  # noqa: F401 - each module registers the kinds of job it sends
+from .services import mail_jobs, outbox, room_export, webhooks  # noqa: F401 - each module registers the kinds of job it sends
 
 log = logging.getLogger(__name__)
 

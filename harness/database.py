@@ -24,6 +24,7 @@ def base_config(db_path: Path) -> dict:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "UPLOAD_FOLDER": str(db_path.parent / "uploads"),  # pictures beside the database, never in instance/
+        "EXPORT_FOLDER": str(db_path.parent / "exports"),
         "SOCKETIO_ASYNC_MODE": "threading",
         "PASSWORD_HASHER": CHEAP_PASSWORD_HASHER,
         "RATELIMIT_ENABLED": True,

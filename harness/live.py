@@ -54,6 +54,7 @@ class LiveServer:
         self.server = AppProcess(workdir, "server", env={
             "DATABASE_URL": f"sqlite:///{self.db_path}",
             "UPLOAD_FOLDER": str(workdir / "uploads"),
+            "EXPORT_FOLDER": str(workdir / "exports"),
             "SECRET_KEY": "live-test-secret-key",
             "API_RATE_LIMIT": "10000 per minute",
             "SEND_RATE_LIMIT": "10000 per minute",

@@ -330,6 +330,7 @@ class Cluster:
             "SECRET_KEY": secrets.token_hex(32),  # one key for all: any process reads any session
             "BEHIND_PROXY": "1",
             "UPLOAD_FOLDER": str(workdir / "uploads"),  # one machine; across machines, shared storage
+            "EXPORT_FOLDER": str(workdir / "exports"),  # likewise: any process serves the zip another wrote
             **(extra_env or {}),
         }
         self.apps = [AppProcess(workdir, f"app{i + 1}", self.env) for i in range(processes)]

@@ -52,3 +52,9 @@ class ClassListForm(FlaskForm):
 
 class IssueCodeForm(FlaskForm):
     """A new sign-in code for one student (only its CSRF token)."""
+
+
+class ArchiveForm(FlaskForm):
+    """The archive page's buttons: start an export; archive (archived=1) or restore (archived=0) the class."""
+
+    archived = StringField()

@@ -24,6 +24,7 @@ def index():
     return render_template(
         "rooms/index.html",
         rooms=rooms,
+        archived_rooms=room_service.archived_rooms_for_user(user=current_user),
         create_form=CreateRoomForm(prefix="create"),
         join_form=JoinCodeForm(prefix="join"),
         direct_rooms=direct_service.direct_rooms_for_user(user=current_user),
@@ -129,5 +130,5 @@ def room(slug: str):
         around=around,
         partner=direct_service.partner_of(people=people, user=current_user),
         direct_people=people,
-        can_write=room_service.can_write(user=current_user, room=room),
+        write_refusal=room_service.write_refusal(user=current_user, room=room),
     )

@@ -15,7 +15,7 @@ from .mentions import record_mentions
 from .message_news import announce_mentions, announce_message_updated
 from .messages import check_body, check_cursor, visible_messages
 from .ratelimit import check_rate
-from .rooms import ensure_can_enter, get_membership
+from .rooms import ensure_can_enter, ensure_can_write, get_membership
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ def edit_message(*, editor: User, room: Room, message_id: object, body: object) 
     message = get_message(user=editor, room=room, message_id=message_id)
     if message.sender_id != editor.id:
         raise ServiceError("forbidden", _("Only its author can edit a message."))
+    ensure_can_write(user=editor, room=room)  # not in an archived room
     window = edit_window()
     if window is not None and utcnow() - message.created_at > window:
         raise ServiceError(

@@ -28,7 +28,7 @@ from .accounts import get_user
 from .errors import ServiceError
 from .message_news import announce_message_updated
 from .online import announce_taken_out
-from .rooms import ensure_can_enter, ensure_can_write, get_membership, new_join_code
+from .rooms import ensure_can_enter, ensure_can_write, get_membership, new_join_code, write_refusal
 
 # Who outranks whom: an action aimed at a person needs a higher rank than theirs.
 ROLE_RANKS = {"member": 0, "moderator": 1, "owner": 2}
@@ -68,20 +68,22 @@ def is_moderator(*, user: User, room: Room, membership: Membership | None = None
     return membership is not None and membership.is_moderator
 
 
-def _moderation_refusal(*, user: User, room: Room) -> ServiceError | None:
-    """Why user may not moderate room (None: they may)."""
+def _moderation_refusal(*, user: User, room: Room, reading: bool = False) -> ServiceError | None:
+    """Why user may not moderate room (None: they may); an archived room takes no changes, only reading."""
     if room.is_support:
         return ServiceError("forbidden", _("Support conversations are handled in the agent console, not moderated."))
     if room.is_direct:
         return ServiceError("forbidden", _("Direct messages have no moderators."))
     if not is_moderator(user=user, room=room):
         return ServiceError("forbidden", _("Only the room's moderators can do that."))
+    if not reading and room.is_archived:
+        return write_refusal(user=user, room=room)
     return None
 
 
-def ensure_can_moderate(*, user: User, room: Room) -> None:
-    """Raise forbidden unless user moderates room."""
-    refusal = _moderation_refusal(user=user, room=room)
+def ensure_can_moderate(*, user: User, room: Room, reading: bool = False) -> None:
+    """Raise forbidden unless user moderates room (reading=True: a moderator's list, which an archived room keeps)."""
+    refusal = _moderation_refusal(user=user, room=room, reading=reading)
     if refusal is not None:
         raise refusal
 
@@ -229,7 +231,7 @@ def commit_logged(*entries: ModerationAction) -> None:
 
 def list_moderation_log(*, actor: User, room: Room, before: object = None, limit: object = None) -> LogPage:
     """A page of room's moderation log, newest first (entries older than `before`); moderators only."""
-    ensure_can_moderate(user=actor, room=room)
+    ensure_can_moderate(user=actor, room=room, reading=True)
     size = _check_int(limit, "limit", 1, MAX_LOG_PAGE, default=DEFAULT_LOG_PAGE)
     query = db.select(ModerationAction).where(ModerationAction.room_id == room.id)
     if before is not None:
@@ -380,6 +382,7 @@ def delete_message(*, actor: User, message: Message) -> Message:
     ensure_can_enter(user=actor, room=room)
     if room.is_support or message.internal:
         raise ServiceError("forbidden", _("Messages in support conversations cannot be deleted."))
+    ensure_can_write(user=actor, room=room)  # an archived room keeps every message
     if message.is_deleted:
         return message
     by_moderator = False
@@ -516,7 +519,7 @@ def unban_member(*, actor: User, room: Room, target: User) -> None:
 
 def list_bans(*, actor: User, room: Room) -> list[Ban]:
     """Who is banned from room, newest first; moderators only."""
-    ensure_can_moderate(user=actor, room=room)
+    ensure_can_moderate(user=actor, room=room, reading=True)
     return list(db.session.scalars(db.select(Ban).filter_by(room_id=room.id).order_by(Ban.id.desc())))
 
 

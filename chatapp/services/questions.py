@@ -74,7 +74,7 @@ def answer_question(*, actor: User, message: Message, answered: bool = True) -> 
 
 def list_open_questions(*, actor: User, room: Room) -> list[Message]:
     """The room's unanswered questions, oldest first; moderators only."""
-    ensure_can_moderate(user=actor, room=room)
+    ensure_can_moderate(user=actor, room=room, reading=True)
     return list(
         db.session.scalars(
             db.select(Message)

@@ -162,18 +162,31 @@ def ensure_can_enter(*, user: User, room: Room) -> None:
         raise ServiceError("forbidden", _("This room is private; ask its owner for the join code."))
 
 
+ARCHIVED_MESSAGE = _l("This class was archived at the end of term: it is read-only. Its teacher can restore it.")
+
+
+def write_refusal(*, user: User, room: Room) -> ServiceError | None:
+    """Why user, who may enter room, may not write there (None: they may): an archived room is
+    read-only for everyone; a direct room is written by its two people only, never an admin reading it."""
+    if room.is_archived:
+        return ServiceError("forbidden", str(ARCHIVED_MESSAGE))
+    if room.is_direct and user.is_admin and get_membership(user=user, room=room) is None:
+        return ServiceError("forbidden",
+                            _("Site admins can read direct messages, but only their two people write there."))
+    return None
+
+
 def can_write(*, user: User, room: Room) -> bool:
-    """Whether user, who may enter room, may also write there: a direct room's two people only,
-    never an admin reading it."""
-    return not room.is_direct or not user.is_admin or get_membership(user=user, room=room) is not None
+    """Whether user, who may enter room, may also write there (write_refusal's answer)."""
+    return write_refusal(user=user, room=room) is None
 
 
 def ensure_can_write(*, user: User, room: Room) -> None:
-    """Raise forbidden unless user may write in room (after ensure_can_enter): sends, pictures, typing."""
-    if not can_write(user=user, room=room):
-        raise ServiceError(
-            "forbidden", _("Site admins can read direct messages, but only their two people write there.")
-        )
+    """Raise forbidden unless user may write in room (after ensure_can_enter): sends, edits, deletions,
+    reactions, pictures, typing."""
+    refusal = write_refusal(user=user, room=room)
+    if refusal is not None:
+        raise refusal
 
 
 def can_see_notes(*, user: User, room: Room) -> bool:
@@ -234,6 +247,8 @@ def join_by_code(*, user: User, code: object) -> Room:
     """Make user a member of the private room whose join code this is (every door: form, link, tests)."""
     room = room_for_code(user=user, code=code)
     if get_membership(user=user, room=room) is None:
+        if room.is_archived:
+            raise ServiceError("forbidden", str(ARCHIVED_MESSAGE))
         db.session.add(Membership(user_id=user.id, room_id=room.id, role="member"))
         webhooks.member_joined(user=user, room=room)
         try:
@@ -262,9 +277,19 @@ def rooms_for_user(*, user: User) -> list[Room]:
     Support conversations are listed in the agent console, never here; visitors get none.
     Direct rooms are listed apart (services/direct.direct_rooms_for_user).
     """
+    return _listed_rooms(user=user, archived=False)
+
+
+def archived_rooms_for_user(*, user: User) -> list[Room]:
+    """The archived rooms user may still read: the room list's "Archived" section."""
+    return _listed_rooms(user=user, archived=True)
+
+
+def _listed_rooms(*, user: User, archived: bool) -> list[Room]:
     if user.is_visitor:
         return []
     query = db.select(Room).where(Room.kind.not_in(("support", "direct"))).order_by(Room.name)
+    query = query.where(Room.archived_at.is_not(None) if archived else Room.archived_at.is_(None))
     if not user.is_admin:
         member_of = db.select(Membership.room_id).filter_by(user_id=user.id)
         banned_from = db.select(Ban.room_id).filter_by(user_id=user.id)

@@ -19,7 +19,7 @@ from playwright.sync_api import Frame, Page, expect
 
 from chatapp import PROJECT_ROOT
 from chatapp.services import messages, rooms, sites
-from harness.browser import DESKTOP, PHONE, log_in
+from harness.browser import DESKTOP, PHONE, STORED, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,7 @@ def start_widget_chat(page: Page, frame: Frame, body: str) -> None:
     chat.get_by_role("button", name="Start chat").click()
     chat.get_by_role("textbox", name="Message").fill(body)
     chat.get_by_role("button", name="Send").click()
-    expect(chat.locator("li.msg .state")).to_have_text("Sent")
+    expect(chat.locator("li.msg .state")).to_have_text(STORED)
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])

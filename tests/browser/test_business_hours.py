@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from chatapp.extensions import db
 from chatapp.models import Message, Site, VisitorProfile
 from chatapp.services import hours, sites
-from harness.browser import CAUGHT_UP
+from harness.browser import CAUGHT_UP, STORED
 
 from .test_accessibility import assert_accessible
 
@@ -96,7 +96,7 @@ def test_a_closed_desk_says_when_it_opens_takes_the_message_and_the_e_mail(live_
     box = page.get_by_role("textbox", name="Message")
     box.fill("Do you have the cargo bike in green?")
     page.get_by_role("button", name="Send").click()
-    expect(page.locator("li.msg .state")).to_have_text("Sent")
+    expect(page.locator("li.msg .state")).to_have_text(STORED)
     assert stored(live_server, "Do you have the cargo bike in green?") == 1
 
     # Back later: the same conversation, the message once, no second request for the e-mail.

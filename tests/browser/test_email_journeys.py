@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chatapp.services import sites
-from harness.browser import PHONE, log_in
+from harness.browser import PHONE, STORED, log_in
 
 from .test_accessibility import assert_accessible
 
@@ -57,7 +57,7 @@ def test_the_reply_reaches_a_visitor_who_left_and_its_link_brings_them_back(mail
     visitor.get_by_role("textbox", name="Message").fill("Does the cargo bike come in green?")
     visitor.get_by_role("button", name="Send").click()
     own = visitor.get_by_role("log", name="Messages").locator("li.msg", has_text="cargo bike")
-    expect(own.locator(".state")).to_have_text("Sent")
+    expect(own.locator(".state")).to_have_text(STORED)
     visitor.close()
 
     item = agent.locator(".queue-item", has_text="Vera Visitor")
@@ -65,10 +65,10 @@ def test_the_reply_reaches_a_visitor_who_left_and_its_link_brings_them_back(mail
     expect(agent.locator("[data-field=online]")).to_contain_text("Offline")
     agent.get_by_role("textbox", name="Message").fill("Yes, green ships in March.")
     agent.get_by_role("textbox", name="Message").press("Enter")
-    expect(agent.locator("li.msg", has_text="green ships").locator(".state")).to_have_text("Sent")
+    expect(agent.locator("li.msg", has_text="green ships").locator(".state")).to_have_text(STORED)
     agent.get_by_role("textbox", name="Message").fill("I can reserve one for you.")
     agent.get_by_role("textbox", name="Message").press("Enter")
-    expect(agent.locator("li.msg", has_text="reserve one").locator(".state")).to_have_text("Sent")
+    expect(agent.locator("li.msg", has_text="reserve one").locator(".state")).to_have_text(STORED)
 
     # The server dies before the e-mail is due, and comes back: the job was stored with the reply.
     server.kill()

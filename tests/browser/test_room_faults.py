@@ -14,7 +14,7 @@ from chatapp.models import Message, User
 from chatapp.services import editing, moderation
 from chatapp.services import messages as message_service
 from chatapp.services import rooms as room_service
-from harness.browser import ACTION_TIMEOUT_MS
+from harness.browser import ACTION_TIMEOUT_MS, STORED
 
 from ..helpers import stored_messages, under_every_async_mode
 from .chat import RECONNECT_TIMEOUT_MS, wait_until
@@ -191,7 +191,7 @@ def test_outbox_survives_a_reload_after_a_lost_ack(conversation, chat_server, pu
     alice.page.reload()
     alice.expect_connected()
     item = alice.expect_once(body)
-    expect(item.locator(".state")).to_have_text("Sent")
+    expect(item.locator(".state")).to_have_text(STORED)
     assert alice.outbox() == []
     resent = [p for p in posted if entry["client_id"] in p]
     resent += [frame for number, frame in dropper.from_page if number > 0 and entry["client_id"] in frame]

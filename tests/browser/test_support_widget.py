@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from chatapp.extensions import db
 from chatapp.models import Conversation, User
 from chatapp.services import sites, support
-from harness.browser import DESKTOP, PHONE, log_in
+from harness.browser import DESKTOP, PHONE, STORED, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +122,7 @@ def test_visitor_on_another_site_chats_with_an_agent(live_server, host_site, peo
     message_box.fill("Hello, does the cargo bike come in green?")
     frame.get_by_role("button", name="Send").click()
     own = frame.get_by_role("log", name="Messages").locator("li.msg", has_text="cargo bike")
-    expect(own.locator(".state")).to_have_text("Sent")
+    expect(own.locator(".state")).to_have_text(STORED)
 
     # It arrives in the agent's queue, live, with an unread count in the list and the tab title.
     item = agent.locator(".queue-item", has_text="Vera Visitor")
@@ -142,7 +142,7 @@ def test_visitor_on_another_site_chats_with_an_agent(live_server, host_site, peo
     agent.get_by_role("radio", name="Internal note").check()
     agent.get_by_role("textbox", name="Message").fill("Green ships in March")
     agent.get_by_role("button", name="Send").click()
-    expect(agent.locator("li.msg.note", has_text="Green ships in March").locator(".state")).to_have_text("Sent")
+    expect(agent.locator("li.msg.note", has_text="Green ships in March").locator(".state")).to_have_text(STORED)
     agent.get_by_role("radio", name="Reply to visitor").check()
     agent.get_by_role("textbox", name="Message").press_sequentially("Yes, it does", delay=20)
     expect(frame.locator("#typing")).to_have_text("Alex Agent is typing…")
@@ -165,7 +165,7 @@ def test_visitor_on_another_site_chats_with_an_agent(live_server, host_site, peo
     agent.get_by_role("textbox", name="Message").press("Tab")  # the canned response replaces its shortcut
     expect(agent.get_by_role("textbox", name="Message")).to_have_value("Shall I reserve one for you?")
     agent.get_by_role("button", name="Send").click()
-    expect(agent.locator("li.msg", has_text="reserve one").locator(".state")).to_have_text("Sent")
+    expect(agent.locator("li.msg", has_text="reserve one").locator(".state")).to_have_text(STORED)
     visitor.goto(host_url + "/")
     expect(visitor.get_by_role("status").filter(has_text="1 new message")).to_be_attached()
     visitor.get_by_role("button", name="Open chat").click()
@@ -252,7 +252,7 @@ def test_long_conversation_pages_back_in_the_widget(live_server, host_site, peop
     frame.get_by_role("button", name="Start chat").click()
     frame.get_by_role("textbox", name="Message").fill("first question")
     frame.get_by_role("button", name="Send").click()
-    expect(frame.locator("li.msg .state")).to_have_text("Sent")
+    expect(frame.locator("li.msg .state")).to_have_text(STORED)
     with live_server.app().app_context():
         from chatapp.services import messages, rooms
 

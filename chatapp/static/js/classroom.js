@@ -70,7 +70,9 @@ export class Classroom {
     this.waitUntil = Date.now() + (Number(data.retryAfter) || 0) * 1000;
     this.removed = null; // "removed" | "banned" once a moderator took this user out
     // A site admin reading someone's direct messages: the server refuses their writes there.
-    this.readOnly = document.getElementById("room")?.dataset.readOnly === "true";
+    // Why this person cannot write here at all (the server's words: an archived class, an admin reading
+    // direct messages), or "" when they can.
+    this.readOnly = document.getElementById("room")?.dataset.readOnly || "";
     this.timer = null;
     this.refreshTimer = null;
     this.logOldest = null;
@@ -223,7 +225,7 @@ export class Classroom {
   // ---- the composer: announcement-only, mute, slow mode ------------------------------
 
   composerClosed() {
-    return this.readOnly || Boolean(this.removed) || (this.announcementOnly && this.limitsApply);
+    return Boolean(this.readOnly) || Boolean(this.removed) || (this.announcementOnly && this.limitsApply);
   }
 
   isMuted() {
@@ -245,7 +247,7 @@ export class Classroom {
     this.form.hidden = closed || muted;
     this.closedNote.hidden = !closed;
     if (this.readOnly) {
-      this.closedNote.textContent = _("Site admins can read direct messages, but only their two people write there.");
+      this.closedNote.textContent = this.readOnly;
     } else if (this.removed) {
       this.closedNote.textContent = this.removed === "banned"
         ? _("A moderator banned you from this room.")
@@ -272,6 +274,12 @@ export class Classroom {
 
   applyRoom(room) {
     if (room.slug !== this.room) return;
+    // Archived or restored (the end of term): the whole page changes (read-only, its tools), so the
+    // server draws it anew (a message still waiting in the outbox is then refused in words).
+    if (Boolean(room.archived_at) !== Boolean(document.getElementById("room")?.dataset.archived)) {
+      location.reload();
+      return;
+    }
     const wasSlow = this.slowMode;
     this.announcementOnly = Boolean(room.announcement_only);
     this.slowMode = room.slow_mode_seconds || 0;

@@ -330,7 +330,8 @@ export class Delivery {
 
   // An own stored message's state: Sent, Delivered (the other side's devices have it) or Read.
   showReceipt(li, id) {
-    if (id <= this.readUpTo) setState(li, "read", _("Read"));
+    if (li.classList.contains("note")) setState(li, "sent", _("Sent")); // staff notes never reach the other side
+    else if (id <= this.readUpTo) setState(li, "read", _("Read"));
     else if (id <= this.deliveredUpTo) setState(li, "delivered", _("Delivered"));
     else setState(li, "sent", _("Sent"));
   }

@@ -55,10 +55,13 @@ export class SeenBy {
     heading.className = "seen-count";
     heading.textContent = _("Seen by {seen} of {total}", { seen: answer.seen.length, total: answer.total });
     const seen = document.createElement("p");
-    seen.textContent = `${_("Seen by")}: ${answer.seen.length ? names(answer.seen) : _("Nobody yet.")}`;
+    // Each word marked on its own line: the extractor skips a _() nested in another's arguments.
+    const seenNames = answer.seen.length ? names(answer.seen) : _("Nobody yet.");
+    seen.textContent = _("Seen by: {names}", { names: seenNames });
     const unseen = document.createElement("p");
     unseen.className = "seen-missing";
-    unseen.textContent = `${_("Not seen yet")}: ${answer.unseen.length ? names(answer.unseen) : _("Everybody.")}`;
+    const unseenNames = answer.unseen.length ? names(answer.unseen) : _("Everybody.");
+    unseen.textContent = _("Not seen yet: {names}", { names: unseenNames });
     panel.replaceChildren(heading, seen, unseen);
   }
 }

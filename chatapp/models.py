@@ -276,6 +276,11 @@ class Membership(Model):
 
 # How much of the message a reply answers it shows (the rest is a click away).
 REPLY_EXCERPT_LENGTH = 140
+# A message with no text is quoted by its pictures' and files' names, each after the icon its kind has
+# on the file card (templates/rooms/_attachments.html): words in no language, as the excerpt goes
+# to everyone in the room alike.
+EXCERPT_ICONS = {"image": "🖼️", "audio": "🎵", "video": "🎬"}
+EXCERPT_FILE_ICON = "📄"
 
 
 class Message(Model):
@@ -364,6 +369,9 @@ class Message(Model):
         # Messaging fields, likewise only on the messages they describe (docs/protocol.md).
         if self.reply_to is not None:
             data["reply_to"] = self.reply_to.as_quoted()
+        excerpt = self.excerpt
+        if excerpt != self.body:
+            data["excerpt"] = excerpt  # a reply's quote of it, when that is not just its body
         if self.edited_at is not None:
             data["edited_at"] = isoformat_utc(self.edited_at)
         if self.attachments:
@@ -389,13 +397,30 @@ class Message(Model):
         """Whether its author or a moderator deleted it."""
         return self.deleted_at is not None
 
-    def as_quoted(self) -> dict:
-        """The REPLY_TO shape: how a reply shows the message it answers (its excerpt gone once it is deleted)."""
-        deleted = self.deleted_at is not None
-        excerpt = "" if deleted else " ".join(self.body.split())
+    @property
+    def excerpt(self) -> str:
+        """How a reply quotes this message: its text with white space folded, cut at REPLY_EXCERPT_LENGTH; with no
+        text, its pictures and files by name ("🖼️ map.png, 📄 plan.pdf"). Empty once it is deleted.
+
+        The one place an excerpt is made: MESSAGE carries it when it is not the body itself (`excerpt`),
+        so that the scripts quote what the server would (static/js/replies.js).
+        """
+        if self.deleted_at is not None:
+            return ""
+        excerpt = " ".join(self.body.split())
+        if not excerpt and self.attachments:
+            excerpt = ", ".join(
+                f"{EXCERPT_ICONS.get(attachment.kind, EXCERPT_FILE_ICON)} {attachment.display_name}"
+                for attachment in self.attachments
+            )
         if len(excerpt) > REPLY_EXCERPT_LENGTH:
             excerpt = excerpt[:REPLY_EXCERPT_LENGTH - 1].rstrip() + "…"
-        return {"id": self.id, "sender": self.sender.to_dict(), "excerpt": excerpt, "deleted": deleted}
+        return excerpt
+
+    def as_quoted(self) -> dict:
+        """The REPLY_TO shape: how a reply shows the message it answers (its excerpt gone once it is deleted)."""
+        return {"id": self.id, "sender": self.sender.to_dict(), "excerpt": self.excerpt,
+                "deleted": self.deleted_at is not None}
 
     def reactions(self) -> list[dict]:
         """REACTIONS: each emoji once, in the order first given, with its count, every reactor's id

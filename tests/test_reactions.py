@@ -414,6 +414,14 @@ def test_visitors_react_in_their_own_conversation_only(app, users, site_key, soc
     assert react(vsock, other_reply["id"], room=mine.room)["error"] == "not_found"
 
 
+def test_a_conversations_join_ack_says_each_side_may_react(app, users, site_key, socket_for, visitor_socket):
+    visitor = start_visitor(app, site_key)
+    joined_visitor = visitor_socket(visitor).emit("join", {"room": visitor.room}, callback=True)
+    assert joined_visitor["capabilities"] == {"may_react": True}
+    staff = socket_for("staff").emit("join", {"room": visitor.room}, callback=True)
+    assert staff["capabilities"] == {"may_react": True}
+
+
 def test_staff_notes_take_reactions_only_from_those_who_see_notes(app, users, site_key, socket_for, visitor_socket):
     visitor = start_visitor(app, site_key)
     staff = joined(socket_for, "staff", room=visitor.room)

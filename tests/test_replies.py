@@ -143,3 +143,32 @@ def test_replies_over_the_api(app, users, public_room, client, auth):
                          headers={"X-CSRFToken": token})
     assert answer.status_code == 201, answer.get_json()
     assert answer.get_json()["message"]["reply_to"]["id"] == original
+
+
+def test_a_message_with_only_files_is_quoted_by_their_names(app, users, public_room, socket_for):
+    from .test_files import pdf
+    from .test_uploads import Uploader, picture, uploaded
+
+    alice_up = Uploader(app, "alice")
+    photo = uploaded(alice_up.upload(picture(), filename="map.png"))
+    document = uploaded(alice_up.upload(pdf(), filename="Lesson plan.pdf"))
+    alice, bob = socket_for("alice"), socket_for("bob")
+    assert join(alice)["ok"] and join(bob)["ok"]
+    files_only = send(alice, "", "f1", attachments=[photo["id"], document["id"]])["message"]
+    assert files_only["excerpt"] == "🖼️ map.png, 📄 Lesson plan.pdf"  # what a reply will quote, for the scripts
+    quoted = send(bob, "Thanks!", "r1", reply_to=files_only["id"])["message"]["reply_to"]
+    assert quoted["excerpt"] == "🖼️ map.png, 📄 Lesson plan.pdf"
+    # The room page renders the same quote, and the same excerpt for a reply yet to be written.
+    html = Uploader(app, "bob").client.get("/rooms/lobby").get_data(as_text=True)
+    assert '<span class="reply-excerpt">🖼️ map.png, 📄 Lesson plan.pdf</span>' in html
+    assert 'data-excerpt="🖼️ map.png, 📄 Lesson plan.pdf"' in html
+
+
+def test_a_message_carries_its_excerpt_only_when_it_is_not_its_body(app, users, public_room, socket_for):
+    alice = socket_for("alice")
+    join(alice)
+    assert "excerpt" not in send(alice, "Short and plain", "s1")["message"]
+    folded = send(alice, "Two\n\nlines", "s2")["message"]
+    assert folded["excerpt"] == "Two lines"
+    long = send(alice, "y" * 300, "s3")["message"]
+    assert len(long["excerpt"]) == REPLY_EXCERPT_LENGTH and long["excerpt"].endswith("…")

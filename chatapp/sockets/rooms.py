@@ -10,7 +10,7 @@ from ..realtime.channels import member_channel, moderators_channel, notes_channe
 from ..realtime.presence import presence
 from ..services import messages as message_service
 from ..services import moderation as moderation_service
-from ..services import receipts, routing
+from ..services import reactions, receipts, routing
 from ..services import rooms as room_service
 from ..services import support as support_service
 from ..services import uploads as upload_service
@@ -71,10 +71,11 @@ def _subscribe_classroom(*, user: User, room: Room, membership: Membership | Non
     """After `join`: subscribe the socket to its classroom channels; return what the join ack adds.
 
     The additions: `pinned` (MESSAGE…), `membership` (this user's role, mute and slow-mode wait)
-    and `capabilities` (what this user may do here and the limits that bind them).
+    and `capabilities` (what this user may do here and the limits that bind them). A support
+    conversation has no classroom: its `capabilities` say only whether this side may react.
     """
     if room.is_support:
-        return {}
+        return {"capabilities": {"may_react": reactions.can_react(user=user, room=room)}}
     moderator = moderation_service.is_moderator(user=user, room=room, membership=membership)
     join_room(member_channel(room.slug, user.id))
     if moderator:

@@ -5,6 +5,7 @@ import { Delivery, bodyLimit, openSocket, watchConnection } from "./delivery.js"
 import { TypingDisplay, TypingSender, bindEnterToSend, formatTime, request } from "./chatkit.js";
 import { _, language, ngettext, pgettext } from "./i18n.js";
 import { ReplyBar, addReplyButton, bindQuoteJumps, loadingOlder } from "./replies.js";
+import { Reactions } from "./reactions.js";
 import { Availability, bindShortcuts } from "./availability.js";
 
 const TYPING_IDLE_MS = 3000;
@@ -63,10 +64,18 @@ const thread = new Delivery({
   view: {
     label: (message) => (message.sender.id === myId ? _("You") : message.sender.display_name),
     payload: (entry) => (entry.internal ? { internal: true } : {}), // a note: staff only
-    placed: (li) => addReplyButton(li, replies),
+    placed(li, message) {
+      addReplyButton(li, replies);
+      reactions.decorate(li, message);
+    },
+    joined: (ack) => reactions.joined(ack), // whether this agent may react here: the server's answer
+    updated: (message) => reactions.redraw(message),
+    deleted: ({ id }) => reactions.removed(id),
     older: (more) => { olderButton.hidden = !more; },
   },
 });
+// Emoji reactions, the visitor's and the staff's (reactions.js), on the open conversation.
+const reactions = new Reactions({ request: (event, payload) => request(socket, event, payload), list, room: () => current, myId });
 // Replies: an agent answers a particular message; a quote leads to what it quotes.
 const replies = new ReplyBar({ form, input });
 bindQuoteJumps(list, { missing: loadingOlder(list, () => thread, olderButton) });

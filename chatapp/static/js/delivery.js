@@ -18,7 +18,7 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { markFailed, messageItem, replayChanges, request, setState } from "./chatkit.js";
 import { arrangeMessages, watchMessages } from "./grouping.js";
 import { _ } from "./i18n.js";
-import { refreshQuotes, renderQuote } from "./replies.js";
+import { noteExcerpt, refreshQuotes, renderQuote } from "./replies.js";
 
 const OUTBOX_PREFIX = "chatapp.outbox.";
 const NEAR_END_PX = 120;
@@ -142,6 +142,8 @@ export function bodyLimit(input) {
 //   payload(entry)          the send's fields beyond room, body and client_id
 //   sent(ack), refused(ack) after an ok / error answer to a send
 //   joined(ack)             after a join's messages are placed, before its changes are replayed
+//   updated(message)        message_updated of this room (live, or replayed by a catch-up)
+//   deleted({id, by})       message_deleted of this room (likewise)
 //   changed()               the list changed (empty note, layout)
 //   older(more)             whether older messages exist above the first one held
 export class Delivery {
@@ -173,11 +175,18 @@ export class Delivery {
     window.chatapp = { ...window.chatapp, delivery: this }; // for tests and the curious
     watchMessages(list); // groups, day separators, avatars: now and after every change
     // Live and in catch-up's replayed changes: the quotes of an edited or deleted message follow it.
+    // The surface hears of both through its updated and deleted hooks (reactions, say).
     socket.on("message_updated", (message) => {
-      if (message.room === this.room) refreshQuotes(list, message);
+      if (message.room !== this.room) return;
+      refreshQuotes(list, message);
+      const li = list.querySelector(`li.msg[data-id="${message.id}"]`);
+      if (li) noteExcerpt(li, message);
+      this.hook("updated", message);
     });
     socket.on("message_deleted", (deleted) => {
-      if (deleted.room === this.room) refreshQuotes(list, { id: deleted.id, deleted: true });
+      if (deleted.room !== this.room) return;
+      refreshQuotes(list, { id: deleted.id, deleted: true });
+      this.hook("deleted", deleted);
     });
     socket.on("read_receipt", (receipt) => {
       if (receipt.room === this.room && this.receiptFrom(receipt)) this.markReceipt(receipt);
@@ -304,6 +313,7 @@ export class Delivery {
     }
     li.dataset.id = String(message.id);
     if (message.client_id) li.dataset.clientId = message.client_id;
+    noteExcerpt(li, message);
     if (own) {
       this.showReceipt(li, message.id);
       if (message.client_id) this.settle(message.client_id);

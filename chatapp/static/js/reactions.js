@@ -1,7 +1,10 @@
-// Emoji reactions on the room page: under each message a row of its reactions (one's own pressed)
-// and an "Add reaction" button with the six most used ones. The server renders the same row
+// Emoji reactions on every surface that lists messages (the room page, the console, the widget):
+// under each message a row of its reactions (one's own pressed) and an "Add reaction" button with
+// the six most used ones. The server renders the same row on the room page
 // (templates/rooms/_reactions.html); whether this viewer may react is the page's and the join
-// ack's `may_react`, never worked out here.
+// ack's `may_react`, never worked out here. Each surface hands its Delivery's hooks (placed,
+// updated, deleted, joined) to decorate(), redraw(), removed() and joined(): live changes and those
+// a catch-up replays arrive the same way.
 import { _, ngettext } from "./i18n.js";
 
 // The six most used reactions, one click away (any single emoji is accepted by the server).
@@ -23,20 +26,17 @@ export function reactedBy(group, most) {
 }
 
 export class Reactions {
-  constructor({ socket, request, root, roomSlug, myId, list }) {
+  // request(event, payload): the ack; room(): the slug of the room shown (the console switches);
+  // myId: whose reactions are pressed (the widget knows it once its session is open);
+  // mayReact: what the page says, until a join ack says again.
+  constructor({ request, list, room, myId = null, mayReact = false }) {
     this.request = request;
-    this.roomSlug = roomSlug;
+    this.room = room;
     this.myId = myId;
     this.list = list;
-    this.mayReact = root.dataset.mayReact === "true";
+    this.mayReact = mayReact;
     this.picker = this.buildPicker();
     list.addEventListener("click", (event) => this.clicked(event));
-    socket.on("message_updated", (message) => {
-      if (message.room === this.roomSlug) this.redraw(message);
-    });
-    socket.on("message_deleted", ({ room, id }) => {
-      if (room === this.roomSlug) this.item(id)?.querySelector(".reactions")?.remove();
-    });
   }
 
   item(id) {
@@ -74,9 +74,15 @@ export class Reactions {
     }
   }
 
+  // message_updated (live, or replayed by a catch-up): its row follows.
   redraw(message) {
     const li = this.item(message.id);
     if (li) this.decorate(li, message);
+  }
+
+  // message_deleted: a deleted message shows no reactions.
+  removed(id) {
+    this.item(id)?.querySelector(".reactions")?.remove();
   }
 
   // One emoji's button, as _reactions.html renders it: pressed if one's own, named with who gave it.
@@ -143,7 +149,8 @@ export class Reactions {
 
   async send(li, emoji, on) {
     const id = Number(li.dataset.id);
-    const ack = await this.request("react", { room: this.roomSlug, id, emoji, on });
+    const ack = await this.request("react", { room: this.room(), id, emoji, on });
+    if (!li.isConnected) return; // another conversation was opened meanwhile (the console)
     li.querySelector(".reaction-error")?.remove();
     if (!ack.ok) {
       const error = document.createElement("p");
@@ -189,6 +196,7 @@ export class Reactions {
     picker.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
+        event.stopPropagation(); // it closes the picker only, not the widget's panel around it
         this.closePicker();
       }
     });

@@ -3,11 +3,22 @@
 // that message is edited or deleted; the "Reply" button; the bar above the composer that says
 // what the next message answers; and the jump from a quote to the message it quotes.
 // The server decides what may be answered (services/messages.check_reply_target): the button is
-// offered on what this page shows, and a refusal comes back as the send's error.
+// offered on what this page shows, and a refusal comes back as the send's error. It also makes every
+// excerpt (models.Message.excerpt: the text folded and cut, or the names of the pictures and files of a
+// message without text); MESSAGE carries it as `excerpt` when it is not simply the body.
 import { _ } from "./i18n.js";
 import { showInPlace } from "./search.js";
 
-const EXCERPT_LENGTH = 140; // as the server cuts it (models.REPLY_EXCERPT_LENGTH), for a pending quote only
+// How a reply quotes MESSAGE, in the server's words.
+function excerptOf(message) {
+  return message.excerpt ?? message.body ?? "";
+}
+
+// Keep a listed message item's excerpt (data-excerpt, as the room page renders it) for replies to it.
+export function noteExcerpt(li, message) {
+  if (typeof message.excerpt === "string") li.dataset.excerpt = message.excerpt;
+  else if (typeof message.body === "string") delete li.dataset.excerpt;
+}
 
 function span(className, text) {
   const node = document.createElement("span");
@@ -41,29 +52,26 @@ export function renderQuote(li, replyTo) {
 }
 
 // A message was edited or deleted (message_updated, message_deleted): the quotes of it follow.
-export function refreshQuotes(list, { id, deleted = false, body = null }) {
-  for (const quote of list.querySelectorAll(`.reply-quote[data-reply-to="${Number(id)}"]`)) {
+export function refreshQuotes(list, message) {
+  for (const quote of list.querySelectorAll(`.reply-quote[data-reply-to="${Number(message.id)}"]`)) {
     const excerpt = quote.querySelector(".reply-excerpt");
-    if (deleted) {
+    if (message.deleted) {
       quote.classList.add("deleted");
       excerpt.textContent = _("Message deleted");
-    } else if (typeof body === "string") {
-      excerpt.textContent = cut(body);
+    } else if (typeof message.body === "string") {
+      excerpt.textContent = excerptOf(message);
     }
   }
 }
 
-function cut(text) {
-  const flat = text.split(/\s+/).filter(Boolean).join(" ");
-  return flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…` : flat;
-}
-
-// What a quote shows of a listed message item, before the server has said it (a pending reply).
+// What a quote shows of a listed message item, before the server has said it (a pending reply):
+// the server's excerpt when the item has one apart from its text, else that text.
 function quoteOf(li) {
+  const text = li.dataset.excerpt ?? li.dataset.source ?? li.querySelector(":scope > .body")?.textContent ?? "";
   return {
     id: Number(li.dataset.id),
     sender: { display_name: li.querySelector(".meta .sender")?.textContent || "" },
-    excerpt: cut(li.dataset.source ?? li.querySelector(":scope > .body")?.textContent ?? ""),
+    excerpt: text.trim(),
     deleted: false,
   };
 }

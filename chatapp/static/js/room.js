@@ -72,6 +72,8 @@ const delivery = new Delivery({
       messaging.joined();
       reactions.joined(ack);
     },
+    updated: (message) => reactions.redraw(message),
+    deleted: ({ id }) => reactions.removed(id),
     changed: showEmptyNote,
     older: (more) => { olderButton.hidden = !more; },
   },
@@ -99,7 +101,7 @@ bindQuoteJumps(list, {
   },
 });
 // Emoji reactions under each message (reactions.js).
-const reactions = new Reactions({ socket, request, root, roomSlug, myId, list });
+const reactions = new Reactions({ request, list, room: () => roomSlug, myId, mayReact: root.dataset.mayReact === "true" });
 const uploads = new Uploads({
   root, roomSlug, input,
   button: document.getElementById("attach-button"),

@@ -6,6 +6,7 @@ import { Delivery, bodyLimit, openSocket } from "./delivery.js";
 import { TypingDisplay, TypingSender, bindEnterToSend, request } from "./chatkit.js";
 import { _, language } from "./i18n.js";
 import { ReplyBar, addReplyButton, bindQuoteJumps, loadingOlder } from "./replies.js";
+import { Reactions } from "./reactions.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -66,6 +67,9 @@ const typers = new TypingDisplay(typingLine, { shownMs: TYPING_SHOWN_MS });
 // Replies: the visitor answers a particular message; a quote leads to what it quotes.
 const replies = new ReplyBar({ form: composer, input });
 bindQuoteJumps(list, { missing: loadingOlder(list, () => thread, olderButton) });
+// Emoji reactions, the agents' and the visitor's own (reactions.js); whether the visitor may react is
+// the join ack's answer. Who the visitor is comes with the session (connect()).
+const reactions = new Reactions({ request: (event, payload) => request(socket, event, payload), list, room: () => conversation?.room });
 
 // ---- storage (may be blocked in third-party frames: then the chat lasts as long as the page)
 
@@ -402,6 +406,7 @@ transcriptButton.addEventListener("click", async () => {
 
 function connect() {
   socket = openSocket({ auth: { visitor_token: session.visitor_token } });
+  reactions.myId = session.visitor.id;
   thread = new Delivery({
     socket,
     list,
@@ -410,7 +415,13 @@ function connect() {
     receiptFrom: (receipt) => !receipt.visitor, // an agent read it
     view: {
       label: (message) => (message.sender.id === session.visitor.id ? _("You") : message.sender.display_name),
-      placed: (li) => addReplyButton(li, replies),
+      placed(li, message) {
+        addReplyButton(li, replies);
+        reactions.decorate(li, message);
+      },
+      joined: (ack) => reactions.joined(ack),
+      updated: (message) => reactions.redraw(message),
+      deleted: ({ id }) => reactions.removed(id),
       changed: updateLayout,
       older: (more) => { olderButton.hidden = !more; },
     },

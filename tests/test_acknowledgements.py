@@ -14,8 +14,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from chatapp.extensions import db
-from chatapp.models import Acknowledgement, AckReminder, Message, OutboxJob, User, utcnow
-from chatapp.services import acknowledgements, messages, moderation, outbox, rooms
+from chatapp.models import Acknowledgement, AckReminder, Message, OutboxJob, Room, User, utcnow
+from chatapp.services import acknowledgements, archive, messages, moderation, outbox, rooms
 from chatapp.services.errors import ServiceError
 
 from . import helpers
@@ -268,3 +268,17 @@ def test_nobody_to_remind_when_everyone_acknowledged(app, socket_for, klass):
         assert ask(sock, "acknowledge", id=message["id"])["ok"]
     ack = ask(teacher, "remind_ack", id=message["id"])
     assert ack["ok"] is False and ack["error"] == "conflict"
+
+
+def test_an_archived_class_takes_no_acknowledgements(app, socket_for, klass):
+    teacher, alice = joined(socket_for, "staff"), joined(socket_for, "alice")
+    message = announce(teacher)
+    with app.app_context():
+        archive.set_archived(actor=_user("staff"), room=db.session.scalar(db.select(Room).filter_by(slug=SLUG)),
+                             archived=True)
+    refused = ask(alice, "acknowledge", id=message["id"])
+    assert refused["ok"] is False and refused["error"] == "forbidden"
+    assert alice.emit("join", {"room": SLUG}, callback=True)["acknowledgements"] == [
+        {"id": message["id"], "acknowledged": False, "may_acknowledge": False}]
+    assert ask(teacher, "remind_ack", id=message["id"])["error"] == "forbidden"
+    assert ask(teacher, "ack_status", id=message["id"])["ok"]  # the teacher still reads who did

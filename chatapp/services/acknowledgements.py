@@ -22,7 +22,7 @@ from ..realtime.channels import member_channel, moderators_channel, user_channel
 from . import outbox
 from .errors import ServiceError
 from .moderation import ensure_can_moderate, is_moderator
-from .rooms import ensure_can_enter, get_membership
+from .rooms import can_write, ensure_can_enter, ensure_can_write, get_membership
 
 # A moderator reminds those who have not acknowledged one announcement at most this often.
 REMIND_INTERVAL_SECONDS = 600
@@ -91,6 +91,7 @@ def acknowledge(*, actor: User, message: Message) -> Acknowledgement:
         raise ServiceError("invalid", _("This message does not ask to be acknowledged."))
     if is_moderator(user=actor, room=room, membership=membership):
         raise ServiceError("forbidden", _("Students acknowledge announcements; as a moderator you see who has."))
+    ensure_can_write(user=actor, room=room)  # an archived class keeps what it had
     existing = db.session.scalar(db.select(Acknowledgement).filter_by(message_id=message.id, user_id=actor.id))
     if existing is not None:
         return existing
@@ -171,5 +172,5 @@ def viewer_acks(*, user: User, room: Room, pinned: list[Message], moderator: boo
                 for message in asking for count, expected in [_counts(message)]]
     mine = set(db.session.scalars(db.select(Acknowledgement.message_id).where(
         Acknowledgement.user_id == user.id, Acknowledgement.message_id.in_([m.id for m in asking]))))
-    may = get_membership(user=user, room=room) is not None
+    may = get_membership(user=user, room=room) is not None and can_write(user=user, room=room)
     return [{"id": message.id, "acknowledged": message.id in mine, "may_acknowledge": may} for message in asking]

@@ -4,6 +4,7 @@
 // page's data attributes, the join ack's `acknowledgements`) and refuses what it must; this
 // only draws it. Text is written with textContent, never HTML.
 import { _, ngettext } from "./i18n.js";
+import { ackReminderText, notifyAckReminder } from "./notify.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -45,14 +46,12 @@ export class Acknowledgements {
       this.states.set(id, { ...state, acknowledged: true, may_acknowledge: true });
       this.draw(this.itemOf(id));
     });
-    socket.on("ack_reminder", ({ room, message, by }) => {
-      const where = room.slug === this.room ? "" : room.name;
-      this.say(
-        where
-          ? _("{name} reminds you to acknowledge an announcement in {room}.", { name: by.display_name, room: where })
-          : _("{name} reminds you to acknowledge the pinned announcement.", { name: by.display_name }),
-      );
-      this.itemOf(message.id)?.querySelector(".ack-button")?.focus();
+    socket.on("ack_reminder", (notice) => {
+      const here = notice.room.slug === this.room;
+      if (!here || document.hidden) notifyAckReminder(notice);
+      this.say(here
+        ? _("{name} reminds you to acknowledge the pinned announcement.", { name: notice.by.display_name })
+        : ackReminderText(notice));
     });
   }
 

@@ -282,3 +282,26 @@ def test_an_archived_class_takes_no_acknowledgements(app, socket_for, klass):
         {"id": message["id"], "acknowledged": False, "may_acknowledge": False}]
     assert ask(teacher, "remind_ack", id=message["id"])["error"] == "forbidden"
     assert ask(teacher, "ack_status", id=message["id"])["ok"]  # the teacher still reads who did
+
+
+def test_two_processes_acknowledging_at_once_store_one(app, socket_for, klass, monkeypatch):
+    """The other process's row lands between the check and the INSERT: the constraint refuses the
+    second, and the same acknowledgement is answered, announced once."""
+    teacher, alice = joined(socket_for, "staff"), joined(socket_for, "alice")
+    message = announce(teacher)
+    with app.app_context():
+        alice_id = _user("alice").id
+
+    def too_late(*, message, user):
+        with db.engine.begin() as other:  # another process's connection, committed at once
+            other.execute(Acknowledgement.__table__.insert().values(
+                message_id=message.id, user_id=alice_id, created_at=utcnow()))
+        return None
+
+    monkeypatch.setattr(acknowledgements, "find_acknowledgement", too_late)
+    teacher.get_received()
+    ack = ask(alice, "acknowledge", id=message["id"])
+    assert ack["ok"] and ack["acknowledged"] is True
+    assert received(teacher, "ack_count") == []  # the other process announced it
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Acknowledgement.id))) == 1

@@ -80,6 +80,11 @@ def _count_event(message: Message) -> dict:
     return {"room": message.room.slug, "id": message.id, "acknowledged": acknowledged, "expected": expected}
 
 
+def find_acknowledgement(*, message: Message, user: User) -> Acknowledgement | None:
+    """user's acknowledgement of message, if they gave one."""
+    return db.session.scalar(db.select(Acknowledgement).filter_by(message_id=message.id, user_id=user.id))
+
+
 def acknowledge(*, actor: User, message: Message) -> Acknowledgement:
     """actor (a student of the class) says they have read the announcement; again: the same acknowledgement."""
     room = message.room
@@ -92,7 +97,7 @@ def acknowledge(*, actor: User, message: Message) -> Acknowledgement:
     if is_moderator(user=actor, room=room, membership=membership):
         raise ServiceError("forbidden", _("Students acknowledge announcements; as a moderator you see who has."))
     ensure_can_write(user=actor, room=room)  # an archived class keeps what it had
-    existing = db.session.scalar(db.select(Acknowledgement).filter_by(message_id=message.id, user_id=actor.id))
+    existing = find_acknowledgement(message=message, user=actor)
     if existing is not None:
         return existing
     acknowledgement = Acknowledgement(message_id=message.id, user_id=actor.id)

@@ -331,8 +331,9 @@ class Message(Model):
     # services/reactions.py writes them, the database removes them with the message.
     reaction_rows = relationship("Reaction", lazy="selectin", order_by="Reaction.id",
                                  viewonly=True)
-    # The poll this message carries, if a moderator posted one (services/polls.py).
-    poll = relationship("Poll", lazy="selectin", uselist=False, viewonly=True)
+    # The poll this message carries, if a moderator posted one (services/polls.py): joined, so that a page
+    # of messages costs no statement more for it (tests/test_history_queries.py).
+    poll = relationship("Poll", lazy="joined", uselist=False, viewonly=True)
 
     __table_args__ = (
         # The database itself makes a retried send idempotent, across restarts.

@@ -111,6 +111,7 @@ def test_a_student_cannot_create_or_close_a_poll(app, klass, socket_for):
     alice = joined(socket_for, "alice", slug)
     refused = create(alice, slug)
     assert refused["error"] == "forbidden"
+    assert create(socket_for("carol"), slug)["error"] == "forbidden"  # not even in the class
     refused = alice.emit("poll_close", {"room": slug, "poll_id": poll["id"]}, callback=True)
     assert refused["error"] == "forbidden"
     with app.app_context():

@@ -88,6 +88,7 @@ export class Polls {
     const fieldset = document.createElement("fieldset");
     const legend = document.createElement("legend");
     legend.textContent = poll.question;
+    legend.className = "visually-hidden"; // the message's body shows the question already
     fieldset.append(legend);
     const total = poll.options.reduce((sum, option) => sum + (option.count || 0), 0);
     const results = document.createElement("div");

@@ -278,3 +278,12 @@ def test_a_reconnecting_client_gets_the_current_results_in_the_catch_up(app, kla
     assert changed and [o["count"] for o in changed[0]["poll"]["options"]] == [0, 1]
     view = bob.emit("poll_view", {"room": slug, "poll_id": poll["id"]}, callback=True)
     assert view["my_votes"] == [poll["options"][1]["id"]] and view["may_vote"] is True
+
+
+def test_a_poll_cannot_be_edited(app, klass):
+    slug, message, poll = posted_poll(klass)
+    room, teacher = klass
+    refused = teacher.emit("edit_message", {"room": slug, "id": message["id"], "body": "Something else?"},
+                           callback=True)
+    assert refused["ok"] is False and refused["error"] == "conflict", refused
+    assert teacher.emit("history", {"room": slug}, callback=True)["messages"][-1]["body"] == message["body"]

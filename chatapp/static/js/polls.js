@@ -220,6 +220,8 @@ export function bindPollForm({ request, roomSlug }) {
     if (ack.ok) {
       form.reset();
       status.textContent = _("Poll posted.");
+      const tools = form.closest("details");
+      if (tools) tools.open = false; // the room, with the poll just posted, back in view
     } else {
       status.textContent = ack.message;
     }

@@ -333,6 +333,9 @@ class Message(Model):
     # services/reactions.py writes them, the database removes them with the message.
     reaction_rows = relationship("Reaction", lazy="selectin", order_by="Reaction.id",
                                  viewonly=True)
+    # The poll this message carries, if a moderator posted one (services/polls.py): joined, so that a page
+    # of messages costs no statement more for it (tests/test_history_queries.py).
+    poll = relationship("Poll", lazy="joined", uselist=False, viewonly=True)
 
     __table_args__ = (
         # The database itself makes a retried send idempotent, across restarts.
@@ -388,6 +391,8 @@ class Message(Model):
             data["pinned_by"] = self.pinned_by.to_dict() if self.pinned_by else None
             if self.needs_ack:
                 data["needs_ack"] = True
+        if self.poll is not None:
+            data["poll"] = self.poll.to_dict()  # the room's view: no names, counts only once all may see them
         if self.is_question:
             data["question"] = {
                 "answered": self.answered_at is not None,
@@ -1026,6 +1031,99 @@ class ApiToken(Model):
             "last_used_at": moment(self.last_used_at),
             "revoked_at": moment(self.revoked_at),
         }
+
+
+# A poll's options, and how long its question and each option may be (services/polls.py).
+POLL_OPTIONS_MIN = 2
+POLL_OPTIONS_MAX = 10
+
+
+class Poll(Model):
+    """A moderator's question with options, carried by one message of the room; closed by hand or at closes_at."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), nullable=False, unique=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    question = db.Column(db.Text, nullable=False)
+    multiple = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    anonymous = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # Students see no counts until it closes (its moderators always do).
+    hidden_until_closed = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    closes_at = db.Column(db.DateTime)
+    closed_at = db.Column(db.DateTime)
+    closed_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    options = relationship("PollOption", lazy="selectin", order_by="PollOption.position", viewonly=True)
+    vote_rows = relationship("PollVote", lazy="selectin", order_by="PollVote.id", viewonly=True)
+
+    __table_args__ = (Index("ix_poll_room_id", "room_id"),)
+
+    def is_closed(self, now: datetime | None = None) -> bool:
+        """Closed by a moderator, or past its time limit (checked whenever asked: no job closes it)."""
+        moment = now or utcnow()
+        return self.closed_at is not None or (self.closes_at is not None and self.closes_at <= moment)
+
+    def results(self) -> list[dict]:
+        """Each option's id, text and vote count, in order."""
+        counts: dict[int, int] = {}
+        for vote in self.vote_rows:
+            counts[vote.option_id] = counts.get(vote.option_id, 0) + 1
+        return [{"id": option.id, "text": option.text, "count": counts.get(option.id, 0)} for option in self.options]
+
+    def to_dict(self, *, with_counts: bool | None = None) -> dict:
+        """The POLL shape (docs/protocol.md): counts and `voters` only when with_counts (default: when all may see
+        them); never a voter's id or name."""
+        closed = self.is_closed()
+        shown = (closed or not self.hidden_until_closed) if with_counts is None else with_counts
+        options = self.results()
+        data = {
+            "id": self.id,
+            "question": self.question,
+            "multiple": bool(self.multiple),
+            "anonymous": bool(self.anonymous),
+            "hidden_until_closed": bool(self.hidden_until_closed),
+            "closes_at": isoformat_utc(self.closes_at) if self.closes_at else None,
+            "closed": closed,
+            "closed_at": isoformat_utc(self.closed_at or self.closes_at) if closed else None,
+            "results_shown": shown,
+            "options": [
+                {"id": option["id"], "text": option["text"], **({"count": option["count"]} if shown else {})}
+                for option in options
+            ],
+        }
+        if shown:
+            data["voters"] = len({vote.user_id for vote in self.vote_rows})
+        return data
+
+
+class PollOption(Model):
+    """One answer a poll offers, at its position (0 first)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    poll_id = db.Column(db.Integer, db.ForeignKey("poll.id", ondelete="CASCADE"), nullable=False)
+    position = db.Column(db.Integer, nullable=False)
+    text = db.Column(db.String(200), nullable=False)
+
+    __table_args__ = (UniqueConstraint("poll_id", "position"),)
+
+
+class PollVote(Model):
+    """One person's choice of one option: at most once per (poll, person, option)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    poll_id = db.Column(db.Integer, db.ForeignKey("poll.id", ondelete="CASCADE"), nullable=False)
+    option_id = db.Column(db.Integer, db.ForeignKey("poll_option.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    user = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        # The database itself makes a retried vote one vote (services/polls.py).
+        UniqueConstraint("poll_id", "user_id", "option_id"),
+        Index("ix_poll_vote_user_id", "user_id"),
+    )
 
 
 class Acknowledgement(Model):

@@ -69,6 +69,8 @@ def edit_message(*, editor: User, room: Room, message_id: object, body: object) 
     if message.sender_id != editor.id:
         raise ServiceError("forbidden", _("Only its author can edit a message."))
     ensure_can_write(user=editor, room=room)  # not in an archived room
+    if message.poll is not None:  # its voters answered the question as it was asked
+        raise ServiceError("conflict", _("A poll cannot be edited; close it and post a new one."))
     window = edit_window()
     if window is not None and utcnow() - message.created_at > window:
         raise ServiceError(

@@ -151,6 +151,7 @@ def _insert(**values: object) -> Message:
     # A new message mentions nobody yet and has no reactions (its pictures: link_attachments).
     set_committed_value(message, "mention_rows", [])
     set_committed_value(message, "reaction_rows", [])
+    set_committed_value(message, "poll", None)  # a poll is added to its message afterwards (services/polls.py)
     return message
 
 

@@ -10,9 +10,9 @@ from typing import Any, Callable
 
 from flask_socketio import SocketIO
 
-from . import connection, messaging, moderation, rooms, support
+from . import connection, messaging, moderation, polls, rooms, support
 
-AREAS = (connection, rooms, support, messaging, moderation)
+AREAS = (connection, rooms, support, messaging, moderation, polls)
 
 
 def register_handlers(socketio: SocketIO) -> None:

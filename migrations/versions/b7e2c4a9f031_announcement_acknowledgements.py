@@ -1,7 +1,7 @@
 """announcements that must be acknowledged: the flag on the pin, each student's acknowledgement, reminders
 
 Revision ID: b7e2c4a9f031
-Revises: 8a4f6c2e9d17
+Revises: b7c2e5a9f310
 Create Date: 2026-12-04 00:55:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e2c4a9f031'
-down_revision = '8a4f6c2e9d17'
+down_revision = 'b7c2e5a9f310'
 branch_labels = None
 depends_on = None
 

@@ -136,3 +136,35 @@ def test_admin_account_list_shows_hostile_names_as_text(chat_server, browser):
         no_injection(chat)
     finally:
         context.close()
+
+
+def test_a_polls_question_and_options_stay_text(chat_server, open_room):
+    """A hostile teacher's poll: its question and every option are shown literally, live and after a reload."""
+    chat_server.add_user("mallory", role="staff", display_name=NAME_PAYLOADS[0])
+    with chat_server.app().app_context():
+        from chatapp.extensions import db
+        from chatapp.models import User
+        from chatapp.services import rooms
+
+        def user(name: str) -> User:
+            return db.session.scalar(db.select(User).filter_by(username=name))
+
+        slug = rooms.create_class(name=NAME_PAYLOADS[1], teacher=user("mallory")).slug
+        rooms.join_by_code(user=user("alice"), code=rooms.get_room(slug).join_code)
+    question = BODY_PAYLOADS[6]
+    options = NAME_PAYLOADS + BODY_PAYLOADS[7:10]
+    mallory = open_room("mallory", room=slug)
+    alice = open_room("alice", room=slug)
+    ack = mallory.page.evaluate("""([room, question, options]) => new Promise((done) =>
+        window.chatapp.delivery.socket.emit('create_poll', {room, question, options, client_id: 'xss-poll'}, done))""",
+                                [slug, question, options])
+    assert ack["ok"], ack
+    for reloaded in (False, True):  # live, then as the server renders it
+        if reloaded:
+            alice.page.reload()
+            alice.expect_connected()
+        poll = alice.expect_once(question)
+        for option in options:
+            expect(poll.get_by_text(option, exact=True).first).to_be_visible()
+        no_injection(alice)
+    no_injection(mallory)

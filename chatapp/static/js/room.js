@@ -7,6 +7,7 @@ import { EmojiPicker } from "./composer.js";
 import { enablePicturePreview } from "./preview.js";
 import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
+import { Polls, bindPollForm } from "./polls.js";
 import { ReplyBar, addReplyButton, bindQuoteJumps } from "./replies.js";
 import { SeenBy } from "./seen.js";
 import { Reactions } from "./reactions.js";
@@ -57,6 +58,7 @@ const delivery = new Delivery({
       addReplyButton(li, replies);
       seenBy?.offer(li);
       reactions.decorate(li, message); // the emoji reactions and "Add reaction"
+      polls.decorate(li, message); // a poll's options and results
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
     payload(entry) {
@@ -71,8 +73,13 @@ const delivery = new Delivery({
       classroom.joined(ack);
       messaging.joined();
       reactions.joined(ack);
+      polls.joined();
     },
-    updated: (message) => reactions.redraw(message),
+    updated(message) {
+      reactions.redraw(message);
+      const li = list.querySelector(`li.msg[data-id="${message.id}"]`);
+      if (li) polls.decorate(li, message);
+    },
     deleted: ({ id }) => reactions.removed(id),
     changed: showEmptyNote,
     older: (more) => { olderButton.hidden = !more; },
@@ -102,6 +109,9 @@ bindQuoteJumps(list, {
 });
 // Emoji reactions under each message (reactions.js).
 const reactions = new Reactions({ request, list, room: () => roomSlug, myId, mayReact: root.dataset.mayReact === "true" });
+// Polls drawn in their messages, and the moderators' "New poll" form (polls.js).
+const polls = new Polls({ socket, request, list, roomSlug });
+bindPollForm({ request, roomSlug });
 const uploads = new Uploads({
   root, roomSlug, input,
   button: document.getElementById("attach-button"),

@@ -222,3 +222,28 @@ def test_the_archive_page_is_in_the_users_language(app, klass):
     client.client.post("/lang", data={"lang": "zh_CN", "csrf_token": client.token})
     page = client.client.get(f"/rooms/{slug}/archive").get_data(as_text=True)
     assert "导出" in page
+
+
+def test_the_archive_holds_each_poll_with_its_results(app, klass):
+    """Even a poll whose results the students do not see yet: the archive is the moderators'."""
+    slug, sockets = klass
+    posted = sockets["staff"].emit("create_poll", {
+        "room": slug, "question": "Which century?", "options": ["17th", "18th"], "hidden_until_closed": True,
+        "client_id": "p1"}, callback=True)
+    assert posted["ok"], posted
+    poll = posted["message"]["poll"]
+    first, second = (option["id"] for option in poll["options"])
+    for name, option in (("alice", second), ("bob", second)):
+        assert sockets[name].emit("poll_vote", {"room": slug, "poll_id": poll["id"], "options": [option]},
+                                  callback=True)["ok"]
+    client, _response = start_export(app, "staff", slug)
+    with app.app_context():
+        export_id = db.session.scalar(db.select(RoomExport)).id
+        assert outbox.run_due() >= 1
+    download = client.client.get(f"/rooms/{slug}/exports/{export_id}/download")
+    archive_zip = zipfile.ZipFile(io.BytesIO(download.data))
+    shown = json.loads(archive_zip.read("messages.json"))["messages"][-1]["poll"]
+    assert [(option["text"], option["count"]) for option in shown["options"]] == [("17th", 0), ("18th", 2)]
+    assert shown["voters"] == 2 and not shown["closed"]
+    page = archive_zip.read("index.html").decode()
+    assert "Poll open. 2 voted." in page and "18th: 2 (100%)" in page and "17th: 0 (0%)" in page

@@ -103,8 +103,10 @@ def _attachment_entry(attachment: Attachment) -> str:
 
 
 def _for_archive(message: Message) -> dict:
-    """A message as the JSON file holds it: the MESSAGE shape, its attachments pointing into files/."""
+    """A message as the archive holds it: the MESSAGE shape, its attachments pointing into files/, a poll's counts."""
     data = message.to_dict()
+    if message.poll is not None:  # the archive is for moderators, who always see a poll's counts
+        data["poll"] = message.poll.to_dict(with_counts=True)
     by_id = {attachment.id: attachment for attachment in message.attachments}
     for shown in data.get("attachments", []):
         entry = _attachment_entry(by_id[shown["id"]])
@@ -168,7 +170,8 @@ def write_export(job) -> None:
                         shown = json.dumps(_for_archive(message), ensure_ascii=False).encode()
                         data.write(shown if first else b"," + shown)
                         first = False
-                    page = render_template("archive/messages.html", messages=batch, entry=_attachment_entry)
+                    page = render_template("archive/messages.html", messages=batch, entry=_attachment_entry,
+                                           shown_for_archive=_for_archive)
                     html.write(page.encode())
                     export.done += len(batch)
                     db.session.commit()  # the page's progress; nothing held between batches

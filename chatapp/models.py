@@ -305,6 +305,8 @@ class Message(Model):
     pinned_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
     # When a class's pinned announcement was e-mailed to its students (once: pinning it again does not).
     mailed_at = db.Column(db.DateTime)
+    # A pinned announcement that each student is asked to acknowledge (services/acknowledgements.py).
+    needs_ack = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     # A raised hand: its author asked it as a question; a moderator marks it answered.
     is_question = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     answered_at = db.Column(db.DateTime)
@@ -387,6 +389,8 @@ class Message(Model):
             data["pinned"] = True
             data["pinned_at"] = isoformat_utc(self.pinned_at)
             data["pinned_by"] = self.pinned_by.to_dict() if self.pinned_by else None
+            if self.needs_ack:
+                data["needs_ack"] = True
         if self.poll is not None:
             data["poll"] = self.poll.to_dict()  # the room's view: no names, counts only once all may see them
         if self.is_question:
@@ -1120,3 +1124,30 @@ class PollVote(Model):
         UniqueConstraint("poll_id", "user_id", "option_id"),
         Index("ix_poll_vote_user_id", "user_id"),
     )
+
+
+class Acknowledgement(Model):
+    """A student's "I have read this" of a pinned announcement that asks for it: once per (message, person)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        # The database itself makes a retried acknowledgement one acknowledgement.
+        UniqueConstraint("message_id", "user_id"),
+        Index("ix_acknowledgement_user_id", "user_id"),
+    )
+
+
+class AckReminder(Model):
+    """A moderator reminded those who had not acknowledged an announcement (the latest one limits the next)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), nullable=False)
+    sent_by_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    reminded = db.Column(db.Integer, nullable=False, default=0)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_ack_reminder_message_id_id", "message_id", "id"),)

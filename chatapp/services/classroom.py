@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..extensions import db
 from ..models import Membership, Message, Room, User, isoformat_utc, utcnow
-from . import editing, moderation, questions, reactions
+from . import acknowledgements, editing, moderation, questions, reactions
 from .rooms import list_members
 
 
@@ -27,20 +27,29 @@ class ClassroomView:
     join_code_expires_at: str | None = None
     # For moderators: who is muted here, and until when (user id -> TIME).
     muted_members: dict[int, str] = field(default_factory=dict)
+    # The pinned announcements asking to be acknowledged, with this viewer's state (acknowledgements.viewer_acks).
+    acknowledgements: list[dict] = field(default_factory=list)
+
+
+    def ack_for(self, message_id: int) -> dict | None:
+        """This viewer's acknowledgement state of a pinned announcement (None: it asks for none)."""
+        return next((entry for entry in self.acknowledgements if entry["id"] == message_id), None)
 
 
 def room_view(*, user: User, room: Room, membership: Membership | None) -> ClassroomView:
     """Everything the room page needs to render the classroom for user (who may enter room)."""
     is_moderator = moderation.is_moderator(user=user, room=room, membership=membership)
+    pinned = moderation.list_pinned(user=user, room=room)
     return ClassroomView(
         is_moderator=is_moderator,
         muted_until=isoformat_utc(membership.muted_until) if membership is not None and membership.is_muted() else None,
         retry_after=moderation.seconds_until_can_post(user=user, room=room),
         capabilities=capabilities(user=user, room=room, membership=membership),
-        pinned=moderation.list_pinned(user=user, room=room),
+        pinned=pinned,
         open_questions=questions.list_open_questions(actor=user, room=room) if is_moderator else [],
         join_code_expires_at=isoformat_utc(room.join_code_expires_at) if room.join_code_expires_at else None,
         muted_members=_muted_members(room) if is_moderator else {},
+        acknowledgements=acknowledgements.viewer_acks(user=user, room=room, pinned=pinned, moderator=is_moderator),
     )
 
 
@@ -82,4 +91,6 @@ def capabilities(*, user: User, room: Room, membership: Membership | None) -> di
         "edit_window_seconds": editing.edit_window_seconds(),
         "delete_window_seconds": moderation.own_delete_window_seconds(user=user, room=room),
         "may_react": reactions.can_react(user=user, room=room),
+        # Pin an announcement asking each student to acknowledge it (services/moderation.pin_message).
+        "may_ask_for_ack": may_moderate and bool(room.is_class),
     }

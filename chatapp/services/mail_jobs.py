@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from ..extensions import db
-from ..models import Conversation, Membership, Message, MessageMention, OutboxJob, Room, User, utcnow
+from ..models import Acknowledgement, Conversation, Membership, Message, MessageMention, OutboxJob, Room, User, utcnow
 from . import mail, outbox, subscriptions
 from .availability import agents_online
 from .messages import visible_messages
@@ -263,5 +263,23 @@ def send_announcement(job: OutboxJob) -> None:
                                                                                                 room=message.room):
         return
     _send(to=student.email, user=student, template="announcement", event_id=job.event_id, language=student.language,
+          topic="announcements", room=message.room, teacher=message.sender, body=message.body, at=message.created_at,
+          room_url=f"{mail.public_url()}/rooms/{message.room.slug}")
+
+
+@outbox.handler("ack_reminder", title=_l("E-mail: a reminder to acknowledge an announcement"))
+def send_ack_reminder(job: OutboxJob) -> None:
+    """E-mail a student the reminder to acknowledge an announcement, unless they did meanwhile or left."""
+    message = db.session.get(Message, job.payload["message_id"])
+    student = db.session.get(User, job.payload["user_id"])
+    if message is None or student is None or message.deleted_at is not None or not message.needs_ack:
+        return
+    if not student.email or not subscriptions.wants(student, "announcements") or not can_enter(user=student,
+                                                                                                room=message.room):
+        return
+    done = db.session.scalar(db.select(Acknowledgement.id).filter_by(message_id=message.id, user_id=student.id))
+    if done is not None:
+        return
+    _send(to=student.email, user=student, template="ack_reminder", event_id=job.event_id, language=student.language,
           topic="announcements", room=message.room, teacher=message.sender, body=message.body, at=message.created_at,
           room_url=f"{mail.public_url()}/rooms/{message.room.slug}")

@@ -41,6 +41,7 @@ _INSERT_MESSAGE = Message.__table__.insert()
 _EMPTY_MESSAGE = {
     **{column.name: None for column in Message.__table__.columns if column.name != "id"},
     "internal": False, "deleted_by_moderator": False, "is_question": False, "revision": 0,
+    "needs_ack": False,
 }
 
 

@@ -321,13 +321,23 @@ def get_room_message(*, user: User, room: Room, message_id: object) -> Message:
     return message
 
 
-def pin_message(*, actor: User, message: Message) -> Message:
-    """Pin a message to the top of its room (an announcement); moderators only."""
+def pin_message(*, actor: User, message: Message, needs_ack: bool = False) -> Message:
+    """Pin a message to the top of its room (an announcement); moderators only.
+
+    needs_ack: in a class, each student is asked to acknowledge it (services/acknowledgements.py);
+    pinning a pinned message again with it asks from then on.
+    """
     room = message.room
     ensure_can_moderate(user=actor, room=room)
     if message.is_deleted:
         raise ServiceError("conflict", _("That message was deleted; it cannot be pinned."))
+    if needs_ack and not room.is_class:
+        raise ServiceError("invalid", _("Only announcements in a class can ask to be acknowledged."))
     if message.pinned_at is not None:
+        if needs_ack and not message.needs_ack:
+            message.needs_ack = True
+            commit_logged()
+            announce_message_updated(message)
         return message
     pinned = db.session.scalar(
         db.select(db.func.count(Message.id)).where(Message.room_id == room.id, Message.pinned_at.is_not(None))
@@ -338,6 +348,7 @@ def pin_message(*, actor: User, message: Message) -> Message:
         )
     message.pinned_at = utcnow()
     message.pinned_by_id = actor.id
+    message.needs_ack = needs_ack
     member_mail.announcement_pinned(message)  # in a class: e-mailed to its students, in this commit
     commit_logged(log_action(room=room, actor=actor, action="pin", target_user=message.sender, target_message=message))
     announce_message_updated(message)

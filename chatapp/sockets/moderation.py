@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Message, Room, User
+from ..models import Message, Room, User, isoformat_utc
+from ..services import acknowledgements as ack_service
 from ..services import moderation as moderation_service
 from ..services import questions as question_service
 from ..services import rooms as room_service
@@ -54,8 +55,9 @@ def on_regenerate_join_code(user: User, data: Any) -> dict:
 @acked
 def on_pin(user: User, data: Any) -> dict:
     """Moderators pin a message (an announcement at the top of the room)."""
-    payload = parse_payload(data, required={"room": str, "id": int})
-    message = moderation_service.pin_message(actor=user, message=_message(user, payload))
+    payload = parse_payload(data, required={"room": str, "id": int}, optional={"needs_ack": bool})
+    message = moderation_service.pin_message(actor=user, message=_message(user, payload),
+                                             needs_ack=bool(payload["needs_ack"]))
     return {"ok": True, "message": message.to_dict()}
 
 
@@ -173,10 +175,35 @@ def on_moderation_log(user: User, data: Any) -> dict:
     return {"ok": True, "actions": [entry.to_dict() for entry in page.actions], "more": page.more}
 
 
+@acked
+def on_acknowledge(user: User, data: Any) -> dict:
+    """A student says "I have read this" of a pinned announcement that asks for it (again: the same, ok)."""
+    payload = parse_payload(data, required={"room": str, "id": int})
+    acknowledgement = ack_service.acknowledge(actor=user, message=_message(user, payload))
+    return {"ok": True, "id": acknowledgement.message_id, "acknowledged": True,
+            "at": isoformat_utc(acknowledgement.created_at)}
+
+
+@acked
+def on_ack_status(user: User, data: Any) -> dict:
+    """Moderators: how many students acknowledged an announcement, and who has not yet."""
+    payload = parse_payload(data, required={"room": str, "id": int})
+    return {"ok": True, **ack_service.ack_status(actor=user, message=_message(user, payload)).to_dict()}
+
+
+@acked
+def on_remind_ack(user: User, data: Any) -> dict:
+    """Moderators remind the students who have not acknowledged an announcement (a notice, and e-mail)."""
+    payload = parse_payload(data, required={"room": str, "id": int})
+    status = ack_service.remind_pending(actor=user, message=_message(user, payload))
+    return {"ok": True, "reminded": len(status.pending), **status.to_dict()}
+
+
 HANDLERS = {
     "room_settings": on_room_settings, "regenerate_join_code": on_regenerate_join_code,
     "pin": on_pin, "unpin": on_unpin, "delete_message": on_delete_message,
     "mark_question": on_mark_question, "answer_question": on_answer_question, "open_questions": on_open_questions,
     "mute": on_mute, "unmute": on_unmute, "remove_member": on_remove_member, "ban": on_ban, "unban": on_unban,
     "bans": on_bans, "set_member_role": on_set_member_role, "moderation_log": on_moderation_log,
+    "acknowledge": on_acknowledge, "ack_status": on_ack_status, "remind_ack": on_remind_ack,
 }

@@ -8,6 +8,7 @@ from flask_socketio import emit, join_room, leave_room
 from ..models import Membership, Room, User
 from ..realtime.channels import member_channel, moderators_channel, notes_channel, room_channel
 from ..realtime.presence import presence
+from ..services import acknowledgements as ack_service
 from ..services import messages as message_service
 from ..services import moderation as moderation_service
 from ..services import reactions, receipts, routing
@@ -80,8 +81,10 @@ def _subscribe_classroom(*, user: User, room: Room, membership: Membership | Non
     join_room(member_channel(room.slug, user.id))
     if moderator:
         join_room(moderators_channel(room.slug))
+    pinned = moderation_service.list_pinned(user=user, room=room)
     return {
-        "pinned": [message.to_dict() for message in moderation_service.list_pinned(user=user, room=room)],
+        "pinned": [message.to_dict() for message in pinned],
+        "acknowledgements": ack_service.viewer_acks(user=user, room=room, pinned=pinned, moderator=moderator),
         "membership": membership_state(user=user, room=room, membership=membership, moderator=moderator),
         "capabilities": capabilities(user=user, room=room, membership=membership),
     }

@@ -4,6 +4,7 @@
 // hooks of Classroom; everything here writes text with textContent, never HTML.
 // Who may do what is the server's to say: the page's data attributes and the join ack's
 // `capabilities` (services/classroom.capabilities) tell it, and this script only reads them.
+import { Acknowledgements } from "./acknowledgements.js";
 import { _, language } from "./i18n.js";
 
 const TICK_MS = 250;
@@ -88,6 +89,10 @@ export class Classroom {
     this.pinnedSection = document.getElementById("pinned");
     this.pinnedList = document.getElementById("pinned-list");
     this.memberList = document.getElementById("members");
+    this.mayAskForAck = this.pinnedSection.dataset.mayAskForAck === "true";
+    this.acks = new Acknowledgements({
+      socket, request, roomSlug, pinnedList: this.pinnedList, say: (text) => this.say(text),
+    });
 
     this.menu = this.buildMenu();
     this.wireSocket();
@@ -120,6 +125,8 @@ export class Classroom {
       if (can.may_moderate !== this.mayModerate) this.roleChanged(can.may_moderate);
     }
     if (ack.room) this.applyRoom(ack.room);
+    if (can) this.mayAskForAck = Boolean(can.may_ask_for_ack);
+    if (Array.isArray(ack.acknowledgements)) this.acks.replace(ack.acknowledgements);
     if (Array.isArray(ack.pinned)) this.replacePinned(ack.pinned);
     const me = ack.membership;
     if (me) {
@@ -480,6 +487,9 @@ export class Classroom {
     if (this.mayModerate) {
       if (li.dataset.pinned) items.push([_("Unpin"), () => this.act("unpin", { id }).then((ack) => this.applyAck(ack))]);
       else items.push([_("Pin to the top"), () => this.act("pin", { id }).then((ack) => this.applyAck(ack))]);
+      if (this.mayAskForAck && !li.dataset.pinned) {
+        items.push([_("Pin, asking students to acknowledge"), () => this.act("pin", { id, needs_ack: true }).then((ack) => this.applyAck(ack))]);
+      }
     }
     if (own && !li.dataset.question) {
       items.push([_("Ask as a question"), () => this.act("mark_question", { id, question: true }).then((ack) => this.applyAck(ack))]);
@@ -547,7 +557,9 @@ export class Classroom {
     const li = el("li");
     li.dataset.id = String(message.id);
     li.append(el("span", "sender", message.sender.display_name), document.createTextNode(" "), el("span", "pinned-body", message.body));
+    if (message.needs_ack) li.dataset.needsAck = "true";
     this.decoratePinned(li);
+    if (!this.acks.known(message)) this.refreshCapabilities(); // newly asking: the rejoin says this viewer's state
     if (existing) existing.replaceWith(li);
     else this.pinnedList.append(li);
     this.pinnedSection.hidden = false;
@@ -563,6 +575,7 @@ export class Classroom {
       setTimeout(() => target.classList.remove("highlight"), 2000);
     };
     li.querySelector(".pinned-body")?.addEventListener("click", jump);
+    this.acks.draw(li);
     if (!this.mayModerate || li.querySelector(".unpin-button")) return;
     const sender = li.querySelector(".sender")?.textContent || "";
     const unpin = button(_("Unpin"), "link unpin-button", async () => {

@@ -73,3 +73,23 @@ export class TitleCounter {
     this.set(this.count + n);
   }
 }
+
+// "Ms Rivera reminds you to acknowledge an announcement in Maths 7B": an `ack_reminder` event's
+// desktop notification, when permitted, and its text on the page; clicking it opens the class.
+export function ackReminderText({ room, by }) {
+  return _("{name} reminds you to acknowledge an announcement in {room}.", { name: by.display_name, room: room.name });
+}
+
+export function notifyAckReminder(notice) {
+  if (!notificationsSupported() || Notification.permission !== "granted") return null;
+  const text = notice.message.body || "";
+  const shown = new Notification(ackReminderText(notice), {
+    body: text.length > 140 ? `${text.slice(0, 139)}…` : text,
+    tag: `chatapp-ack-${notice.message.id}`,
+  });
+  shown.addEventListener("click", () => {
+    window.focus();
+    window.location.assign(`/rooms/${encodeURIComponent(notice.room.slug)}`);
+  });
+  return shown;
+}

@@ -2,7 +2,7 @@
 // The page asks for the counts on every (re)connect (`unread`), which also lets its socket
 // hear the `message` events of those rooms; each new message from someone else adds one.
 import { io } from "/vendor/socket.io.esm.min.js";
-import { TitleCounter, notifyMention } from "./notify.js";
+import { TitleCounter, notifyAckReminder, notifyMention } from "./notify.js";
 import { _ } from "./i18n.js";
 
 const page = document.getElementById("rooms-page");
@@ -62,6 +62,7 @@ socket.on("message", (message) => {
 });
 
 socket.on("mention", (notice) => notifyMention(notice));
+socket.on("ack_reminder", (notice) => notifyAckReminder(notice));
 
 for (const badge of document.querySelectorAll("li[data-room] .unread")) {
   counts.set(badge.closest("li").dataset.room, Number(badge.dataset.count || 0));

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..extensions import db
 from ..models import Membership, Message, Room, User, isoformat_utc, utcnow
-from . import editing, moderation, questions, reactions
+from . import anonymity, editing, moderation, questions, reactions
 from .rooms import list_members
 
 
@@ -82,4 +82,5 @@ def capabilities(*, user: User, room: Room, membership: Membership | None) -> di
         "edit_window_seconds": editing.edit_window_seconds(),
         "delete_window_seconds": moderation.own_delete_window_seconds(user=user, room=room),
         "may_react": reactions.can_react(user=user, room=room),
+        "may_ask_anonymously": anonymity.may_ask_anonymously(room=room),
     }

@@ -62,6 +62,7 @@ const delivery = new Delivery({
     payload(entry) {
       const fields = {};
       if (entry.question) fields.question = true;
+      if (entry.anonymous) fields.anonymous = true;
       if (entry.attachments?.length) fields.attachments = entry.attachments.map((picture) => picture.id);
       return fields;
     },
@@ -161,6 +162,7 @@ function submit() {
     return;
   }
   const extra = {};
+  if (classroom.takeAnonymous()) extra.anonymous = true; // before takeQuestion: an anonymous one is a question
   if (classroom.takeQuestion()) extra.question = true;
   const pictures = uploads.take();
   if (pictures.length) extra.attachments = pictures;

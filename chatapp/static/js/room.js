@@ -59,6 +59,10 @@ const delivery = new Delivery({
       reactions.decorate(li, message); // the emoji reactions and "Add reaction"
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
+    adopted(li, message) {
+      classroom.decorate(li, message); // "You, anonymously", and the own message's menu
+      messaging.decorate(li, message); // the Edit button
+    },
     payload(entry) {
       const fields = {};
       if (entry.question) fields.question = true;

@@ -1,6 +1,8 @@
 """An anonymous question in Chromium: the teacher allows them, a student asks one, the class sees no name."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -46,6 +48,10 @@ def test_the_class_sees_an_anonymous_question_without_a_name(open_room, chat_ser
     expect(classmate.expect_once(QUESTION).locator(".sender")).to_have_text("Anonymous")
     expect(teacher.expect_once(QUESTION).locator(".sender")).to_have_text("Sam")
     expect(teacher.item(QUESTION).locator(".anonymous-mark")).to_have_text("anonymous to the class")
+    questions = teacher.page.get_by_role("region", name=re.compile(r"^Open questions"))
+    expect(questions).to_contain_text(QUESTION)
+    expect(questions.locator(".sender")).to_have_text("Sam")
+    expect(questions.locator(".anonymous-mark")).to_have_text("anonymous to the class")
     classmate.page.reload()
     classmate.expect_connected()
     expect(classmate.item(QUESTION).locator(".sender")).to_have_text("Anonymous")

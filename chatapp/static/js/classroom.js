@@ -650,10 +650,16 @@ export class Classroom {
     const when = new Date(message.created_at);
     const time = el("time", "", timeFormat.format(when));
     time.dateTime = message.created_at;
-    meta.append(el("span", "sender", message.sender.display_name), document.createTextNode(" "), time);
+    // An anonymous question's author, once shown, stays when the room's copy (without it) follows.
+    const name = message.sender.display_name || existing?.dataset.author || _("Anonymous");
+    if (message.sender.display_name) li.dataset.author = name;
+    else if (existing?.dataset.author) li.dataset.author = existing.dataset.author;
+    meta.append(el("span", "sender", name), document.createTextNode(" "));
+    if (message.anonymous) meta.append(el("span", "mark anonymous-mark", _("anonymous to the class")), document.createTextNode(" "));
+    meta.append(time);
     const answer = button(_("Mark answered"), "answer-button");
     answer.dataset.id = String(message.id);
-    answer.setAttribute("aria-label", _("Mark answered: {name}, “{text}”", { name: message.sender.display_name, text: excerpt(message.body) }));
+    answer.setAttribute("aria-label", _("Mark answered: {name}, “{text}”", { name, text: excerpt(message.body) }));
     li.append(meta, el("p", "q-body", message.body), answer);
     if (existing) existing.replaceWith(li);
     else {

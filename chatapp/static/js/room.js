@@ -182,7 +182,12 @@ bindEnterToSend(form, input, submit);
 // ---- typing ----------------------------------------------------------------
 
 const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS, refreshMs: TYPING_REFRESH_MS });
-typing.watch(input, () => roomSlug);
+// Asking anonymously: the class is not told who is typing it (docs/security.md).
+const askAnonymously = document.getElementById("ask-anonymously");
+askAnonymously?.addEventListener("change", () => {
+  if (askAnonymously.checked) typing.stop();
+});
+typing.watch(input, () => (askAnonymously?.checked ? null : roomSlug));
 
 socket.on("typing", ({ room, user, typing: active }) => {
   if (room !== roomSlug || user.id === myId) return;

@@ -186,6 +186,8 @@ class Room(Model):
     announcement_only = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     # Seconds a member waits between two messages here (0: off); moderators are exempt.
     slow_mode_seconds = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # Members may ask questions anonymously (Message.anonymous): the class sees no name, moderators do.
+    allow_anonymous_questions = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     # A direct room's pair, "<smaller user id>:<larger user id>": unique, so a pair has one room.
     direct_key = db.Column(db.String(32), unique=True)
     # How many times a stored message here has changed (edited, deleted, pinned, asked, answered…):
@@ -227,6 +229,8 @@ class Room(Model):
             "announcement_only": bool(self.announcement_only),
             "slow_mode_seconds": self.slow_mode_seconds or 0,
             **({"archived_at": isoformat_utc(self.archived_at)} if self.archived_at else {}),
+            # Only on rooms that allow them, like archived_at: other rooms keep ROOM's first shape.
+            **({"allow_anonymous_questions": True} if self.allow_anonymous_questions else {}),
         }
 
 
@@ -283,6 +287,10 @@ EXCERPT_ICONS = {"image": "🖼️", "audio": "🎵", "video": "🎬"}
 EXCERPT_FILE_ICON = "📄"
 
 
+# Who an anonymous message is from, as a classmate sees it: nobody (USER's keys, all null).
+ANONYMOUS_SENDER = {"id": None, "username": None, "display_name": None, "role": None}
+
+
 class Message(Model):
     """One message; ids increase in the order messages are stored."""
 
@@ -317,6 +325,9 @@ class Message(Model):
     edited_at = db.Column(db.DateTime)
     # The room's revision at this message's latest change (0: never changed since it was sent).
     revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # An anonymous question: sender_id stays the real author (mutes, slow mode, withdrawing), but
+    # to_dict() shows no author unless reveal_author (moderators, the author: services/anonymity.py).
+    anonymous = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     sender = relationship("User", foreign_keys=[sender_id], lazy="joined")
     room = relationship("Room", lazy="joined")
@@ -350,18 +361,25 @@ class Message(Model):
         {"sqlite_autoincrement": True},
     )
 
-    def to_dict(self) -> dict:
-        """The MESSAGE shape of the Socket.IO contract (`internal: true` added on staff notes only)."""
+    def to_dict(self, *, reveal_author: bool = False) -> dict:
+        """The MESSAGE shape of the Socket.IO contract (`internal: true` added on staff notes only).
+
+        An anonymous message shows ANONYMOUS_SENDER and no client_id unless reveal_author, which
+        only services/anonymity.py decides (for a moderator of the room or the author).
+        """
+        hidden = bool(self.anonymous) and not reveal_author
         data = {
             "id": self.id,
             "room": self.room.slug,
-            "sender": self.sender.to_dict(),
+            "sender": dict(ANONYMOUS_SENDER) if hidden else self.sender.to_dict(),
             "body": self.body,
-            "client_id": self.client_id,
+            "client_id": None if hidden else self.client_id,
             "created_at": isoformat_utc(self.created_at),
             # The body rendered from the safe Markdown subset and sanitized (markup.py).
             "html": render_markdown(self.body),
         }
+        if self.anonymous:
+            data["anonymous"] = True
         if self.internal:
             # Only on notes, which only staff ever receive: ordinary messages keep the exact
             # shape that clients written against the first protocol version expect.
@@ -428,7 +446,8 @@ class Message(Model):
 
     def as_quoted(self) -> dict:
         """The REPLY_TO shape: how a reply shows the message it answers (its excerpt gone once it is deleted)."""
-        return {"id": self.id, "sender": self.sender.to_dict(), "excerpt": self.excerpt,
+        sender = dict(ANONYMOUS_SENDER) if self.anonymous else self.sender.to_dict()
+        return {"id": self.id, "sender": sender, "excerpt": self.excerpt,
                 "deleted": self.deleted_at is not None}
 
     def reactions(self) -> list[dict]:

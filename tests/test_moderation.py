@@ -870,6 +870,7 @@ def test_join_ack_carries_capabilities_of_owner_moderator_member_and_admin(app, 
         "may_moderate": True, "may_set_roles": True, "may_act_on": ids(users, "alice", "bob", "carol"),
         "posting_limits_apply": False, "edit_window_seconds": 300, "delete_window_seconds": 0, "may_react": True,
         "may_ask_for_ack": True,
+        "may_ask_anonymously": False,
     }
     # A moderator acts on members, never on another moderator, the owner or themselves.
     moderator = capabilities_of(socket_for, "alice")
@@ -881,6 +882,7 @@ def test_join_ack_carries_capabilities_of_owner_moderator_member_and_admin(app, 
         "may_moderate": False, "may_set_roles": False, "may_act_on": [],
         "posting_limits_apply": True, "edit_window_seconds": 300, "delete_window_seconds": 600, "may_react": True,
         "may_ask_for_ack": False,
+        "may_ask_anonymously": False,
     }
     # A site admin moderates every room, outranking its owner too.
     admin = capabilities_of(socket_for, "admin")

@@ -35,6 +35,8 @@ class Room(Schema):
     is_class = fields.Boolean()
     announcement_only = fields.Boolean()
     slow_mode_seconds = fields.Integer()
+    allow_anonymous_questions = fields.Boolean(
+        metadata={"description": "Present (true) where members may ask anonymously."})
 
 
 class Message(Schema):
@@ -48,6 +50,10 @@ class Message(Schema):
     created_at = fields.String(required=True, metadata={"example": "2026-11-29T08:15:30.123Z"})
     html = fields.String(required=True)
     internal = fields.Boolean(metadata={"description": "Present (true) on staff-only notes."})
+    anonymous = fields.Boolean(metadata={
+        "description": "Present (true) on anonymous questions: `sender` then has every field null and "
+                       "`client_id` is null (the API never names the author).",
+    })
     reply_to = fields.Dict(metadata={
         "description": "Present on replies: the message answered, {id, sender, excerpt, deleted}.",
     })

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..extensions import db
 from ..models import Membership, Message, Room, User, isoformat_utc, utcnow
-from . import acknowledgements, editing, moderation, questions, reactions
+from . import acknowledgements, anonymity, editing, moderation, questions, reactions
 from .rooms import list_members
 
 
@@ -93,4 +93,5 @@ def capabilities(*, user: User, room: Room, membership: Membership | None) -> di
         "may_react": reactions.can_react(user=user, room=room),
         # Pin an announcement asking each student to acknowledge it (services/moderation.pin_message).
         "may_ask_for_ack": may_moderate and bool(room.is_class),
+        "may_ask_anonymously": anonymity.may_ask_anonymously(room=room),
     }

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Acknowledgement, Conversation, Membership, Message, MessageMention, OutboxJob, Room, User, utcnow
 from . import mail, outbox, subscriptions
+from .anonymity import author_label
 from .availability import agents_online
 from .messages import visible_messages
 from .rooms import can_enter
@@ -42,7 +43,7 @@ class Line:
 
 
 def _lines(messages: list[Message]) -> list[Line]:
-    return [Line(sender=message.sender.display_name, at=message.created_at, body=message.body,
+    return [Line(sender=author_label(message), at=message.created_at, body=message.body,
                  room="" if message.room.is_direct or message.room.is_support else message.room.name)
             for message in messages[-MAX_LISTED:]]
 
@@ -262,8 +263,12 @@ def send_announcement(job: OutboxJob) -> None:
     if not student.email or not subscriptions.wants(student, "announcements") or not can_enter(user=student,
                                                                                                 room=message.room):
         return
+    # The e-mail names who pinned it as its sender; an anonymous question's author is never named.
+    teacher = message.pinned_by if message.anonymous else message.sender
+    if teacher is None:
+        return
     _send(to=student.email, user=student, template="announcement", event_id=job.event_id, language=student.language,
-          topic="announcements", room=message.room, teacher=message.sender, body=message.body, at=message.created_at,
+          topic="announcements", room=message.room, teacher=teacher, body=message.body, at=message.created_at,
           room_url=f"{mail.public_url()}/rooms/{message.room.slug}")
 
 

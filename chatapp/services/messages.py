@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..models import Membership, Message, Room, User, utcnow
 from . import read_writes
+from .anonymity import check_anonymous_question
 from .committer import committer, hand_over
 from .errors import ServiceError
 from .mentions import record_mentions
@@ -40,7 +41,7 @@ _INSERT_MESSAGE = Message.__table__.insert()
 # A new message: no deletion, pin, answer or edit yet.
 _EMPTY_MESSAGE = {
     **{column.name: None for column in Message.__table__.columns if column.name != "id"},
-    "internal": False, "deleted_by_moderator": False, "is_question": False, "revision": 0,
+    "internal": False, "deleted_by_moderator": False, "is_question": False, "revision": 0, "anonymous": False,
     "needs_ack": False,
 }
 
@@ -51,7 +52,8 @@ class PostResult:
 
     message: Message
     created: bool
-    # Message.to_dict() of the stored row, for the ack and the broadcast. A new message's is
+    # Message.to_dict() of the stored row as its sender sees it (for an anonymous question, with
+    # its author: services/anonymity.py), for the ack; the room's broadcast hides it. A new message's is
     # built just before its commit, from what the send has in hand: after the commit every
     # object is expired, and reading it back costs a query per row (docs/performance.md).
     shown: dict
@@ -114,21 +116,22 @@ def _find_by_client_id(*, sender: User, client_id: str) -> Message | None:
 def _same_send(*, stored: Message, room: Room) -> PostResult:
     if stored.room_id != room.id:
         raise ServiceError("conflict", _("That client_id was already used for a message in another room."))
-    return PostResult(message=stored, created=False, shown=stored.to_dict())
+    return PostResult(message=stored, created=False, shown=stored.to_dict(reveal_author=True))  # its own sender
 
 
 def _store(
     *, sender: User, room: Room, text: str, client_id: str | None, internal: bool, question: bool,
     attachments: list[int], on_stored: Callable[[Message], None] | None, reply_to: Message | None = None,
-) -> tuple[Message, dict]:
+    anonymous: bool = False,
+) -> tuple[Message, tuple[dict, dict | None]]:
     """Add a checked message, its pictures, mentions and bookkeeping to the session (uncommitted);
-    return it and its MESSAGE shape."""
+    return it and its MESSAGE shapes: as the room sees it and, for an anonymous one, with its author."""
     # In the committer, sender and room belong to the handler's session: copy them into this
     # one without a query, so that the message's room and sender resolve from its identity map.
     sender, room = _here(sender), _here(room)
     message = _insert(
         room_id=room.id, sender_id=sender.id, body=text, client_id=client_id, internal=internal, is_question=question,
-        reply_to_id=reply_to.id if reply_to is not None else None,
+        anonymous=anonymous, reply_to_id=reply_to.id if reply_to is not None else None,
     )
     # The message it answers is loaded already (checked by check_reply_target): no query for it.
     set_committed_value(message, "reply_to", _here(reply_to) if reply_to is not None else None)
@@ -137,7 +140,8 @@ def _store(
     if on_stored is not None:
         on_stored(message)
     message_stored(message, mentioned=mentioned)  # its e-mails and webhook calls, stored with it (the outbox)
-    return message, message.to_dict()  # nobody sees it unless the commit after it succeeds
+    # Nobody sees it unless the commit after it succeeds.
+    return message, (message.to_dict(), message.to_dict(reveal_author=True) if anonymous else None)
 
 
 def _insert(**values: object) -> Message:
@@ -168,7 +172,7 @@ def _here(obj: T) -> T:
 def post_message(
     *, sender: User, room: Room, body: object, client_id: object | None, enforce_rate_limit: bool = True,
     internal: bool = False, on_stored: Callable[[Message], None] | None = None, question: bool = False,
-    attachments: object = None, reply_to: object = None,
+    attachments: object = None, reply_to: object = None, anonymous: bool = False,
 ) -> PostResult:
     """Store a message once per (sender, client_id), committing before anyone hears of it.
 
@@ -180,7 +184,8 @@ def post_message(
     check too; `question` sends it as a question (a raised hand). `attachments` lists ids of
     pictures the sender uploaded to this room and has not sent yet (then the body may be
     empty); the @mentions in the body are stored with it. `reply_to`: the id of the message
-    of this room that it answers (check_reply_target).
+    of this room that it answers (check_reply_target). `anonymous` asks the question without the
+    sender's name, where the room allows it (services/anonymity.py); slow mode and limits are the same.
     """
     wanted = check_attachment_ids(attachments)
     text = check_body(body, allow_empty=bool(wanted))
@@ -197,6 +202,7 @@ def post_message(
     answered = check_reply_target(sender=sender, room=room, reply_to=reply_to, internal=bool(internal))
     if question and (room.is_support or room.is_direct or internal):
         raise ServiceError("invalid", _("Questions are for rooms, not support conversations or direct messages."))
+    check_anonymous_question(room=room, question=bool(question), anonymous=bool(anonymous), internal=bool(internal))
     # Checked: give the connection back before anything can yield (the rate limiter may start
     # a timer thread), so that green threads waiting here never hold the pool's connections.
     grouped = current_app.config["GROUP_COMMIT"] and hand_over()
@@ -204,12 +210,12 @@ def post_message(
         check_rate(action="send", key=sender.id)
     store = functools.partial(
         _store, sender=sender, room=room, text=text, client_id=cid, internal=bool(internal), question=bool(question),
-        attachments=wanted, on_stored=on_stored, reply_to=answered,
+        attachments=wanted, on_stored=on_stored, reply_to=answered, anonymous=bool(anonymous),
     )
     try:
         if grouped:
             # Shares a transaction with the sends that arrive meanwhile; returns after its COMMIT.
-            message, shown = committer().run(store, room_id=room.id)
+            message, (shown, revealed) = committer().run(store, room_id=room.id)
             message = db.session.merge(message, load=False)
         else:
             # PostgreSQL gives ids from a sequence before the commit, so two sends to one room could
@@ -217,7 +223,7 @@ def post_message(
             # lock the room row until the commit, so a room's ids commit in order (SQLite serializes
             # every write already and renders no FOR UPDATE). The committer locks a batch's rooms.
             db.session.execute(db.select(Room.id).where(Room.id == room.id).with_for_update())
-            message, shown = store()
+            message, (shown, revealed) = store()
             db.session.commit()
     except ServiceError:
         db.session.rollback()
@@ -230,9 +236,9 @@ def post_message(
             raise
         return _same_send(stored=stored, room=room)
     # Committed: the room (or, for a note, its staff) hears it, then whoever it newly mentions.
-    announce_message(shown)
+    announce_message(shown, revealed=revealed)
     announce_mentions(message, user_ids=shown.get("mentions", []))
-    return PostResult(message=message, created=True, shown=shown)
+    return PostResult(message=message, created=True, shown=revealed if revealed is not None else shown)
 
 
 def check_reply_target(*, sender: User, room: Room, reply_to: object, internal: bool) -> Message | None:

@@ -254,9 +254,11 @@ def _check_int(value: object, name: str, low: int, high: int, *, default: int | 
 
 
 def set_room_settings(
-    *, actor: User, room: Room, announcement_only: bool | None = None, slow_mode_seconds: object = None
+    *, actor: User, room: Room, announcement_only: bool | None = None, slow_mode_seconds: object = None,
+    allow_anonymous_questions: bool | None = None,
 ) -> Room:
-    """Turn announcement-only on or off and set slow mode (0 turns it off); logs what changed."""
+    """Turn announcement-only on or off, set slow mode (0 turns it off) and allow anonymous questions
+    or not; logs what changed."""
     ensure_can_moderate(user=actor, room=room)
     changed: dict[str, Any] = {}  # log_action's **detail
     if announcement_only is not None and bool(announcement_only) != bool(room.announcement_only):
@@ -267,6 +269,13 @@ def set_room_settings(
         if seconds != (room.slow_mode_seconds or 0):
             room.slow_mode_seconds = seconds
             changed["slow_mode_seconds"] = seconds
+    anonymous_wanted = None if allow_anonymous_questions is None else bool(allow_anonymous_questions)
+    if anonymous_wanted is not None and anonymous_wanted != bool(room.allow_anonymous_questions):
+        if not is_moderated(room):
+            raise ServiceError("invalid", _("Anonymous questions are for class rooms, not direct messages."))
+        # Questions asked anonymously before stay anonymous: turning it off only stops new ones.
+        room.allow_anonymous_questions = bool(allow_anonymous_questions)
+        changed["allow_anonymous_questions"] = bool(allow_anonymous_questions)
     if changed:
         commit_logged(log_action(room=room, actor=actor, action="settings", **changed))
         announce("room_updated", room.to_dict(), to=room_channel(room.slug))
@@ -457,6 +466,14 @@ def mute_member(*, actor: User, room: Room, target: User, minutes: object) -> Me
                              until=isoformat_utc(membership.muted_until)))
     announce_member(membership)
     return membership
+
+
+def mute_author(*, actor: User, message: Message, minutes: object) -> Membership:
+    """Mute the author of a message of this room (so a moderator mutes an anonymous question's
+    author without anyone's client learning who it is); moderators only."""
+    room = message.room
+    ensure_can_moderate(user=actor, room=room)
+    return mute_member(actor=actor, room=room, target=message.sender, minutes=minutes)
 
 
 def unmute_member(*, actor: User, room: Room, target: User) -> Membership:

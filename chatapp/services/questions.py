@@ -30,6 +30,9 @@ def mark_question(*, actor: User, message: Message, question: bool = True) -> Me
     if question:
         _ensure_not_silenced(actor=actor, room=room)
         message.is_question = True
+    elif message.anonymous:
+        # Without the question, an anonymous message would be one nobody may send: delete it instead.
+        raise ServiceError("conflict", _("To withdraw an anonymous question, delete it."))
     else:
         message.is_question = False
         message.answered_at = None

@@ -167,6 +167,12 @@ def _remove(*, message: Message, user: User, emoji: str) -> bool:
     return rows_changed(statement) > 0
 
 
+def check_not_own_anonymous(*, user: User, message: Message) -> None:
+    """Refuse the author's reaction to their own anonymous question: the reactors' names would show who asked it."""
+    if message.anonymous and message.sender_id == user.id:
+        raise ServiceError("forbidden", _("You asked this question anonymously; reacting to it would show your name."))
+
+
 def react(*, user: User, room: Room, message_id: object, emoji: object, on: bool) -> ReactResult:
     """Add (on) or take back (not on) user's emoji on a message; doing either twice changes nothing.
 
@@ -178,6 +184,7 @@ def react(*, user: User, room: Room, message_id: object, emoji: object, on: bool
     message = get_reactable_message(user=user, room=room, message_id=message_id)
     check_rate(action="react", key=user.id)
     if on:
+        check_not_own_anonymous(user=user, message=message)
         check_room_for_emoji(message=message, emoji=chosen)
         changed = _add(message=message, user=user, emoji=chosen)
     else:

@@ -8,6 +8,7 @@ from flask_socketio import join_room
 from ..extensions import db
 from ..models import User
 from ..realtime.channels import room_channel
+from ..services import anonymity
 from ..services import direct as direct_service
 from ..services import editing as editing_service
 from ..services import reactions as reaction_service
@@ -24,7 +25,7 @@ def on_edit_message(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str, "id": int, "body": str})
     room = room_service.get_room(payload["room"])
     result = editing_service.edit_message(editor=user, room=room, message_id=payload["id"], body=payload["body"])
-    return {"ok": True, "message": result.message.to_dict()}
+    return {"ok": True, "message": anonymity.shown_to(result.message, viewer=user)}
 
 
 @acked
@@ -44,7 +45,7 @@ def on_search(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str, "q": str}, optional={"limit": int})
     room = room_service.get_room(payload["room"])
     found = search_service.search_messages(user=user, room=room, query=payload["q"], limit=payload["limit"])
-    return {"ok": True, "messages": [message.to_dict() for message in found.messages], "more": found.more}
+    return {"ok": True, "messages": anonymity.shown_all(found.messages, viewer=user, room=room), "more": found.more}
 
 
 @acked

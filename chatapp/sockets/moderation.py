@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from ..models import Message, Room, User, isoformat_utc
 from ..services import acknowledgements as ack_service
+from ..services import anonymity
 from ..services import moderation as moderation_service
 from ..services import questions as question_service
 from ..services import rooms as room_service
+from ..services.errors import ServiceError
 from ..validation import parse_payload
 from .acting import acked
 
@@ -33,11 +37,12 @@ def _target(payload: dict) -> User:
 def on_room_settings(user: User, data: Any) -> dict:
     """Moderators turn announcement-only on or off and set slow mode; everyone gets `room_updated`."""
     payload = parse_payload(
-        data, required={"room": str}, optional={"announcement_only": bool, "slow_mode_seconds": int}
+        data, required={"room": str},
+        optional={"announcement_only": bool, "slow_mode_seconds": int, "allow_anonymous_questions": bool},
     )
     room = moderation_service.set_room_settings(
         actor=user, room=_room(payload), announcement_only=payload["announcement_only"],
-        slow_mode_seconds=payload["slow_mode_seconds"],
+        slow_mode_seconds=payload["slow_mode_seconds"], allow_anonymous_questions=payload["allow_anonymous_questions"],
     )
     return {"ok": True, "room": room.to_dict()}
 
@@ -58,7 +63,7 @@ def on_pin(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str, "id": int}, optional={"needs_ack": bool})
     message = moderation_service.pin_message(actor=user, message=_message(user, payload),
                                              needs_ack=bool(payload["needs_ack"]))
-    return {"ok": True, "message": message.to_dict()}
+    return {"ok": True, "message": anonymity.shown_to(message, viewer=user)}
 
 
 @acked
@@ -66,7 +71,7 @@ def on_unpin(user: User, data: Any) -> dict:
     """Moderators unpin a message."""
     payload = parse_payload(data, required={"room": str, "id": int})
     message = moderation_service.unpin_message(actor=user, message=_message(user, payload))
-    return {"ok": True, "message": message.to_dict()}
+    return {"ok": True, "message": anonymity.shown_to(message, viewer=user)}
 
 
 @acked
@@ -74,7 +79,7 @@ def on_delete_message(user: User, data: Any) -> dict:
     """Delete one's own message (within the window) or, as a moderator, anyone's; everyone gets `message_deleted`."""
     payload = parse_payload(data, required={"room": str, "id": int})
     message = moderation_service.delete_message(actor=user, message=_message(user, payload))
-    return {"ok": True, "message": message.to_dict()}
+    return {"ok": True, "message": anonymity.shown_to(message, viewer=user)}
 
 
 @acked
@@ -83,7 +88,7 @@ def on_mark_question(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str, "id": int}, optional={"question": bool})
     question = True if payload["question"] is None else payload["question"]
     message = question_service.mark_question(actor=user, message=_message(user, payload), question=question)
-    return {"ok": True, "message": message.to_dict()}
+    return {"ok": True, "message": anonymity.shown_to(message, viewer=user)}
 
 
 @acked
@@ -92,24 +97,32 @@ def on_answer_question(user: User, data: Any) -> dict:
     payload = parse_payload(data, required={"room": str, "id": int}, optional={"answered": bool})
     answered = True if payload["answered"] is None else payload["answered"]
     message = question_service.answer_question(actor=user, message=_message(user, payload), answered=answered)
-    return {"ok": True, "message": message.to_dict()}
+    return {"ok": True, "message": anonymity.shown_to(message, viewer=user)}
 
 
 @acked
 def on_open_questions(user: User, data: Any) -> dict:
     """Moderators: the room's unanswered questions, oldest first."""
     payload = parse_payload(data, required={"room": str})
-    questions = question_service.list_open_questions(actor=user, room=_room(payload))
-    return {"ok": True, "questions": [message.to_dict() for message in questions]}
+    room = _room(payload)
+    questions = question_service.list_open_questions(actor=user, room=room)
+    return {"ok": True, "questions": anonymity.shown_all(questions, viewer=user, room=room)}
 
 
 @acked
 def on_mute(user: User, data: Any) -> dict:
-    """Moderators mute a member for `minutes`."""
-    payload = parse_payload(data, required={"room": str, "user_id": int, "minutes": int})
-    membership = moderation_service.mute_member(
-        actor=user, room=_room(payload), target=_target(payload), minutes=payload["minutes"]
-    )
+    """Moderators mute a member for `minutes`: `user_id`, or the author of message `id` (an anonymous question's)."""
+    payload = parse_payload(data, required={"room": str, "minutes": int}, optional={"user_id": int, "id": int})
+    if payload["id"] is not None:
+        membership = moderation_service.mute_author(
+            actor=user, message=_message(user, payload), minutes=payload["minutes"]
+        )
+    else:
+        if payload["user_id"] is None:
+            raise ServiceError("invalid", _("Say whom to mute: user_id, or the id of their message."))
+        membership = moderation_service.mute_member(
+            actor=user, room=_room(payload), target=_target(payload), minutes=payload["minutes"]
+        )
     return {"ok": True, "member": membership.to_dict()}
 
 

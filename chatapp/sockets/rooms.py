@@ -9,9 +9,9 @@ from ..models import Membership, Room, User
 from ..realtime.channels import member_channel, moderators_channel, notes_channel, room_channel
 from ..realtime.presence import presence
 from ..services import acknowledgements as ack_service
+from ..services import anonymity, reactions, receipts, routing
 from ..services import messages as message_service
 from ..services import moderation as moderation_service
-from ..services import reactions, receipts, routing
 from ..services import rooms as room_service
 from ..services import support as support_service
 from ..services import uploads as upload_service
@@ -41,10 +41,10 @@ def on_join(user: User, data: Any) -> dict:
     return {
         "ok": True,
         "room": room.to_dict(),
-        "messages": [message.to_dict() for message in page.messages],
+        "messages": anonymity.shown_all(page.messages, viewer=user, room=room),
         "more": page.more,
         "revision": page.revision,
-        "changed": [message.to_dict() for message in page.changed],
+        "changed": anonymity.shown_all(page.changed, viewer=user, room=room),
         "changed_more": page.changed_more,
         **classroom,
         **_receipts(user=user, room=room),
@@ -83,7 +83,7 @@ def _subscribe_classroom(*, user: User, room: Room, membership: Membership | Non
         join_room(moderators_channel(room.slug))
     pinned = moderation_service.list_pinned(user=user, room=room)
     return {
-        "pinned": [message.to_dict() for message in pinned],
+        "pinned": anonymity.shown_all(pinned, viewer=user, room=room),
         "acknowledgements": ack_service.viewer_acks(user=user, room=room, pinned=pinned, moderator=moderator),
         "membership": membership_state(user=user, room=room, membership=membership, moderator=moderator),
         "capabilities": capabilities(user=user, room=room, membership=membership),
@@ -108,7 +108,7 @@ def on_send(user: User, data: Any) -> dict:
     """Store a message (once per client_id); the service announces it after the commit; ack it."""
     payload = parse_payload(
         data, required={"room": str, "body": str, "client_id": str},
-        optional={"internal": bool, "question": bool, "attachments": list, "reply_to": int},
+        optional={"internal": bool, "question": bool, "attachments": list, "reply_to": int, "anonymous": bool},
     )
     room = room_service.get_room(payload["room"])
     if room.is_support:
@@ -123,7 +123,7 @@ def on_send(user: User, data: Any) -> dict:
         result = message_service.post_message(
             sender=user, room=room, body=payload["body"], client_id=payload["client_id"],
             internal=bool(payload["internal"]), question=bool(payload["question"]), attachments=payload["attachments"],
-            reply_to=payload["reply_to"],
+            reply_to=payload["reply_to"], anonymous=bool(payload["anonymous"]),
         )
     return {"ok": True, "message": result.shown}
 
@@ -139,7 +139,7 @@ def on_history(user: User, data: Any) -> dict:
         user=user, room=room, before=payload["before"], after=payload["after"], limit=payload["limit"],
         around=payload["around"],
     )
-    return {"ok": True, "messages": [message.to_dict() for message in page.messages], "more": page.more}
+    return {"ok": True, "messages": anonymity.shown_all(page.messages, viewer=user, room=room), "more": page.more}
 
 
 @acked

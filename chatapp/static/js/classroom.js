@@ -80,6 +80,7 @@ export class Classroom {
 
     this.sendButton = form.querySelector("button[type=submit]");
     this.askToggle = document.getElementById("ask-question");
+    this.anonymousToggle = document.getElementById("ask-anonymously");
     this.closedNote = document.getElementById("composer-closed");
     this.mutedNote = document.getElementById("muted-note");
     this.waitLine = document.getElementById("send-wait");
@@ -151,9 +152,18 @@ export class Classroom {
 
   // Whether the next message goes out as a question; the toggle resets after each message.
   takeQuestion() {
-    if (!this.askToggle?.checked) return false;
-    this.askToggle.checked = false;
+    if (!this.askToggle?.checked && !this.anonymousAsked) return false;
+    this.anonymousAsked = false;
+    if (this.askToggle) this.askToggle.checked = false;
     return true;
+  }
+
+  // Whether the next message goes out as an anonymous question (which makes it a question too).
+  takeAnonymous() {
+    const label = document.getElementById("ask-anonymously-label");
+    this.anonymousAsked = Boolean(this.anonymousToggle?.checked) && !label?.hidden;
+    if (this.anonymousToggle) this.anonymousToggle.checked = false;
+    return this.anonymousAsked;
   }
 
   // An own message was stored: in slow mode, the next one waits.
@@ -191,6 +201,7 @@ export class Classroom {
     }
     const meta = li.querySelector(".meta");
     if (!meta) return;
+    if (message?.anonymous) this.labelAnonymous(li, message);
     meta.querySelectorAll(".pin-mark, .question-mark").forEach((mark) => mark.remove());
     if (li.dataset.deleted) {
       li.classList.add("deleted");
@@ -227,6 +238,30 @@ export class Classroom {
       open.setAttribute("aria-expanded", "false");
       meta.append(open);
     }
+  }
+
+  // An anonymous question: the server sends its author only to the author and moderators
+  // (sender.id null for everyone else), so the label says what this viewer was sent.
+  labelAnonymous(li, message) {
+    li.dataset.anonymous = "true";
+    const name = li.querySelector(".meta .sender");
+    if (!name) return;
+    if (message.sender.id === null) {
+      // Never over an author already shown (a moderator hears the room's copy, then the author's).
+      if (!Number(li.dataset.senderId)) {
+        li.dataset.senderId = "";
+        name.textContent = _("Anonymous");
+      }
+      return;
+    }
+    li.dataset.senderId = String(message.sender.id);
+    if (message.sender.id === this.myId) {
+      li.classList.add("own");
+      name.textContent = _("You, anonymously");
+      return;
+    }
+    name.textContent = message.sender.display_name;
+    if (!li.querySelector(".meta .anonymous-mark")) name.after(el("span", "mark anonymous-mark", _("anonymous to the class")));
   }
 
   // ---- the composer: announcement-only, mute, slow mode ------------------------------
@@ -294,6 +329,10 @@ export class Classroom {
     else if (this.slowMode < wasSlow) this.waitUntil = Math.min(this.waitUntil, Date.now() + this.slowMode * 1000);
     const toggle = document.getElementById("announcement-only");
     if (toggle) toggle.checked = this.announcementOnly;
+    const anonymous = document.getElementById("allow-anonymous");
+    if (anonymous) anonymous.checked = Boolean(room.allow_anonymous_questions);
+    const askAnonymously = document.getElementById("ask-anonymously-label");
+    if (askAnonymously) askAnonymously.hidden = !room.allow_anonymous_questions;
     const select = document.getElementById("slow-mode");
     if (select) {
       if (![...select.options].some((option) => Number(option.value) === this.slowMode)) {
@@ -493,8 +532,14 @@ export class Classroom {
     }
     if (own && !li.dataset.question) {
       items.push([_("Ask as a question"), () => this.act("mark_question", { id, question: true }).then((ack) => this.applyAck(ack))]);
-    } else if (own && li.dataset.question === "open") {
+    } else if (own && li.dataset.question === "open" && !li.dataset.anonymous) {
       items.push([_("Withdraw question"), () => this.act("mark_question", { id, question: false }).then((ack) => this.applyAck(ack))]);
+    }
+    if (this.mayModerate && li.dataset.anonymous && !own) {
+      // The server finds the author from the message: this page need not know who it is.
+      items.push([_("Mute the author for 10 minutes"), () => this.act("mute", { id, minutes: 10 }).then((ack) => {
+        if (ack.ok) this.say(_("The author of that question is muted for 10 minutes."));
+      })]);
     }
     if (this.mayModerate && li.dataset.question === "open") {
       items.push([_("Mark answered"), () => this.answer(id, true)]);
@@ -618,10 +663,16 @@ export class Classroom {
     const when = new Date(message.created_at);
     const time = el("time", "", timeFormat.format(when));
     time.dateTime = message.created_at;
-    meta.append(el("span", "sender", message.sender.display_name), document.createTextNode(" "), time);
+    // An anonymous question's author, once shown, stays when the room's copy (without it) follows.
+    const name = message.sender.display_name || existing?.dataset.author || _("Anonymous");
+    if (message.sender.display_name) li.dataset.author = name;
+    else if (existing?.dataset.author) li.dataset.author = existing.dataset.author;
+    meta.append(el("span", "sender", name), document.createTextNode(" "));
+    if (message.anonymous) meta.append(el("span", "mark anonymous-mark", _("anonymous to the class")), document.createTextNode(" "));
+    meta.append(time);
     const answer = button(_("Mark answered"), "answer-button");
     answer.dataset.id = String(message.id);
-    answer.setAttribute("aria-label", _("Mark answered: {name}, “{text}”", { name: message.sender.display_name, text: excerpt(message.body) }));
+    answer.setAttribute("aria-label", _("Mark answered: {name}, “{text}”", { name, text: excerpt(message.body) }));
     li.append(meta, el("p", "q-body", message.body), answer);
     if (existing) existing.replaceWith(li);
     else {
@@ -658,6 +709,17 @@ export class Classroom {
       }
       this.applyRoom(ack.room);
       status.textContent = wanted ? _("Announcement-only is on: only moderators can post.") : _("Announcement-only is off: everyone can post.");
+    });
+    const anonymous = document.getElementById("allow-anonymous");
+    anonymous?.addEventListener("change", async () => {
+      const wanted = anonymous.checked;
+      const ack = await this.act("room_settings", { allow_anonymous_questions: wanted });
+      if (!ack.ok) {
+        anonymous.checked = !wanted;
+        return;
+      }
+      this.applyRoom(ack.room);
+      status.textContent = wanted ? _("Anonymous questions are allowed: the class does not see who asked.") : _("Anonymous questions are off.");
     });
     const slow = document.getElementById("slow-mode");
     slow.addEventListener("change", async () => {

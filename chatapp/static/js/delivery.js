@@ -143,6 +143,7 @@ export function bodyLimit(input) {
 //   sent(ack), refused(ack) after an ok / error answer to a send
 //   joined(ack)             after a join's messages are placed, before its changes are replayed
 //   updated(message)        message_updated of this room (live, or replayed by a catch-up)
+//   adopted(li, message)    an item shown as another's turned out to be one's own (an anonymous question)
 //   deleted({id, by})       message_deleted of this room (likewise)
 //   changed()               the list changed (empty note, layout)
 //   older(more)             whether older messages exist above the first one held
@@ -284,10 +285,14 @@ export class Delivery {
   render(message) {
     if (message.room !== this.room) return false;
     const own = message.sender.id === this.myId;
-    if (this.list.querySelector(`li.msg[data-id="${message.id}"]`)) {
+    const shown = this.list.querySelector(`li.msg[data-id="${message.id}"]`);
+    if (shown) {
       // Already shown (say the reloaded page's HTML had it, and the ack of a retry came later):
       // a pending copy must go, or the page shows it twice, one copy stuck at "Sending…".
       if (own && message.client_id) {
+        // An anonymous question reaches the room (its author too) without its author before the
+        // ack: the item shown is this sender's own after all.
+        if (!shown.querySelector(".state") && this.pendingItem(message.client_id)) this.adopt(shown, message);
         this.pendingItem(message.client_id)?.remove();
         this.settle(message.client_id);
       }
@@ -339,6 +344,15 @@ export class Delivery {
   // ---- receipts (direct rooms, conversations: services/receipts.py) ---------------------
 
   // An own stored message's state: Sent, Delivered (the other side's devices have it) or Read.
+  // An item placed as someone else's that the ack shows is this sender's own: mark it so.
+  adopt(li, message) {
+    li.classList.add("own");
+    li.dataset.senderId = String(this.myId);
+    li.dataset.clientId = message.client_id;
+    this.showReceipt(li, message.id);
+    this.hook("adopted", li, message);
+  }
+
   showReceipt(li, id) {
     if (li.classList.contains("note")) setState(li, "sent", _("Sent")); // staff notes never reach the other side
     else if (id <= this.readUpTo) setState(li, "read", _("Read"));

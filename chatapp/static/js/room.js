@@ -61,9 +61,14 @@ const delivery = new Delivery({
       polls.decorate(li, message); // a poll's options and results
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
+    adopted(li, message) {
+      classroom.decorate(li, message); // "You, anonymously", and the own message's menu
+      messaging.decorate(li, message); // the Edit button
+    },
     payload(entry) {
       const fields = {};
       if (entry.question) fields.question = true;
+      if (entry.anonymous) fields.anonymous = true;
       if (entry.attachments?.length) fields.attachments = entry.attachments.map((picture) => picture.id);
       return fields;
     },
@@ -171,6 +176,7 @@ function submit() {
     return;
   }
   const extra = {};
+  if (classroom.takeAnonymous()) extra.anonymous = true; // before takeQuestion: an anonymous one is a question
   if (classroom.takeQuestion()) extra.question = true;
   const pictures = uploads.take();
   if (pictures.length) extra.attachments = pictures;
@@ -186,7 +192,12 @@ bindEnterToSend(form, input, submit);
 // ---- typing ----------------------------------------------------------------
 
 const typing = new TypingSender({ socket, idleMs: TYPING_IDLE_MS, refreshMs: TYPING_REFRESH_MS });
-typing.watch(input, () => roomSlug);
+// Asking anonymously: the class is not told who is typing it (docs/security.md).
+const askAnonymously = document.getElementById("ask-anonymously");
+askAnonymously?.addEventListener("change", () => {
+  if (askAnonymously.checked) typing.stop();
+});
+typing.watch(input, () => (askAnonymously?.checked ? null : roomSlug));
 
 socket.on("typing", ({ room, user, typing: active }) => {
   if (room !== roomSlug || user.id === myId) return;

@@ -1120,3 +1120,16 @@ class PollVote(Model):
         UniqueConstraint("poll_id", "user_id", "option_id"),
         Index("ix_poll_vote_user_id", "user_id"),
     )
+
+
+class AttendanceInterval(Model):
+    """A stretch of time a member had the class room open (services/attendance.py): from their first
+    socket's join to their last socket's leave; ended_at None while they are there (or their process died)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    ended_at = db.Column(db.DateTime)
+
+    __table_args__ = (Index("ix_attendance_interval_room_id_started_at", "room_id", "started_at"),)

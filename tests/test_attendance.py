@@ -152,6 +152,7 @@ def test_a_student_sees_only_their_own_row_and_no_csv(app, klass):
     with app.app_context():
         interval(rooms.get_room(klass), "bob", T0, T0 + timedelta(minutes=30))
     client = logged_in(app, "alice")
+    assert "My attendance" in client.get(f"/rooms/{klass}").get_data(as_text=True)
     response = client.get(f"/rooms/{klass}/attendance?start=2026-03-02T09:00&end=2026-03-02T10:00")
     assert response.status_code == 200
     text = response.get_data(as_text=True)

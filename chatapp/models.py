@@ -1133,3 +1133,16 @@ class AttendanceInterval(Model):
     ended_at = db.Column(db.DateTime)
 
     __table_args__ = (Index("ix_attendance_interval_room_id_started_at", "room_id", "started_at"),)
+
+
+class ClassLesson(Model):
+    """A class's weekly lesson (services/attendance.py): on weekday (0 Monday) at start_minute after midnight,
+    in the server's time zone, for duration_minutes; its attendance page offers its recent occurrences."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    weekday = db.Column(db.Integer, nullable=False)
+    start_minute = db.Column(db.Integer, nullable=False)
+    duration_minutes = db.Column(db.Integer, nullable=False)
+
+    __table_args__ = (Index("ix_class_lesson_room_id", "room_id"),)

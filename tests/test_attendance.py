@@ -201,3 +201,51 @@ def test_refusals_are_said_in_chinese(app, klass):
     response = logged_in(app, "staff").get(f"/rooms/{klass}/attendance?start=2026-03-02T10:00&end=2026-03-02T09:00",
                                            headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 400 and "结束时间必须晚于开始时间" in response.get_data(as_text=True)
+
+
+def test_a_teacher_schedules_weekly_lessons_and_the_page_offers_their_recent_occurrences(app, klass):
+    with app.app_context():
+        room = rooms.get_room(klass)
+        attendance.add_lesson(actor=user("staff"), room=room, weekday=T0.weekday(), start="09:00", duration="45")
+        spans = attendance.recent_lessons(room=room, now=T0 + timedelta(days=7, minutes=10))
+        assert [(span.start, span.end) for span in spans[:2]] == [
+            (T0 + timedelta(days=7), T0 + timedelta(days=7, minutes=45)), (T0, T0 + timedelta(minutes=45))]
+        assert len(spans) == 4  # four weeks back, the lesson under way included
+    client = logged_in(app, "staff")
+    text = client.get(f"/rooms/{klass}/attendance").get_data(as_text=True)
+    assert 'id="weekly-lessons"' in text and "Monday at 09:00 for 45 min" in text
+    assert 'id="recent-lessons"' in text
+
+
+def test_lessons_over_http_and_their_refusals(app, klass):
+    from harness.forms import csrf_token_from
+
+    client = logged_in(app, "staff")
+    token = csrf_token_from(client.get(f"/rooms/{klass}/attendance").get_data(as_text=True))
+    response = client.post(f"/rooms/{klass}/lessons", data={"csrf_token": token, "weekday": "2", "start": "10:30",
+                                                           "duration": "50"}, follow_redirects=True)
+    assert "The weekly lesson is scheduled." in response.get_data(as_text=True)
+    response = client.post(f"/rooms/{klass}/lessons", data={"csrf_token": token, "weekday": "2", "start": "25:99",
+                                                           "duration": "50"}, follow_redirects=True)
+    assert "Enter the lesson&#39;s start as hours and minutes" in response.get_data(as_text=True)
+    with app.app_context():
+        room = rooms.get_room(klass)
+        [lesson] = attendance.list_lessons(room=room)
+        assert (lesson.weekday, lesson.start_minute, lesson.duration_minutes) == (2, 630, 50)
+        for weekday, duration in ((7, 45), (1, 0), (1, 601)):
+            with pytest.raises(ServiceError) as refused:
+                attendance.add_lesson(actor=user("staff"), room=room, weekday=weekday, start="09:00", duration=duration)
+            assert refused.value.code == "invalid"
+        for name in ("alice", "carol"):
+            with pytest.raises(ServiceError) as refused:
+                attendance.add_lesson(actor=user(name), room=room, weekday=1, start="09:00", duration=45)
+            assert refused.value.code == "forbidden"
+        lesson_id = lesson.id
+    student = logged_in(app, "alice")
+    assert "add-lesson" not in student.get(f"/rooms/{klass}/attendance").get_data(as_text=True)
+    student_token = csrf_token_from(student.get(f"/rooms/{klass}/attendance").get_data(as_text=True))
+    assert student.post(f"/rooms/{klass}/lessons/{lesson_id}/delete",
+                        data={"csrf_token": student_token}).status_code == 403
+    response = client.post(f"/rooms/{klass}/lessons/{lesson_id}/delete", data={"csrf_token": token},
+                           follow_redirects=True)
+    assert "The weekly lesson is removed." in response.get_data(as_text=True)

@@ -1,7 +1,8 @@
 """A class's attendance, page and CSV; the rules are services/attendance.py's."""
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..services import attendance as attendance_service
@@ -32,6 +33,7 @@ def attendance_page(slug: str):
         end_text=end_text or "", to_local=attendance_service.to_local,
         timezone=attendance_service.timezone_name(),
         may_download=attendance_service.can_see_whole_class(actor=current_user, room=room),
+        lessons=attendance_service.list_lessons(room=room), recent=attendance_service.recent_lessons(room=room),
     ), status
 
 
@@ -47,3 +49,30 @@ def attendance_csv(slug: str):
     response.headers["Content-Disposition"] = f'attachment; filename="attendance-{room.slug}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/rooms/<slug>/lessons")
+@login_required
+def add_lesson(slug: str):
+    """Schedule a weekly lesson (a class's moderators), then back to the attendance page."""
+    room = room_service.get_room(slug)
+    try:
+        attendance_service.add_lesson(actor=current_user, room=room, weekday=request.form.get("weekday"),
+                                      start=request.form.get("start"), duration=request.form.get("duration"))
+    except ServiceError as refused:
+        if refused.code != "invalid":
+            raise
+        flash(refused.message, "error")
+    else:
+        flash(_("The weekly lesson is scheduled."))
+    return redirect(url_for("rooms.attendance_page", slug=room.slug))
+
+
+@bp.post("/rooms/<slug>/lessons/<int:lesson_id>/delete")
+@login_required
+def remove_lesson(slug: str, lesson_id: int):
+    """Remove a weekly lesson (a class's moderators)."""
+    room = room_service.get_room(slug)
+    attendance_service.remove_lesson(actor=current_user, room=room, lesson_id=lesson_id)
+    flash(_("The weekly lesson is removed."))
+    return redirect(url_for("rooms.attendance_page", slug=room.slug))

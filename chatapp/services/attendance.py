@@ -22,7 +22,7 @@ from flask_babel import get_timezone
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..models import AttendanceInterval, Membership, Message, Room, User, utcnow
+from ..models import AttendanceInterval, ClassLesson, Membership, Message, Room, User, utcnow
 from .errors import ServiceError
 from .moderation import ensure_can_moderate, is_moderator
 from .rooms import get_membership, list_members
@@ -32,6 +32,10 @@ MAX_SPAN = timedelta(days=31)
 DEFAULT_SPAN = timedelta(minutes=60)
 # How the page's form writes a local time (an <input type="datetime-local">).
 LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+# A class's weekly lessons: at most this many, each at most this long; the page offers this many past ones.
+MAX_LESSONS = 20
+MAX_LESSON_MINUTES = 600
+RECENT_LESSONS = 8
 
 
 @dataclass(frozen=True)
@@ -252,3 +256,83 @@ def attendance_csv(*, actor: User, room: Room, start: datetime | None, end: date
 def _safe(text: str) -> str:
     """A cell a spreadsheet will not run as a formula (=, +, -, @ first)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@dataclass(frozen=True)
+class LessonSpan:
+    """One occurrence of a weekly lesson, in UTC."""
+
+    lesson: ClassLesson
+    start: datetime
+    end: datetime
+
+
+def list_lessons(*, room: Room) -> list[ClassLesson]:
+    """The class's weekly lessons, by weekday and time."""
+    return list(db.session.scalars(
+        db.select(ClassLesson).where(ClassLesson.room_id == room.id)
+        .order_by(ClassLesson.weekday, ClassLesson.start_minute, ClassLesson.id)
+    ))
+
+
+def add_lesson(*, actor: User, room: Room, weekday: object, start: object, duration: object) -> ClassLesson:
+    """A class's moderator schedules a weekly lesson: weekday 0-6 (Monday first), start "HH:MM" local, minutes."""
+    ensure_can_see_attendance(actor=actor, room=room)
+    ensure_can_moderate(user=actor, room=room)
+    day = _whole_number(weekday)
+    if day is None or not 0 <= day <= 6:
+        raise ServiceError("invalid", _("Choose the lesson's day of the week."))
+    try:
+        moment = datetime.strptime(str(start or "").strip(), "%H:%M")
+    except ValueError:
+        raise ServiceError("invalid", _("Enter the lesson's start as hours and minutes, e.g. 09:00.")) from None
+    minutes = _whole_number(duration)
+    if minutes is None or not 1 <= minutes <= MAX_LESSON_MINUTES:
+        raise ServiceError("invalid", _("A lesson lasts from 1 to %(max)s minutes: change its length.",
+                                        max=MAX_LESSON_MINUTES))
+    if len(list_lessons(room=room)) >= MAX_LESSONS:
+        raise ServiceError("invalid", _("A class has at most %(max)s weekly lessons: remove one first.",
+                                        max=MAX_LESSONS))
+    lesson = ClassLesson(room_id=room.id, weekday=day, start_minute=moment.hour * 60 + moment.minute,
+                         duration_minutes=minutes)
+    db.session.add(lesson)
+    db.session.commit()
+    return lesson
+
+
+def remove_lesson(*, actor: User, room: Room, lesson_id: int) -> None:
+    """A class's moderator removes one of its weekly lessons."""
+    ensure_can_see_attendance(actor=actor, room=room)
+    ensure_can_moderate(user=actor, room=room)
+    lesson = db.session.get(ClassLesson, lesson_id)
+    if lesson is None or lesson.room_id != room.id:
+        raise ServiceError("not_found", _("There is no such lesson in this class."))
+    db.session.delete(lesson)
+    db.session.commit()
+
+
+def recent_lessons(*, room: Room, now: datetime | None = None) -> list[LessonSpan]:
+    """The class's lessons that began in the last four weeks, latest first (at most RECENT_LESSONS)."""
+    lessons = list_lessons(room=room)
+    moment = now or utcnow()
+    today = to_local(moment).date()
+    spans = []
+    for back in range(28):
+        day = today - timedelta(days=back)
+        for lesson in lessons:
+            if lesson.weekday != day.weekday():
+                continue
+            local_start = datetime(day.year, day.month, day.day) + timedelta(minutes=lesson.start_minute)
+            start = from_local(local_start)
+            if start <= moment:
+                spans.append(LessonSpan(lesson=lesson, start=start,
+                                        end=start + timedelta(minutes=lesson.duration_minutes)))
+    spans.sort(key=lambda span: span.start, reverse=True)
+    return spans[:RECENT_LESSONS]
+
+
+def _whole_number(value: object) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None

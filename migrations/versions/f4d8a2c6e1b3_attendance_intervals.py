@@ -1,4 +1,4 @@
-"""attendance intervals: when a member had a class room open, from presence
+"""attendance intervals: when a member had a class room open, from presence; a class's weekly lessons
 
 Revision ID: f4d8a2c6e1b3
 Revises: b7c2e5a9f310
@@ -30,8 +30,24 @@ def upgrade():
     with op.batch_alter_table('attendance_interval', schema=None) as batch_op:
         batch_op.create_index('ix_attendance_interval_room_id_started_at', ['room_id', 'started_at'], unique=False)
 
+    op.create_table('class_lesson',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('room_id', sa.Integer(), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('start_minute', sa.Integer(), nullable=False),
+    sa.Column('duration_minutes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['room_id'], ['room.id'], name=op.f('fk_class_lesson_room_id_room'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_class_lesson'))
+    )
+    with op.batch_alter_table('class_lesson', schema=None) as batch_op:
+        batch_op.create_index('ix_class_lesson_room_id', ['room_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('class_lesson', schema=None) as batch_op:
+        batch_op.drop_index('ix_class_lesson_room_id')
+
+    op.drop_table('class_lesson')
     with op.batch_alter_table('attendance_interval', schema=None) as batch_op:
         batch_op.drop_index('ix_attendance_interval_room_id_started_at')
 

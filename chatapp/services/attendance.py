@@ -123,7 +123,8 @@ def from_local(moment: datetime) -> datetime:
 def parse_span(*, start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The span a form or link gives (local times), in UTC; none given: the last DEFAULT_SPAN up to now."""
     if not start and not end:
-        until = (now or utcnow()).replace(second=0, microsecond=0)
+        # Up to the next whole minute, so that whoever is here now is in it (the report clips to now).
+        until = (now or utcnow()).replace(second=0, microsecond=0) + timedelta(minutes=1)
         return until - DEFAULT_SPAN, until
     return check_span(start=_parse_local(start), end=_parse_local(end))
 

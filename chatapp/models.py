@@ -1170,3 +1170,29 @@ class AckReminder(Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     __table_args__ = (Index("ix_ack_reminder_message_id_id", "message_id", "id"),)
+
+
+class AttendanceInterval(Model):
+    """A stretch of time a member had the class room open (services/attendance.py): from their first
+    socket's join to their last socket's leave; ended_at None while they are there (or their process died)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    ended_at = db.Column(db.DateTime)
+
+    __table_args__ = (Index("ix_attendance_interval_room_id_started_at", "room_id", "started_at"),)
+
+
+class ClassLesson(Model):
+    """A class's weekly lesson (services/attendance.py): on weekday (0 Monday) at start_minute after midnight,
+    in the server's time zone, for duration_minutes; its attendance page offers its recent occurrences."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    weekday = db.Column(db.Integer, nullable=False)
+    start_minute = db.Column(db.Integer, nullable=False)
+    duration_minutes = db.Column(db.Integer, nullable=False)
+
+    __table_args__ = (Index("ix_class_lesson_room_id", "room_id"),)

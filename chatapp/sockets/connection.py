@@ -11,7 +11,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 from ..extensions import db
 from ..realtime.channels import VISITOR_SESSION_KEY, VISITORS_CHANNEL, user_channel, visitor_channel
 from ..realtime.presence import presence
-from ..services import accounts, availability, read_writes, routing
+from ..services import accounts, attendance, availability, read_writes, routing
 from ..services import support as support_service
 from ..services import visitors as visitor_service
 from ..services.errors import ServiceError
@@ -60,7 +60,10 @@ def on_disconnect(*args: Any) -> None:
     agents_before = support_service.agents_online()
     visitor_id = session.get(VISITOR_SESSION_KEY)
     agent_left = False
-    for slug in presence.disconnect(sid=socket_sid()):
+    gone = presence.disconnect(sid=socket_sid())
+    if current_user.is_authenticated and not current_user.is_visitor:
+        attendance.record_disconnect(user_id=current_user.id, slugs=gone)  # stored before the room hears
+    for slug in gone:
         if slug == availability.AGENTS_PRESENCE:
             agent_left = True
             continue

@@ -9,7 +9,7 @@ from ..models import Membership, Room, User
 from ..realtime.channels import member_channel, moderators_channel, notes_channel, room_channel
 from ..realtime.presence import presence
 from ..services import acknowledgements as ack_service
-from ..services import anonymity, reactions, receipts, routing
+from ..services import anonymity, attendance, reactions, receipts, routing
 from ..services import messages as message_service
 from ..services import moderation as moderation_service
 from ..services import rooms as room_service
@@ -33,6 +33,8 @@ def on_join(user: User, data: Any) -> dict:
     if room_service.can_see_notes(user=user, room=room):
         join_room(notes_channel(room.slug))
     came_online = presence.enter(sid=socket_sid(), room=room.slug)
+    if came_online:
+        attendance.record_arrival(user=user, room=room)
     page = message_service.catch_up(user=user, room=room, after=payload["after"], revision=payload["revision"])
     classroom = _subscribe_classroom(user=user, room=room, membership=membership)
     # The room hears only when its user came online; another tab of someone online changes
@@ -99,6 +101,7 @@ def on_leave(user: User, data: Any) -> dict:
                     moderators_channel(room.slug)):
         leave_room(channel)
     if presence.leave(sid=socket_sid(), room=room.slug):
+        attendance.record_departure(user_id=user.id, room=room)
         announce_presence(room.slug)
     return {"ok": True}
 

@@ -195,6 +195,8 @@ class Config:
     VISITOR_LINK_MAX_AGE_SECONDS = int(os.environ.get("VISITOR_LINK_MAX_AGE_SECONDS", 14 * 24 * 3600))
     AGENT_NOTICE_DELAY_SECONDS = float(os.environ.get("AGENT_NOTICE_DELAY_SECONDS", 60))
     MEMBER_NOTICE_DELAY_SECONDS = float(os.environ.get("MEMBER_NOTICE_DELAY_SECONDS", 15 * 60))
+    # Homework (services/homework.py): a teacher enters an assignment's due time in this zone (an IANA name).
+    HOMEWORK_TIME_ZONE = os.environ.get("HOMEWORK_TIME_ZONE", "UTC")
     # A visitor asking for the conversation by e-mail, per visitor.
     TRANSCRIPT_RATE_LIMIT = os.environ.get("TRANSCRIPT_RATE_LIMIT", "3 per hour")
 

@@ -57,6 +57,9 @@ def test_a_teacher_sets_homework_three_students_hand_in_and_each_sees_only_their
     teacher.get_by_role("button", name="Set homework").click()
     expect(teacher.get_by_role("heading", name="Forces worksheet")).to_be_visible()
     path = teacher.url.removeprefix(server.url)
+    # The due time counts down in the page (the script's words, in the page's language).
+    expect(teacher.locator(".due .left")).to_have_text("in 23 hours")
+    expect(teacher.locator('tr[data-student="sam"]')).to_have_attribute("data-state", "missing")
 
     pages = {}
     for username in ("sam", "alice"):
@@ -73,7 +76,7 @@ def test_a_teacher_sets_homework_three_students_hand_in_and_each_sees_only_their
     late.get_by_role("button", name="Hand in").click()
     expect(late.locator(".hand-in-state")).to_contain_text("Handed in late")
 
-    teacher.reload()
+    # The teacher's table followed every hand-in live, without a reload.
     for username, state in (("sam", "handed_in"), ("alice", "handed_in"), ("liming", "late")):
         expect(teacher.locator(f'tr[data-student="{username}"]')).to_have_attribute("data-state", state)
     teacher.locator('tr[data-student="alice"]').get_by_role("link", name="Open").click()

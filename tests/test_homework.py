@@ -245,8 +245,23 @@ def test_the_teacher_hears_hand_ins_and_only_the_student_hears_the_comment(app, 
     assert received(bob, "hand_in_feedback") == []
     with app.app_context():
         homework.remind_missing(actor=user("staff"), room=klass_room(), assignment_id=assignment_id)
-    assert received(bob, "homework_reminder")[0]["assignment"]["id"] == assignment_id
+    packets = bob.get_received()
+    [reminder] = [p["args"][0] for p in packets if p["name"] == "homework_reminder"]
+    [notice] = [p["args"][0] for p in packets if p["name"] == "mention"]
+    assert reminder["assignment"]["id"] == assignment_id
+    assert notice["homework_reminder"] is True and notice["message"]["assignment"]["id"] == assignment_id
     assert received(alice, "homework_reminder") == []
+
+
+def test_homework_cannot_be_edited(app, klass, socket_for):
+    set_homework(app)
+    teacher = socket_for("staff")
+    assert teacher.emit("join", {"room": klass.slug}, callback=True)["ok"]
+    with app.app_context():
+        message_id = db.session.scalar(db.select(Assignment)).message_id
+    ack = teacher.emit("edit_message", {"room": klass.slug, "id": message_id, "body": "changed"},
+                       callback=True)
+    assert ack["ok"] is False and ack["error"] == "conflict"
 
 
 # -- pages ---------------------------------------------------------------------------------------

@@ -337,8 +337,11 @@ def remind_missing(*, actor: User, room: Room, assignment_id: object) -> int:
                            subject=f"user:{student.id}")
     db.session.commit()
     if missing:
-        announce("homework_reminder", {"room": room.to_dict(), "assignment": assignment.to_dict()},
-                 to=[user_channel(student.id) for student in missing])
+        channels = [user_channel(student.id) for student in missing]
+        shown = assignment_message(assignment).to_dict()
+        announce("homework_reminder", {"room": room.to_dict(), "assignment": assignment.to_dict()}, to=channels)
+        # The existing notice: every page that shows `mention`s (the room list, a room) notifies of it.
+        announce("mention", {"room": room.to_dict(), "message": shown, "homework_reminder": True}, to=channels)
     return len(missing)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from chatapp.extensions import db
 from chatapp.models import Assignment, HandIn, OutboxJob, Room, User, utcnow
-from chatapp.services import homework, rooms, uploads
+from chatapp.services import homework, outbox, rooms, uploads
 from chatapp.services.errors import ServiceError
 
 from .conftest import AuthActions, csrf_token_from, detached, received
@@ -205,7 +205,7 @@ def test_handed_in_files_must_be_the_students_own_uploads(app, klass):
         assert [f.attachment_id for f in db.session.get(HandIn, row.id).file_rows] == [alices_id]
 
 
-def test_remind_once_per_ten_minutes_with_mail_through_the_outbox(app, klass):
+def test_remind_once_per_ten_minutes_with_mail_through_the_outbox(app, klass, mailbox):
     assignment_id = set_homework(app)
     hand(app, "alice", assignment_id)
     with app.app_context():
@@ -215,6 +215,10 @@ def test_remind_once_per_ten_minutes_with_mail_through_the_outbox(app, klass):
         assert homework.remind_missing(actor=user("staff"), room=klass_room(), assignment_id=assignment_id) == 2
         jobs = list(db.session.scalars(db.select(OutboxJob).filter_by(kind="announcement")))
         assert [job.payload["user_id"] for job in jobs] == [bob.id]  # carol has no address; alice handed in
+        assert outbox.run_due() == 1
+    [mail] = mailbox.wait_for(1)
+    assert "bob@example.org" in str(mail["To"]) and "Maths 7B" in str(mail["Subject"])
+    with app.app_context():
         error = refused(app, homework.remind_missing, actor=user("staff"), assignment_id=assignment_id)
         assert error.code == "rate_limited" and "again at" in error.message
         db.session.get(Assignment, assignment_id).reminded_at = utcnow() - timedelta(minutes=11)
@@ -337,3 +341,17 @@ def test_a_stranger_cannot_open_the_pages(app, klass):
     assert AuthActions(http).login("dave", password="correct horse battery").status_code == 302
     assert http.get(f"/rooms/{klass.slug}/assignments").status_code == 403
     assert http.get(f"/rooms/{klass.slug}/assignments/{assignment_id}").status_code == 403
+
+
+def test_pages_remind_twice_says_when_it_can_be_sent_again(app, klass):
+    assignment_id = set_homework(app)
+    teacher = login(app, "staff")
+    path = f"/rooms/{klass.slug}/assignments/{assignment_id}"
+    token = csrf_token_from(teacher.get(path).get_data(as_text=True))
+    first = teacher.post(f"{path}/remind", data={"csrf_token": token}, follow_redirects=True)
+    assert "Reminded 3 students." in first.get_data(as_text=True)
+    again = teacher.post(f"{path}/remind", data={"csrf_token": token}, follow_redirects=True)
+    assert "you can remind them again at" in again.get_data(as_text=True)
+    student = login(app, "alice")
+    token = csrf_token_from(student.get(path).get_data(as_text=True))
+    assert student.post(f"{path}/remind", data={"csrf_token": token}).status_code == 403

@@ -139,6 +139,8 @@ def test_a_late_hand_in_and_a_late_replacement_are_refused_when_forbidden(app, k
         assert error.code == "forbidden" and "late" in error.message
     with app.app_context():
         assert db.session.scalar(db.select(HandIn).filter_by(user_id=user("alice").id)).text == "in time"
+    # The same hand-in again (a retry after a lost answer) is no new hand-in, so it is not refused.
+    assert hand(app, "alice", assignment_id, "in time").late is False
 
 
 def test_a_student_cannot_set_homework_review_or_comment(app, klass):
@@ -241,6 +243,8 @@ def test_the_teacher_hears_hand_ins_and_only_the_student_hears_the_comment(app, 
     assert event["student"]["user"]["username"] == "alice" and event["student"]["state"] == "handed_in"
     assert "text" not in event["student"]
     assert received(bob, "hand_in_updated") == []
+    hand(app, "alice", assignment_id)  # a retry: the same hand-in again
+    assert received(teacher, "hand_in_updated") == []
     with app.app_context():
         homework.comment_hand_in(actor=user("staff"), room=klass_room(), assignment_id=assignment_id,
                                  hand_in_id=row.id, comment="Well done", mark="A")

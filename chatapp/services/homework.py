@@ -212,15 +212,15 @@ def hand_in(*, student: User, room: Room, assignment_id: object, text: object,
     ids = check_attachment_ids(attachments)
     if not body and not ids:
         raise ServiceError("invalid", _("Write your answer or attach a file, then hand it in."))
+    row = _find_hand_in(assignment=assignment, student=student)
+    if row is not None and row.text == body and sorted(f.attachment_id for f in row.file_rows) == sorted(ids):
+        db.session.rollback()
+        return row  # a retry (also after a lost answer past the due time): nothing changed
     now = utcnow()
     late = assignment.is_due(now)
     if late and not assignment.allow_late:
         raise ServiceError("forbidden", _("This assignment was due and takes no late hand-ins; ask your teacher."))
-    row = _find_hand_in(assignment=assignment, student=student)
     _check_files(student=student, room=room, ids=ids, own=row)
-    if row is not None and row.text == body and sorted(f.attachment_id for f in row.file_rows) == sorted(ids):
-        db.session.rollback()
-        return row  # a retry: nothing changed
     if row is None:
         row = HandIn(assignment_id=assignment.id, user_id=student.id, text=body, submitted_at=now, late=late)
         db.session.add(row)

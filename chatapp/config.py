@@ -195,6 +195,9 @@ class Config:
     VISITOR_LINK_MAX_AGE_SECONDS = int(os.environ.get("VISITOR_LINK_MAX_AGE_SECONDS", 14 * 24 * 3600))
     AGENT_NOTICE_DELAY_SECONDS = float(os.environ.get("AGENT_NOTICE_DELAY_SECONDS", 60))
     MEMBER_NOTICE_DELAY_SECONDS = float(os.environ.get("MEMBER_NOTICE_DELAY_SECONDS", 15 * 60))
+    # The classes' time zone (an IANA name, services/class_time.py): homework due times and attendance
+    # spans are entered and shown in it.
+    CLASS_TIME_ZONE = os.environ.get("CLASS_TIME_ZONE", "UTC")
     # A visitor asking for the conversation by e-mail, per visitor.
     TRANSCRIPT_RATE_LIMIT = os.environ.get("TRANSCRIPT_RATE_LIMIT", "3 per hour")
 

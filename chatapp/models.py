@@ -347,6 +347,8 @@ class Message(Model):
     # The poll this message carries, if a moderator posted one (services/polls.py): joined, so that a page
     # of messages costs no statement more for it (tests/test_history_queries.py).
     poll = relationship("Poll", lazy="joined", uselist=False, viewonly=True)
+    # The homework this message carries, if a teacher set one (services/homework.py); joined, like poll.
+    assignment = relationship("Assignment", lazy="joined", uselist=False, viewonly=True)
 
     __table_args__ = (
         # The database itself makes a retried send idempotent, across restarts.
@@ -411,6 +413,8 @@ class Message(Model):
                 data["needs_ack"] = True
         if self.poll is not None:
             data["poll"] = self.poll.to_dict()  # the room's view: no names, counts only once all may see them
+        if self.assignment is not None:
+            data["assignment"] = self.assignment.to_dict()  # no hand-in of anybody
         if self.is_question:
             data["question"] = {
                 "answered": self.answered_at is not None,
@@ -1196,3 +1200,76 @@ class ClassLesson(Model):
     duration_minutes = db.Column(db.Integer, nullable=False)
 
     __table_args__ = (Index("ix_class_lesson_room_id", "room_id"),)
+
+
+# Homework (services/homework.py): how long an assignment's title, a hand-in and a teacher's comment may be.
+ASSIGNMENT_TITLE_MAX = 200
+HANDIN_TEXT_MAX = 20000
+FEEDBACK_COMMENT_MAX = 2000
+FEEDBACK_MARK_MAX = 20
+
+
+class Assignment(Model):
+    """A teacher's homework in a class, carried by one message of the room; due at due_at (UTC)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("message.id", ondelete="CASCADE"), nullable=False, unique=True)
+    room_id = db.Column(db.Integer, db.ForeignKey("room.id", ondelete="CASCADE"), nullable=False)
+    title = db.Column(db.String(ASSIGNMENT_TITLE_MAX), nullable=False)
+    instructions = db.Column(db.Text, nullable=False, default="", server_default="")
+    due_at = db.Column(db.DateTime, nullable=False)
+    # After due_at: a hand-in is taken and marked late, or (False) refused.
+    allow_late = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    # The last "remind those who have not handed in" (at most one per REMIND_INTERVAL).
+    reminded_at = db.Column(db.DateTime)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_assignment_room_id", "room_id"),)
+
+    def is_due(self, now: datetime | None = None) -> bool:
+        """Whether its due time has passed."""
+        return self.due_at <= (now or utcnow())
+
+    def to_dict(self) -> dict:
+        """The ASSIGNMENT shape (docs/protocol.md): what every member of the class may see."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "due_at": isoformat_utc(self.due_at),
+            "allow_late": bool(self.allow_late),
+        }
+
+
+class HandIn(Model):
+    """One student's hand-in of one assignment (replaced in place), with the teacher's comment for that student."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    assignment_id = db.Column(db.Integer, db.ForeignKey("assignment.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    text = db.Column(db.Text, nullable=False, default="", server_default="")
+    submitted_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    late = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    comment = db.Column(db.Text)
+    mark = db.Column(db.String(FEEDBACK_MARK_MAX))
+    commented_at = db.Column(db.DateTime)
+    commented_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    file_rows = relationship("HandInFile", lazy="selectin", order_by="HandInFile.id", viewonly=True)
+
+    __table_args__ = (
+        # One hand-in per (assignment, student): a replacement or a retry updates this row.
+        UniqueConstraint("assignment_id", "user_id"),
+        Index("ix_hand_in_user_id", "user_id"),
+    )
+
+
+class HandInFile(Model):
+    """An upload (services/uploads.py) that a student handed in: it stays unsent, kept by this row."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    hand_in_id = db.Column(db.Integer, db.ForeignKey("hand_in.id", ondelete="CASCADE"), nullable=False)
+    attachment_id = db.Column(db.Integer, db.ForeignKey("attachment.id", ondelete="CASCADE"), nullable=False,
+                              unique=True)
+
+    attachment = relationship("Attachment", lazy="joined")

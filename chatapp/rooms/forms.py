@@ -58,3 +58,31 @@ class ArchiveForm(FlaskForm):
     """The archive page's buttons: start an export; archive (archived=1) or restore (archived=0) the class."""
 
     archived = StringField()
+
+
+class AssignmentForm(FlaskForm):
+    """A teacher's new homework (services/homework.py checks it)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    instructions = TextAreaField(_l("Instructions"), validators=[Optional()])
+    due = StringField(_l("Due"), validators=[DataRequired()])
+    allow_late = BooleanField(_l("Take late hand-ins (marked late)"), default=True)
+    files = FileField(_l("Files"))
+
+
+class HandInForm(FlaskForm):
+    """A student's hand-in: text and/or files."""
+
+    text = TextAreaField(_l("Your answer"), validators=[Optional()])
+    files = FileField(_l("Files"))
+
+
+class FeedbackForm(FlaskForm):
+    """A teacher's comment and mark on one hand-in."""
+
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    mark = StringField(_l("Mark"), validators=[Optional(), Length(max=20)])
+
+
+class RemindForm(FlaskForm):
+    """Remind the students who have not handed in."""

@@ -8,21 +8,21 @@ A process that dies cannot close its intervals. We do not guess when such a memb
 still open counts until the span's end (or now, if sooner), and it is closed when that member next
 comes online in the room, at that moment. So a crash can overstate presence, never hide it.
 
-Times are stored and computed in UTC; the page shows and reads them in the server's time zone
-(flask_babel's, BABEL_DEFAULT_TIMEZONE, UTC unless configured).
+Times are stored and computed in UTC; the page shows and reads them in the classes' time zone
+(services/class_time.py, CLASS_TIME_ZONE, UTC unless configured), as homework's due times are.
 """
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 
 from ..extensions import db
 from ..models import AttendanceInterval, ClassLesson, Membership, Message, Room, User, utcnow
+from .class_time import class_time_zone, from_class_time, to_class_time
 from .errors import ServiceError
 from .moderation import ensure_can_moderate, is_moderator
 from .rooms import get_membership, list_members
@@ -109,15 +109,13 @@ def _close_open(*, user_id: int, room_id: int, moment: datetime) -> None:
 
 
 def to_local(moment: datetime) -> datetime:
-    """A stored UTC time in the server's time zone (naive), as the page shows and reads it."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(get_timezone()).replace(tzinfo=None)
+    """A stored UTC time in the classes' time zone (naive), as the page shows and reads it."""
+    return to_class_time(moment)
 
 
 def from_local(moment: datetime) -> datetime:
-    """A naive time in the server's time zone as stored UTC."""
-    zone = get_timezone()
-    aware = zone.localize(moment) if hasattr(zone, "localize") else moment.replace(tzinfo=zone)
-    return aware.astimezone(timezone.utc).replace(tzinfo=None)
+    """A naive time in the classes' time zone as stored UTC."""
+    return from_class_time(moment)
 
 
 def parse_span(*, start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -167,7 +165,7 @@ def ensure_can_see_attendance(*, actor: User, room: Room) -> bool:
 
 def timezone_name() -> str:
     """The time zone the page shows and reads times in."""
-    return str(get_timezone())
+    return str(class_time_zone())
 
 
 def attendance_report(

@@ -71,6 +71,8 @@ def edit_message(*, editor: User, room: Room, message_id: object, body: object) 
     ensure_can_write(user=editor, room=room)  # not in an archived room
     if message.poll is not None:  # its voters answered the question as it was asked
         raise ServiceError("conflict", _("A poll cannot be edited; close it and post a new one."))
+    if message.assignment is not None:  # its students work from it as it was set
+        raise ServiceError("conflict", _("Homework cannot be edited; set it again with the changes."))
     window = edit_window()
     if window is not None and utcnow() - message.created_at > window:
         raise ServiceError(

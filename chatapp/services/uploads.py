@@ -28,9 +28,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.utils import secure_filename
 
 from ..extensions import db
-from ..models import Attachment, Message, Room, User, utcnow
+from ..models import Attachment, HandInFile, Message, Room, User, utcnow
 from .errors import ServiceError
 from .filetypes import ACCEPTED, clean_display_name, extension_of, sniff_file
+from .moderation import is_moderator
 from .pdf_preview import PREVIEW_EXTENSION, PREVIEW_MIME, render_first_page
 from .ratelimit import check_rate
 from .rooms import can_see_notes, ensure_can_enter, ensure_can_write
@@ -439,7 +440,10 @@ def open_attachment(*, viewer: User, attachment_id: int, variant: str) -> Servab
     if attachment is None:
         raise ServiceError("not_found", _("There is no such file."))
     if attachment.message_id is None:
-        if attachment.uploader_id != viewer.id:
+        # Unsent: its uploader's, and a handed-in file (services/homework.py) also the class's teachers'.
+        handed_in = db.session.scalar(db.select(HandInFile.id).filter_by(attachment_id=attachment.id)) is not None
+        if attachment.uploader_id != viewer.id and not (handed_in and is_moderator(user=viewer,
+                                                                                    room=attachment.room)):
             raise ServiceError("not_found", _("There is no such file."))
     else:
         message = db.session.get(Message, attachment.message_id)
@@ -470,7 +474,8 @@ def prune_unsent_uploads(*, older_than: timedelta) -> int:
     """Delete uploads never sent in a message (cancelled, or the tab closed) older than that; return how many."""
     cutoff = utcnow() - older_than
     stale = list(db.session.scalars(
-        db.select(Attachment).where(Attachment.message_id.is_(None), Attachment.created_at < cutoff)
+        db.select(Attachment).where(Attachment.message_id.is_(None), Attachment.created_at < cutoff,
+                                    Attachment.id.not_in(db.select(HandInFile.attachment_id)))
     ))
     folder = upload_folder()
     for attachment in stale:

@@ -247,3 +247,39 @@ def test_the_archive_holds_each_poll_with_its_results(app, klass):
     assert shown["voters"] == 2 and not shown["closed"]
     page = archive_zip.read("index.html").decode()
     assert "Poll open. 2 voted." in page and "18th: 2 (100%)" in page and "17th: 0 (0%)" in page
+
+
+def test_the_archive_holds_the_homework_with_every_hand_in_and_comment(app, klass):
+    from datetime import timedelta
+
+    from chatapp.models import User, utcnow
+    from chatapp.services import homework
+
+    slug, _sockets = klass
+    student = Uploader(app, "alice")
+    work = uploaded(student.upload(picture(), filename="answer.png", room=slug))
+    with app.app_context():
+        def user(name):
+            return db.session.scalar(db.select(User).filter_by(username=name))
+
+        room = rooms.get_room(slug)
+        due = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        spec = homework.check_assignment(title="Essay on Rome", instructions="Two pages.", due=due, allow_late=True)
+        assignment = homework.create_assignment(actor=user("staff"), room=room, spec=spec)
+        handed = homework.hand_in(student=user("alice"), room=room, assignment_id=assignment.id,
+                                  text="Rome was not built in a day.", attachments=[work["id"]])
+        homework.comment_hand_in(actor=user("staff"), room=room, assignment_id=assignment.id,
+                                 hand_in_id=handed.id, comment="Good start", mark="B+")
+    client, _response = start_export(app, "staff", slug)
+    with app.app_context():
+        export_id = db.session.scalar(db.select(RoomExport)).id
+        assert outbox.run_due() >= 1
+    archive_zip = zipfile.ZipFile(io.BytesIO(client.client.get(f"/rooms/{slug}/exports/{export_id}/download").data))
+    [shown] = json.loads(archive_zip.read("homework.json"))["assignments"]
+    assert shown["title"] == "Essay on Rome" and shown["instructions"] == "Two pages."
+    [hand_in] = shown["hand_ins"]
+    assert hand_in["user"]["username"] == "alice" and hand_in["text"] == "Rome was not built in a day."
+    assert (hand_in["comment"], hand_in["mark"], hand_in["late"]) == ("Good start", "B+", False)
+    assert hand_in["files"][0]["file"] in archive_zip.namelist()
+    page = archive_zip.read("index.html").decode()
+    assert "Essay on Rome" in page and "Rome was not built in a day." in page and "Good start" in page

@@ -1,5 +1,6 @@
-"""A room's whole history as one download: a zip that reads offline (index.html), a JSON file for
-programs (messages.json), and the pictures and files (files/). For a class's moderators, at the end
+"""A room's whole history as one download: a zip that reads offline (index.html), JSON files for
+programs (messages.json; homework.json, a class's assignments with their hand-ins and comments), and
+the pictures and files (files/, handed-in files too). For a class's moderators, at the end
 of term or whenever they want a record.
 
 A moderator asks (request_export); the export row and its outbox job are stored in one COMMIT, and
@@ -24,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import Attachment, Message, Room, RoomExport, User, isoformat_utc, utcnow
+from ..models import Assignment, Attachment, HandIn, Message, Room, RoomExport, User, isoformat_utc, utcnow
 from .errors import ServiceError
 from .moderation import commit_logged, ensure_can_moderate, log_action
 from .outbox import enqueue, handler
@@ -116,6 +117,28 @@ def _for_archive(message: Message) -> dict:
     return data
 
 
+def _homework(room_id: int) -> tuple[list[dict], list[Attachment]]:
+    """The room's assignments, each with every student's hand-in and the teacher's comment (homework.json),
+    and the handed-in files."""
+    assignments = db.session.scalars(
+        db.select(Assignment).where(Assignment.room_id == room_id).order_by(Assignment.due_at, Assignment.id))
+    shown, files = [], []
+    for assignment in assignments:
+        hand_ins = list(db.session.scalars(
+            db.select(HandIn).where(HandIn.assignment_id == assignment.id).order_by(HandIn.id)))
+        files += [row.attachment for hand_in in hand_ins for row in hand_in.file_rows]
+        shown.append({
+            **assignment.to_dict(), "message_id": assignment.message_id, "instructions": assignment.instructions,
+            "hand_ins": [{
+                "user": hand_in.user.to_dict(), "text": hand_in.text, "late": bool(hand_in.late),
+                "submitted_at": isoformat_utc(hand_in.submitted_at), "comment": hand_in.comment, "mark": hand_in.mark,
+                "files": [{"name": row.attachment.display_name, "file": _attachment_entry(row.attachment)}
+                          for row in hand_in.file_rows],
+            } for hand_in in hand_ins],
+        })
+    return shown, files
+
+
 def _batches(room_id: int):
     after = 0
     while True:
@@ -176,9 +199,15 @@ def write_export(job) -> None:
                     export.done += len(batch)
                     db.session.commit()  # the page's progress; nothing held between batches
                 data.write(b"]}")
-                html.write(render_template("archive/foot.html", **context).encode())
+                homework, handed_in = _homework(room.id)
+                for attachment in handed_in:
+                    source = uploads / attachment.path
+                    if source.is_file():
+                        archive.write(source, _attachment_entry(attachment))
+                html.write(render_template("archive/foot.html", homework=homework, **context).encode())
             archive.write(html_path, "index.html")
             archive.write(json_path, "messages.json")
+            archive.writestr("homework.json", json.dumps({"assignments": homework}, ensure_ascii=False))
     finally:
         html_path.unlink(missing_ok=True)
         json_path.unlink(missing_ok=True)

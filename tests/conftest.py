@@ -244,3 +244,14 @@ def live_server(tmp_path, migrated_template, async_mode):
     server = LiveServer(tmp_path, migrated_template, async_mode=async_mode)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def klass(app, users):
+    """A class "Maths 7B" made by the teacher (staff, its owner); alice and bob joined with the code, carol did not.
+    A test module with a class of another shape defines its own klass."""
+    with app.app_context():
+        room = rooms.create_class(name="Maths 7B", teacher=users["staff"])
+        for name in ("alice", "bob"):
+            rooms.join_by_code(user=users[name], code=room.join_code)
+        return detached(room)

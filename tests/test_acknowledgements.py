@@ -19,20 +19,10 @@ from chatapp.services import acknowledgements, archive, messages, moderation, ou
 from chatapp.services.errors import ServiceError
 
 from . import helpers
-from .conftest import AuthActions, detached, received
+from .conftest import AuthActions, received
 from .pages import page
 
 SLUG = "maths-7b"
-
-
-@pytest.fixture
-def klass(app, users):
-    """A class of the teacher (staff); alice and bob joined with the code, carol did not."""
-    with app.app_context():
-        room = rooms.create_class(name="Maths 7B", teacher=users["staff"])
-        for name in ("alice", "bob"):
-            rooms.join_by_code(user=users[name], code=room.join_code)
-        return detached(room)
 
 
 def _user(username: str) -> User:

@@ -12,22 +12,12 @@ import pytest
 
 from chatapp.extensions import db
 from chatapp.models import Membership, Message, OutboxJob, Room, User, utcnow
-from chatapp.services import moderation, outbox, rooms
+from chatapp.services import moderation, outbox
 
 from . import helpers
-from .conftest import detached, received
+from .conftest import received
 
 SLUG = "maths-7b"
-
-
-@pytest.fixture
-def klass(app, users):
-    """A class of the teacher (staff) with alice and bob."""
-    with app.app_context():
-        room = rooms.create_class(name="Maths 7B", teacher=users["staff"])
-        for name in ("alice", "bob"):
-            rooms.join_by_code(user=users[name], code=room.join_code)
-        return detached(room)
 
 
 @pytest.fixture

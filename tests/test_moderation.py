@@ -21,23 +21,13 @@ from chatapp.services import moderation, rooms
 from chatapp.services.errors import ERROR_CODES, ServiceError
 
 from . import helpers
-from .conftest import AuthActions, base_config, csrf_token_from, detached, migrated_database, received
+from .conftest import AuthActions, base_config, csrf_token_from, migrated_database, received
 from .pages import page, redirect_target
 
 SLUG = "maths-7b"
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def klass(app, users):
-    """A class made by the teacher (staff, its owner); alice and bob joined with the code, carol did not."""
-    with app.app_context():
-        room = rooms.create_class(name="Maths 7B", teacher=users["staff"])
-        for name in ("alice", "bob"):
-            rooms.join_by_code(user=users[name], code=room.join_code)
-        return detached(room)
 
 
 def ask(sock, event: str, **payload) -> dict:

@@ -50,7 +50,7 @@ def logged_in(contexts, server, username: str, path: str):
 def test_a_teacher_sets_homework_three_students_hand_in_and_each_sees_only_their_own(contexts, homework_class):
     server, slug = homework_class
     teacher = logged_in(contexts, server, "rivera", f"/rooms/{slug}")
-    teacher.locator(".homework-link a").click()
+    teacher.locator(".class-links").get_by_role("link", name="Homework").click()
     teacher.get_by_label("Title").fill("Forces worksheet")
     teacher.get_by_label("Instructions").fill("Answer **all** questions.")
     teacher.get_by_label("Due").fill((utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))

@@ -50,6 +50,8 @@ def logged_in(contexts, server, username: str, path: str):
 def test_a_teacher_sets_homework_three_students_hand_in_and_each_sees_only_their_own(contexts, homework_class):
     server, slug = homework_class
     teacher = logged_in(contexts, server, "rivera", f"/rooms/{slug}")
+    sam_room = logged_in(contexts, server, "sam", f"/rooms/{slug}")
+    expect(sam_room.locator("#connection")).to_have_attribute("data-state", "online")
     teacher.locator(".class-links").get_by_role("link", name="Homework").click()
     teacher.get_by_label("Title").fill("Forces worksheet")
     teacher.get_by_label("Instructions").fill("Answer **all** questions.")
@@ -57,6 +59,13 @@ def test_a_teacher_sets_homework_three_students_hand_in_and_each_sees_only_their
     teacher.get_by_role("button", name="Set homework").click()
     expect(teacher.get_by_role("heading", name="Forces worksheet")).to_be_visible()
     path = teacher.url.removeprefix(server.url)
+    # In the room the homework's message links to its page, live and as the server renders it.
+    for reloaded in (False, True):
+        if reloaded:
+            sam_room.reload()
+        line = sam_room.locator("li.msg", has_text="Forces worksheet").locator(".assignment-line")
+        expect(line.get_by_role("link", name="Open the homework")).to_have_attribute("href", path)
+        expect(line.locator("time")).to_have_count(1)
     # The due time counts down in the page (the script's words, in the page's language).
     expect(teacher.locator(".due .left")).to_have_text("in 23 hours")
     expect(teacher.locator('tr[data-student="sam"]')).to_have_attribute("data-state", "missing")

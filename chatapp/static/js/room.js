@@ -8,6 +8,7 @@ import { enablePicturePreview } from "./preview.js";
 import { _ } from "./i18n.js";
 import { Messaging } from "./messaging.js";
 import { Polls, bindPollForm } from "./polls.js";
+import { decorateAssignment } from "./assignment_link.js";
 import { ReplyBar, addReplyButton, bindQuoteJumps } from "./replies.js";
 import { SeenBy } from "./seen.js";
 import { Reactions } from "./reactions.js";
@@ -59,6 +60,7 @@ const delivery = new Delivery({
       seenBy?.offer(li);
       reactions.decorate(li, message); // the emoji reactions and "Add reaction"
       polls.decorate(li, message); // a poll's options and results
+      decorateAssignment(li, message, roomSlug); // homework: a link to its page and its due time
     },
     pending: (li, entry) => messaging.decoratePending(li, entry),
     adopted(li, message) {

@@ -1,6 +1,7 @@
 """Helpers that several test modules use, written once.
 
-A socket send, a logged-in HTTP client, polling, what is stored, the fuzz socket.
+A socket send, a joined socket, a moderator's action on bob, a logged-in HTTP client, polling, what is
+stored, the fuzz socket.
 """
 from __future__ import annotations
 
@@ -23,6 +24,24 @@ under_every_async_mode = pytest.mark.parametrize("async_mode", ASYNC_MODES)
 def send(sock, room="lobby", body="hello", client_id="c1", **extra) -> dict:
     """Emit `send` on a Socket.IO test client and return its ack."""
     return sock.emit("send", {"room": room, "body": body, "client_id": client_id, **extra}, callback=True)
+
+
+def joined(socket_for, username: str, room: str = "lobby"):
+    """A socket of username that joined room, its received events cleared."""
+    sock = socket_for(username)
+    ack = sock.emit("join", {"room": room}, callback=True)
+    assert ack["ok"], ack
+    sock.get_received()
+    return sock
+
+
+def act_on_bob(app, action, **kwargs):
+    """The teacher (staff) takes a moderation action (mute, ban…) on bob in the class."""
+    with app.app_context():
+        staff = db.session.scalar(db.select(User).filter_by(username="staff"))
+        bob = db.session.scalar(db.select(User).filter_by(username="bob"))
+        room = db.session.scalar(db.select(Room).filter_by(is_class=True))
+        action(actor=staff, room=room, target=bob, **kwargs)
 
 
 def logged_in(app, username: str, headers: dict | None = None):

@@ -34,11 +34,8 @@ def ask(sock, event: str, **payload) -> dict:
 
 
 def joined(socket_for, username: str):
-    sock = socket_for(username)
-    ack = sock.emit("join", {"room": SLUG}, callback=True)
-    assert ack["ok"], ack
-    sock.get_received()
-    return sock
+    """A socket of username that joined the class, with its received events cleared."""
+    return helpers.joined(socket_for, username, SLUG)
 
 
 def announce(teacher, body: str = "Bring your calculator on Friday", needs_ack: bool = True) -> dict:

@@ -35,11 +35,8 @@ def ask(sock, event: str, **payload) -> dict:
 
 
 def joined(socket_for, username: str):
-    sock = socket_for(username)
-    ack = sock.emit("join", {"room": SLUG}, callback=True)
-    assert ack["ok"], ack
-    sock.get_received()
-    return sock
+    """A socket of username that joined the class, with its received events cleared."""
+    return helpers.joined(socket_for, username, SLUG)
 
 
 def ask_anonymously(sock, body: str = "What is a prime?", client_id: str = "q1", **extra) -> dict:

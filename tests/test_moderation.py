@@ -42,11 +42,7 @@ def send(sock, body: str, client_id: str | None = None, **extra) -> dict:
 
 def joined(socket_for, username: str):
     """A socket of username that joined the class, with its received events cleared."""
-    sock = socket_for(username)
-    ack = sock.emit("join", {"room": SLUG}, callback=True)
-    assert ack["ok"], ack
-    sock.get_received()
-    return sock
+    return helpers.joined(socket_for, username, SLUG)
 
 
 def as_user(app, username: str) -> User:

@@ -8,20 +8,12 @@ from datetime import timedelta
 import pytest
 
 from chatapp.extensions import db
-from chatapp.models import Poll, PollVote, Room, User, utcnow
+from chatapp.models import Poll, PollVote, utcnow
 from chatapp.services import moderation, rooms
 
 from . import helpers
 from .conftest import detached, received
-
-
-def joined(socket_for, username: str, room: str):
-    """A socket of username that joined room, its received events cleared."""
-    sock = socket_for(username)
-    ack = sock.emit("join", {"room": room}, callback=True)
-    assert ack["ok"], ack
-    sock.get_received()
-    return sock
+from .helpers import act_on_bob, joined
 
 
 def create(sock, room: str, **extra) -> dict:
@@ -60,14 +52,6 @@ def posted_poll(klass, **extra) -> tuple[str, dict, dict]:
     assert ack["ok"], ack
     teacher.get_received()
     return room.slug, ack["message"], ack["message"]["poll"]
-
-
-def act(app, action, **kwargs):
-    with app.app_context():
-        staff = db.session.scalar(db.select(User).filter_by(username="staff"))
-        bob = db.session.scalar(db.select(User).filter_by(username="bob"))
-        room = db.session.scalar(db.select(Room).filter_by(is_class=True))
-        action(actor=staff, room=room, target=bob, **kwargs)
 
 
 def test_a_poll_is_a_message_of_the_room_with_its_options(app, klass, socket_for):
@@ -178,13 +162,13 @@ def test_an_outsider_cannot_vote_or_see_the_poll(app, klass, socket_for, users):
 
 def test_a_banned_or_muted_student_cannot_vote(app, klass, socket_for):
     slug, message, poll = posted_poll(klass)
-    act(app, moderation.mute_member, minutes=10)
+    act_on_bob(app, moderation.mute_member, minutes=10)
     bob = socket_for("bob")
     refused = vote(bob, slug, poll, 0)
     assert refused["error"] == "forbidden" and "muted" in refused["message"]
     view = bob.emit("poll_view", {"room": slug, "poll_id": poll["id"]}, callback=True)
     assert view["may_vote"] is False
-    act(app, moderation.ban_member)
+    act_on_bob(app, moderation.ban_member)
     assert vote(bob, slug, poll, 0)["error"] == "forbidden"
     assert stored_votes(app) == []
 

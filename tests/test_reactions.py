@@ -14,13 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatapp.extensions import db
-from chatapp.models import Membership, Message, Reaction, Room, User, utcnow
+from chatapp.models import Membership, Message, Reaction, User, utcnow
 from chatapp.services import moderation, rooms
 from chatapp.services.errors import ServiceError
 from chatapp.services.reactions import check_emoji
 
 from . import helpers
 from .conftest import detached, received
+from .helpers import act_on_bob, joined
 from .pages import page
 from .support_fixtures import start_visitor
 
@@ -32,15 +33,6 @@ LAUGH = "\N{FACE WITH TEARS OF JOY}"
 def react(sock, message_id: int, emoji: str = THUMBS, on: bool = True, room: str = "lobby") -> dict:
     """Emit `react` and return its ack."""
     return sock.emit("react", {"room": room, "id": message_id, "emoji": emoji, "on": on}, callback=True)
-
-
-def joined(socket_for, username: str, room: str = "lobby"):
-    """A socket of username that joined room, its received events cleared."""
-    sock = socket_for(username)
-    ack = sock.emit("join", {"room": room}, callback=True)
-    assert ack["ok"], ack
-    sock.get_received()
-    return sock
 
 
 def posted(sock, body: str = "hello", room: str = "lobby", **extra) -> dict:
@@ -307,17 +299,9 @@ def klass(app, users, socket_for):
     return room, teacher, posted(teacher, "Test on Friday", room=room.slug)
 
 
-def act(app, action, **kwargs):
-    with app.app_context():
-        staff = db.session.scalar(db.select(User).filter_by(username="staff"))
-        bob = db.session.scalar(db.select(User).filter_by(username="bob"))
-        room = db.session.scalar(db.select(Room).filter_by(is_class=True))
-        action(actor=staff, room=room, target=bob, **kwargs)
-
-
 def test_a_muted_member_cannot_react(app, klass, socket_for):
     room, teacher, message = klass
-    act(app, moderation.mute_member, minutes=10)
+    act_on_bob(app, moderation.mute_member, minutes=10)
     bob = socket_for("bob")
     refused = react(bob, message["id"], room=room.slug)
     assert refused["error"] == "forbidden" and "muted" in refused["message"]
@@ -329,7 +313,7 @@ def test_a_muted_members_join_ack_and_page_say_they_may_not_react(app, klass, so
     react(teacher, message["id"], room=room.slug)
     bob = socket_for("bob")
     assert bob.emit("join", {"room": room.slug}, callback=True)["capabilities"]["may_react"] is True
-    act(app, moderation.mute_member, minutes=10)
+    act_on_bob(app, moderation.mute_member, minutes=10)
     assert bob.emit("join", {"room": room.slug}, callback=True)["capabilities"]["may_react"] is False
     shown = page(helpers.logged_in(app, "bob").get(f"/rooms/{room.slug}"))
     assert "data-may-react" not in shown.find(id="room").attrs
@@ -340,7 +324,7 @@ def test_a_muted_members_join_ack_and_page_say_they_may_not_react(app, klass, so
 
 def test_a_member_whose_mute_ran_out_may_react_again(app, klass, socket_for):
     room, teacher, message = klass
-    act(app, moderation.mute_member, minutes=10)
+    act_on_bob(app, moderation.mute_member, minutes=10)
     with app.app_context():
         for membership in db.session.scalars(db.select(Membership).where(Membership.muted_until.is_not(None))):
             membership.muted_until = utcnow() - timedelta(minutes=1)
@@ -350,7 +334,7 @@ def test_a_member_whose_mute_ran_out_may_react_again(app, klass, socket_for):
 
 def test_a_banned_member_cannot_react(app, klass, socket_for):
     room, teacher, message = klass
-    act(app, moderation.ban_member)
+    act_on_bob(app, moderation.ban_member)
     refused = react(socket_for("bob"), message["id"], room=room.slug)
     assert refused["error"] == "forbidden"
     assert stored_reactions(app) == []

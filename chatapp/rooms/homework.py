@@ -69,9 +69,8 @@ def assignments(slug: str):
         else:
             return redirect(url_for("rooms.assignment", slug=room.slug, assignment_id=assignment.id), 303)
     elif form.is_submitted():
-        status = 400 if may["may_set"] else 403
-        if not may["may_set"]:
-            raise ServiceError("forbidden", _("Only the class's teachers set homework."))
+        status = 400
+        homework.ensure_can_set(actor=_viewer(), room=room)  # a refused viewer's post: the service's reason
     return render_template("rooms/assignments.html", room=room, items=items, form=form, may=may,
                            zone=class_time_zone().key), status
 

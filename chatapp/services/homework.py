@@ -43,7 +43,7 @@ from .class_time import from_class_time, to_class_time
 from .errors import ServiceError
 from .messages import check_cursor, post_message
 from .moderation import ensure_can_moderate, is_moderator
-from .rooms import ensure_can_enter, ensure_can_write, get_membership
+from .rooms import ensure_can_enter, ensure_can_write, get_membership, write_refusal
 from .uploads import check_attachment_ids
 
 # "Remind those who have not handed in": at most once per this, per assignment.
@@ -107,12 +107,27 @@ def check_assignment(*, title: object, instructions: object, due: object, allow_
     return AssignmentSpec(title=clean_title, instructions=text, due_at=check_due(due), allow_late=allow_late)
 
 
+def set_refusal(*, actor: User, room: Room) -> ServiceError | None:
+    """Why actor may not set homework in room (None: they may): only a class's moderators, in a class
+    that is not archived."""
+    if not room.is_class:
+        return ServiceError("invalid", _("Homework is set in classes only."))
+    if not is_moderator(user=actor, room=room):
+        return ServiceError("forbidden", _("Only the class's teachers set homework."))
+    return write_refusal(user=actor, room=room)
+
+
+def ensure_can_set(*, actor: User, room: Room) -> None:
+    """Raise set_refusal's error, if there is one."""
+    refusal = set_refusal(actor=actor, room=room)
+    if refusal is not None:
+        raise refusal
+
+
 def create_assignment(*, actor: User, room: Room, spec: AssignmentSpec, attachments: object = None,
                       client_id: object = None) -> Assignment:
     """A teacher sets homework in their class: a message of the class with its assignment, in one commit."""
-    ensure_can_moderate(user=actor, room=room)
-    if not room.is_class:
-        raise ServiceError("invalid", _("Homework is set in classes only."))
+    ensure_can_set(actor=actor, room=room)
 
     def add_assignment(message: Message) -> None:
         # In the transaction that stores the message.
@@ -347,5 +362,5 @@ def capabilities(*, user: User, room: Room, assignment: Assignment | None = None
     may_hand_in = student and not room.is_archived
     if assignment is not None and assignment.is_due() and not assignment.allow_late:
         may_hand_in = False
-    return {"may_set": moderator and room.is_class and not room.is_archived,
+    return {"may_set": set_refusal(actor=user, room=room) is None,
             "may_review": moderator, "may_hand_in": may_hand_in}
